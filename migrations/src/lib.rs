@@ -1,0 +1,155 @@
+//! BanGUI's schema, one file per migration, and a migration runner that is safe to start
+//! from several processes at once.
+
+use std::time::{Duration, Instant};
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
+
+mod m20261126_000001_foundation;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_foundation::Migration)]
+    }
+}
+
+/// The advisory-lock key every BanGUI process uses to serialise migrations on PostgreSQL.
+const PG_MIGRATION_LOCK_KEY: i64 = 0x42A7_6E75_1000_0001;
+
+/// How long a migrator waits for another one that holds the lock.
+const LOCK_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Applies every pending migration inside one transaction that first takes a database
+/// lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: `BEGIN EXCLUSIVE`), so
+/// concurrent callers run one after the other and the later ones find nothing to do.
+/// Returns how many migrations this call applied.
+pub async fn up_guarded(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let started = Instant::now();
+    loop {
+        match up_once(db).await {
+            Err(e) if is_lock_contention(&e) && started.elapsed() < LOCK_PATIENCE => {
+                tracing::info!(error = %e, "another process is migrating; waiting");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let backend = db.get_database_backend();
+    let txn = match backend {
+        DatabaseBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Exclusive),
+                ..Default::default()
+            })
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [PG_MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    let pending = Migrator::get_pending_migrations(&txn).await?.len();
+    if pending > 0 {
+        Migrator::up(&txn, None).await?;
+    }
+    txn.commit().await?;
+    Ok(pending)
+}
+
+fn is_lock_contention(e: &DbErr) -> bool {
+    let text = e.to_string();
+    text.contains("database is locked") || text.contains("database is busy")
+}
+
+/// Rolls back the newest `steps` migrations under the same lock as [`up_guarded`].
+pub async fn down_guarded(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [PG_MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    Migrator::down(&txn, Some(steps)).await?;
+    txn.commit().await
+}
+
+/// Where the database's schema stands relative to this build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+    /// Migrations recorded in the database that this build does not know (a newer build
+    /// migrated it).
+    pub unknown: Vec<String>,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.unknown.is_empty()
+    }
+
+    /// The name of the newest migration this build knows.
+    pub fn expected_version() -> String {
+        Migrator::migrations()
+            .last()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads the schema state without creating or changing anything (safe for the API).
+pub async fn status<C: ConnectionTrait>(db: &C) -> Result<SchemaStatus, DbErr> {
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let pending: Vec<String> = Migrator::get_pending_migrations_read_only(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let applied: Vec<String> = known
+        .iter()
+        .filter(|n| !pending.contains(n))
+        .cloned()
+        .collect();
+    let recorded = recorded_migrations(db).await.unwrap_or_default();
+    let unknown = recorded
+        .into_iter()
+        .filter(|n| !known.contains(n))
+        .collect();
+    Ok(SchemaStatus {
+        applied,
+        pending,
+        unknown,
+    })
+}
+
+async fn recorded_migrations<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations ORDER BY version",
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get("", "version")).collect()
+}

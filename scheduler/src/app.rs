@@ -1,0 +1,77 @@
+//! The composition root: every dependency is built here once and passed down.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use shared::config::Config;
+use shared::db::{Role, connect};
+use shared::lease::{LeaseStore, SCHEDULER_LEASE, holder_identity};
+use tokio_util::sync::CancellationToken;
+
+use crate::http::SidePort;
+use crate::jobs::JobSet;
+use crate::leadership::{LeaderStatus, Leadership};
+
+pub struct App {
+    config: Config,
+    db: DatabaseConnection,
+    leadership: Leadership,
+    status: Arc<LeaderStatus>,
+    side_port: SidePort,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let metrics = shared::metrics::install();
+        let db = connect(&config.database_url, Role::Scheduler)
+            .await
+            .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
+        let applied = migrations::up_guarded(&db)
+            .await
+            .context("database migration failed")?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrated");
+        }
+        let holder = holder_identity(std::env::var("POD_NAME").ok().as_deref());
+        let store = LeaseStore::new(SCHEDULER_LEASE, &holder, &config.lease);
+        let status = Arc::new(LeaderStatus::new(&holder));
+        let jobs = JobSet::standard(&config);
+        let leadership = Leadership::new(db.clone(), store, config.lease, jobs, status.clone());
+        let side_port = SidePort::bind(config.scheduler_addr, metrics, status.clone())
+            .await
+            .with_context(|| format!("cannot listen on {}", config.scheduler_addr))?;
+        tracing::info!(
+            holder = %holder,
+            database = %config.database_url.redacted(),
+            side_port = %side_port.local_addr(),
+            "bangui-scheduler started"
+        );
+        Ok(Self {
+            config,
+            db,
+            leadership,
+            status,
+            side_port,
+        })
+    }
+
+    pub fn status(&self) -> Arc<LeaderStatus> {
+        self.status.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Leads or waits until `shutdown` fires, then stops jobs, releases the lease and
+    /// closes the side port.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let side = tokio::spawn(self.side_port.serve(shutdown.clone()));
+        self.leadership.run(shutdown).await;
+        let _ = side.await;
+        self.db.close().await.ok();
+        tracing::info!("bangui-scheduler stopped");
+        Ok(())
+    }
+}

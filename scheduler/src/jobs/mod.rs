@@ -1,0 +1,200 @@
+//! The job set: what the leader runs on a schedule. Each job is a small async function
+//! over a [`JobContext`]; this module runs them with clokwerk, bounds them in time,
+//! counts them and records each run (fenced) for `GET /api/v1/scheduler`.
+//!
+//! Later jobs (status probe, jail sync, archive import, …) plug in at
+//! [`JobSet::standard`].
+
+pub mod heartbeat;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clokwerk::{AsyncScheduler, Interval};
+use sea_orm::DatabaseConnection;
+use shared::config::Config;
+use shared::lease::{Fence, fenced_execute};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How often the job loop looks for due jobs.
+const TICK: Duration = Duration::from_millis(200);
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("the lease is no longer ours; the write was refused")]
+    Fenced,
+    #[error("no longer leader")]
+    NotLeader,
+    #[error("timed out after {0:?}")]
+    TimedOut(Duration),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// What a job may use: the database, its fence, and the local leadership deadline.
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: DatabaseConnection,
+    pub fence: Fence,
+    valid_until: watch::Receiver<Instant>,
+}
+
+impl JobContext {
+    pub fn new(
+        db: DatabaseConnection,
+        fence: Fence,
+        valid_until: watch::Receiver<Instant>,
+    ) -> Self {
+        Self {
+            db,
+            fence,
+            valid_until,
+        }
+    }
+
+    /// Whether this process may still act as leader by its own clock. Jobs check it
+    /// before every side effect the database cannot fence (a fail2ban call).
+    pub fn is_leading(&self) -> bool {
+        Instant::now() < *self.valid_until.borrow()
+    }
+
+    pub fn ensure_leading(&self) -> Result<(), JobError> {
+        if self.is_leading() {
+            Ok(())
+        } else {
+            Err(JobError::NotLeader)
+        }
+    }
+}
+
+type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type JobFn = Arc<dyn Fn(JobContext) -> JobFuture + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Job {
+    pub name: &'static str,
+    pub every: Duration,
+    pub timeout: Duration,
+    run: JobFn,
+}
+
+impl Job {
+    pub fn new<F, Fut>(name: &'static str, every: Duration, timeout: Duration, f: F) -> Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        Self {
+            name,
+            every,
+            timeout,
+            run: Arc::new(move |ctx| Box::pin(f(ctx))),
+        }
+    }
+
+    /// One bounded, counted, recorded run.
+    async fn run_once(&self, ctx: JobContext) {
+        if !ctx.is_leading() {
+            return;
+        }
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, (self.run)(ctx.clone())).await {
+            Ok(r) => r,
+            Err(_) => Err(JobError::TimedOut(self.timeout)),
+        };
+        let elapsed = started.elapsed();
+        metrics::counter!("scheduler_job_runs_total", "job" => self.name).increment(1);
+        metrics::histogram!("scheduler_job_duration_seconds", "job" => self.name)
+            .record(elapsed.as_secs_f64());
+        if let Err(e) = &result {
+            metrics::counter!("scheduler_job_failures_total", "job" => self.name).increment(1);
+            tracing::warn!(job = self.name, error = %e, "job failed");
+        }
+        if matches!(result, Err(JobError::Fenced | JobError::NotLeader)) {
+            return;
+        }
+        if let Err(e) = record_run(&ctx, self.name, elapsed, result.as_ref().err()).await {
+            tracing::debug!(job = self.name, error = %e, "could not record the job run");
+        }
+    }
+}
+
+async fn record_run(
+    ctx: &JobContext,
+    job: &str,
+    elapsed: Duration,
+    error: Option<&JobError>,
+) -> Result<u64, sea_orm::DbErr> {
+    let elapsed_ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+    fenced_execute(
+        &ctx.db,
+        &ctx.fence,
+        "INSERT INTO scheduler_job_runs (job, holder, token, started_at_ms, finished_at_ms, ok, error) \
+         SELECT $1, $2, $3, {now_ms} - $4, {now_ms}, $5, $6 WHERE {fence}",
+        vec![
+            job.into(),
+            ctx.fence.holder.clone().into(),
+            ctx.fence.token.into(),
+            elapsed_ms.into(),
+            error.is_none().into(),
+            error.map(ToString::to_string).into(),
+        ],
+    )
+    .await
+}
+
+/// The jobs a leader runs.
+#[derive(Clone)]
+pub struct JobSet {
+    jobs: Vec<Job>,
+}
+
+impl JobSet {
+    pub fn new(jobs: Vec<Job>) -> Self {
+        Self { jobs }
+    }
+
+    /// Every job of a production scheduler, built from configuration.
+    pub fn standard(config: &Config) -> Self {
+        Self::new(vec![heartbeat::job(config.heartbeat_interval)])
+    }
+
+    /// Runs every job once at once (clokwerk would wait a full interval first), then on
+    /// its schedule, until `cancel` fires. Cancelling drops the running job futures.
+    pub async fn run(self, ctx: JobContext, cancel: CancellationToken) {
+        let mut scheduler = AsyncScheduler::with_tz(chrono::Utc);
+        for job in &self.jobs {
+            let seconds = u32::try_from(job.every.as_secs().max(1)).unwrap_or(u32::MAX);
+            let (job, ctx) = (job.clone(), ctx.clone());
+            scheduler.every(Interval::Seconds(seconds)).run(move || {
+                let (job, ctx) = (job.clone(), ctx.clone());
+                async move { job.run_once(ctx).await }
+            });
+        }
+        let startup = futures_join_all(self.jobs.iter().map(|j| j.run_once(ctx.clone())));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = startup => {}
+        }
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = scheduler.run_pending() => {}
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(TICK) => {}
+            }
+        }
+    }
+}
+
+/// Runs futures one after another (jobs are few; ordering keeps start-up predictable).
+async fn futures_join_all<F: Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    for f in futures {
+        f.await;
+    }
+}

@@ -1,0 +1,365 @@
+//! The configuration contract shared by every BanGUI binary.
+//!
+//! Values come from `BANGUI_*` environment variables; an optional TOML file named by
+//! `BANGUI_CONFIG_FILE` may supply the same keys (lower-case, without the prefix), and
+//! the environment wins over the file. Everything is validated once, at start-up, so a
+//! bad value stops the process with a message that names the variable.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::duration::{format_duration, parse_duration};
+use crate::lease::LeaseTiming;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./var/bangui.db?mode=rwc";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var}: {problem}")]
+    Invalid { var: String, problem: String },
+    #[error("BANGUI_CONFIG_FILE {path}: {problem}")]
+    File { path: String, problem: String },
+}
+
+fn invalid(var: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var: var.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// A database URL whose password never reaches a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let var = "BANGUI_DATABASE_URL";
+        if raw.starts_with("sqlite:") {
+            Ok(Self(raw.to_owned()))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(invalid(
+                var,
+                "must start with sqlite: or postgres:// (e.g. sqlite://./var/bangui.db?mode=rwc)",
+            ))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with any password replaced by `***`, safe to log.
+    pub fn redacted(&self) -> String {
+        redact_url_password(&self.0)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &userinfo[..colon],
+                    &rest[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+/// Everything both binaries read. Each binary uses the part it needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub api_addr: SocketAddr,
+    pub scheduler_addr: SocketAddr,
+    pub lease: LeaseTiming,
+    pub heartbeat_interval: Duration,
+    pub max_body_bytes: usize,
+    pub log: LogConfig,
+}
+
+/// Where raw settings come from: the environment first, then the optional file.
+pub struct Sources {
+    env: HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Sources {
+    /// Reads the process environment and the file named by `BANGUI_CONFIG_FILE`.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        Self::from_env(std::env::vars().collect())
+    }
+
+    pub fn from_env(env: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let file = match env.get("BANGUI_CONFIG_FILE") {
+            Some(path) if !path.is_empty() => read_toml_file(path)?,
+            _ => HashMap::new(),
+        };
+        Ok(Self { env, file })
+    }
+
+    /// The raw value for `BANGUI_<KEY>`, from the environment or else the file.
+    pub fn get(&self, var: &str) -> Option<&str> {
+        if let Some(v) = self.env.get(var) {
+            return Some(v.as_str());
+        }
+        let key = var.trim_start_matches("BANGUI_").to_ascii_lowercase();
+        self.file.get(&key).map(String::as_str)
+    }
+
+    pub fn string_or(&self, var: &str, default: &str) -> String {
+        self.get(var)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or(default)
+            .trim()
+            .to_owned()
+    }
+
+    pub fn duration_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.get(var).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => parse_duration(raw).map_err(|problem| invalid(var, problem)),
+        }
+    }
+
+    pub fn addr_or(&self, var: &str, default: &str) -> Result<SocketAddr, ConfigError> {
+        let raw = self.string_or(var, default);
+        raw.parse().map_err(|_| {
+            invalid(
+                var,
+                format!("{raw:?} is not an address like 127.0.0.1:8080"),
+            )
+        })
+    }
+
+    pub fn usize_or(&self, var: &str, default: usize) -> Result<usize, ConfigError> {
+        match self.get(var).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| invalid(var, format!("{raw:?} is not a whole number"))),
+        }
+    }
+}
+
+fn read_toml_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let file_err = |problem: String| ConfigError::File {
+        path: path.to_owned(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_err(e.to_string()))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(file_err(format!(
+                        "key {key}: expected a string, number or boolean, got {}",
+                        other.type_str()
+                    )));
+                }
+            };
+            Ok((key.to_ascii_lowercase(), text))
+        })
+        .collect()
+}
+
+impl Config {
+    pub fn from_process() -> Result<Self, ConfigError> {
+        Self::from_sources(&Sources::from_process()?)
+    }
+
+    pub fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let database_url =
+            DatabaseUrl::parse(&src.string_or("BANGUI_DATABASE_URL", DEFAULT_DATABASE_URL))?;
+        let lease = LeaseTiming::new(
+            src.duration_or("BANGUI_LEASE_TTL", Duration::from_secs(15))?,
+            src.duration_or("BANGUI_LEASE_RENEW_INTERVAL", Duration::from_secs(5))?,
+            src.duration_or("BANGUI_LEASE_RENEW_DEADLINE", Duration::from_secs(10))?,
+        )
+        .map_err(|problem| invalid("BANGUI_LEASE_TTL/RENEW_INTERVAL/RENEW_DEADLINE", problem))?;
+        let heartbeat_interval =
+            src.duration_or("BANGUI_HEARTBEAT_INTERVAL", Duration::from_secs(1))?;
+        if heartbeat_interval < Duration::from_secs(1) {
+            return Err(invalid(
+                "BANGUI_HEARTBEAT_INTERVAL",
+                format!(
+                    "{} is below the job scheduler's 1s resolution",
+                    format_duration(heartbeat_interval)
+                ),
+            ));
+        }
+        let format = match src.string_or("BANGUI_LOG_FORMAT", "pretty").as_str() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => {
+                return Err(invalid(
+                    "BANGUI_LOG_FORMAT",
+                    format!("{other:?} is not json or pretty"),
+                ));
+            }
+        };
+        let filter = src.string_or("BANGUI_LOG", "info");
+        tracing_subscriber::EnvFilter::try_new(&filter)
+            .map_err(|e| invalid("BANGUI_LOG", format!("{filter:?}: {e}")))?;
+        let max_body_bytes = src.usize_or("BANGUI_MAX_BODY_BYTES", 1024 * 1024)?;
+        if max_body_bytes < 1024 {
+            return Err(invalid("BANGUI_MAX_BODY_BYTES", "must be at least 1024"));
+        }
+        Ok(Self {
+            database_url,
+            api_addr: src.addr_or("BANGUI_API_ADDR", "127.0.0.1:8080")?,
+            scheduler_addr: src.addr_or("BANGUI_SCHEDULER_ADDR", "127.0.0.1:9090")?,
+            lease,
+            heartbeat_interval,
+            max_body_bytes,
+            log: LogConfig { format, filter },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_sources(&Sources::from_env(env)?)
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let c = cfg(&[]).expect("defaults are valid");
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.scheduler_addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.lease.ttl, Duration::from_secs(15));
+        assert_eq!(c.lease.renew_interval, Duration::from_secs(5));
+        assert_eq!(c.lease.renew_deadline, Duration::from_secs(10));
+        assert_eq!(c.log.format, LogFormat::Pretty);
+        assert_eq!(c.log.filter, "info");
+    }
+
+    #[test]
+    fn lease_timings_are_refused_when_inconsistent() {
+        let e = cfg(&[("BANGUI_LEASE_TTL", "10s")]).expect_err("ttl == deadline");
+        assert!(e.to_string().contains("ttl"), "{e}");
+        let e = cfg(&[("BANGUI_LEASE_RENEW_INTERVAL", "9s")]).expect_err("deadline < 1.2 interval");
+        assert!(e.to_string().contains("1.2"), "{e}");
+        assert!(
+            cfg(&[
+                ("BANGUI_LEASE_TTL", "2s"),
+                ("BANGUI_LEASE_RENEW_INTERVAL", "500ms"),
+                ("BANGUI_LEASE_RENEW_DEADLINE", "1500ms"),
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("BANGUI_DATABASE_URL", "mysql://x"),
+            ("BANGUI_API_ADDR", "localhost"),
+            ("BANGUI_LEASE_TTL", "15 parsecs"),
+            ("BANGUI_LOG_FORMAT", "xml"),
+            ("BANGUI_LOG", "info,[[["),
+        ] {
+            let e = cfg(&[(var, value)]).expect_err(var);
+            assert!(
+                e.to_string()
+                    .starts_with(var.split('/').next().unwrap_or(var)),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_the_database_password() {
+        let c = cfg(&[(
+            "BANGUI_DATABASE_URL",
+            "postgres://bangui:s3cret@db:5432/bangui",
+        )])
+        .expect("valid");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://bangui:***@db:5432/bangui"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_toml_file_adds_settings_and_the_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("bangui-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let path = dir.join("bangui.toml");
+        std::fs::write(
+            &path,
+            "api_addr = \"127.0.0.1:7000\"\nlog_format = \"json\"\n",
+        )
+        .expect("write");
+        let path = path.to_string_lossy().to_string();
+        let c = cfg(&[
+            ("BANGUI_CONFIG_FILE", &path),
+            ("BANGUI_LOG_FORMAT", "pretty"),
+        ])
+        .expect("valid");
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.log.format, LogFormat::Pretty);
+        std::fs::write(&path, "api_addr = [1]\n").expect("write");
+        assert!(matches!(
+            cfg(&[("BANGUI_CONFIG_FILE", &path)]),
+            Err(ConfigError::File { .. })
+        ));
+    }
+}

@@ -1,0 +1,173 @@
+//! Opening the database and writing SQL that runs on SQLite and PostgreSQL alike.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    QueryResult, Statement, Value,
+};
+
+use crate::config::DatabaseUrl;
+
+/// How long a statement may wait for SQLite's single writer before giving up.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Who is connecting; PostgreSQL shows it in `pg_stat_activity`.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    Api,
+    Scheduler,
+    Migrate,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Api => "bangui-api",
+            Role::Scheduler => "bangui-scheduler",
+            Role::Migrate => "bangui-migrate",
+        }
+    }
+}
+
+pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection, DbErr> {
+    if url.is_sqlite() {
+        ensure_sqlite_parent_dir(url.expose());
+    }
+    let mut options = ConnectOptions::new(url.expose().to_owned());
+    options
+        .max_connections(if url.is_sqlite() { 8 } else { 10 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    if !url.is_sqlite() {
+        options
+            .set_application_name(role.name())
+            .statement_timeout(Duration::from_secs(30));
+    }
+    Database::connect(options).await
+}
+
+/// SQLite refuses to create a file in a missing folder; `./var` is ours to create.
+fn ensure_sqlite_parent_dir(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return;
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        let _ = std::fs::create_dir_all(parent);
+    }
+}
+
+/// The database's own clock in epoch milliseconds: the one clock every lease and
+/// timestamp uses. `clock_timestamp()` rather than `now()` because `now()` is frozen at
+/// the start of a transaction.
+pub fn now_ms_sql(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        _ => "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+    }
+}
+
+/// Renders a portable SQL template: `{now_ms}` becomes the database clock and `$N`
+/// placeholders become `?N` on SQLite (which numbers them the same way).
+pub fn render(backend: DatabaseBackend, template: &str) -> String {
+    let sql = template.replace("{now_ms}", now_ms_sql(backend));
+    match backend {
+        DatabaseBackend::Postgres => sql,
+        _ => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+pub fn statement(
+    backend: DatabaseBackend,
+    template: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Statement {
+    Statement::from_sql_and_values(backend, render(backend, template), values)
+}
+
+/// Runs a portable query and returns its rows.
+pub async fn query_all<C: ConnectionTrait>(
+    db: &C,
+    template: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    let backend = db.get_database_backend();
+    db.query_all_raw(statement(backend, template, values)).await
+}
+
+pub async fn query_one<C: ConnectionTrait>(
+    db: &C,
+    template: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    let backend = db.get_database_backend();
+    db.query_one_raw(statement(backend, template, values)).await
+}
+
+/// Runs a portable statement and returns the number of rows it touched.
+pub async fn execute<C: ConnectionTrait>(
+    db: &C,
+    template: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    Ok(db
+        .execute_raw(statement(backend, template, values))
+        .await?
+        .rows_affected())
+}
+
+/// The database clock, for callers that need to show "now" next to stored times.
+pub async fn db_now_ms<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    let row = query_one(db, "SELECT {now_ms} AS now_ms", []).await?;
+    row.ok_or_else(|| DbErr::Custom("the clock query returned no row".into()))?
+        .try_get("", "now_ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_placeholders_keep_their_numbers() {
+        assert_eq!(
+            render(DatabaseBackend::Sqlite, "SELECT $1, $2, $1, '$' || x$"),
+            "SELECT ?1, ?2, ?1, '$' || x$"
+        );
+        assert_eq!(render(DatabaseBackend::Postgres, "SELECT $1"), "SELECT $1");
+    }
+
+    #[test]
+    fn the_clock_is_the_database_clock() {
+        assert!(render(DatabaseBackend::Sqlite, "{now_ms}").contains("unixepoch"));
+        assert!(render(DatabaseBackend::Postgres, "{now_ms}").contains("clock_timestamp"));
+    }
+}

@@ -1,0 +1,11 @@
+//! What both BanGUI binaries share: configuration, database access, the scheduler lease,
+//! telemetry and small domain types.
+
+pub mod config;
+pub mod db;
+pub mod duration;
+pub mod lease;
+pub mod metrics;
+pub mod request_id;
+pub mod shutdown;
+pub mod telemetry;
