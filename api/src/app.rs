@@ -1,0 +1,94 @@
+//! The composition root of the API: database, metrics, routes and middleware, built once.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{EndpointExt, IntoEndpoint, Route, Server, get};
+use sea_orm::DatabaseConnection;
+use shared::config::Config;
+use shared::db::{Role, connect};
+use tokio_util::sync::CancellationToken;
+
+use crate::middleware::request_context::RequestContext;
+use crate::routes::{self, health};
+
+/// Time in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct App {
+    acceptor: TcpAcceptor,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+    db: DatabaseConnection,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let metrics = shared::metrics::install();
+        let db = connect(&config.database_url, Role::Api)
+            .await
+            .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
+        let endpoint = build_routes(db.clone(), metrics, config.max_body_bytes);
+        let acceptor = TcpListener::bind(config.api_addr)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", config.api_addr))?;
+        let app = Self {
+            acceptor,
+            endpoint,
+            db,
+        };
+        tracing::info!(
+            addr = %app.local_addr(),
+            database = %config.database_url.redacted(),
+            "bangui-api listening"
+        );
+        Ok(app)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                self.endpoint,
+                shutdown.cancelled_owned(),
+                Some(DRAIN_TIMEOUT),
+            )
+            .await
+            .context("the HTTP server failed")?;
+        self.db.close().await.ok();
+        tracing::info!("bangui-api stopped");
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface. Public so tests and the OpenAPI dump build exactly this.
+pub fn build_routes(
+    db: DatabaseConnection,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    max_body_bytes: usize,
+) -> poem::endpoint::BoxEndpoint<'static> {
+    let api = routes::api_service(db.clone());
+    let spec = api.spec_endpoint();
+    let explorer = api.swagger_ui();
+    Route::new()
+        .nest("/api/v1", api)
+        .at("/api/v1/openapi.json", spec)
+        .nest("/api/docs", explorer)
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/metrics", get(health::metrics))
+        .data(db)
+        .data(metrics)
+        .with(RequestContext::new(max_body_bytes))
+        .into_endpoint()
+        .boxed()
+}

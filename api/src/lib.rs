@@ -1,0 +1,8 @@
+//! bangui-api: the stateless HTTP API. It reads what the scheduler wrote, records what
+//! users ask for, and never touches fail2ban or runs a timer.
+
+pub mod app;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod time;

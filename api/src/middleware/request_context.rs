@@ -1,0 +1,151 @@
+//! The outermost middleware: gives every request an id, a tracing span, a body size
+//! limit, panic protection, metrics, and turns every error into the one envelope.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use poem::PathPattern;
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use shared::request_id::RequestId;
+use tracing::Instrument;
+
+use crate::error::{ErrorBody, classify};
+
+pub struct RequestContext {
+    max_body_bytes: usize,
+}
+
+impl RequestContext {
+    pub fn new(max_body_bytes: usize) -> Self {
+        Self { max_body_bytes }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequestContext {
+    type Output = RequestContextEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestContextEndpoint {
+            inner,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+pub struct RequestContextEndpoint<E> {
+    inner: E,
+    max_body_bytes: usize,
+}
+
+impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = RequestId::from_header(
+            req.headers()
+                .get(RequestId::HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        req.extensions_mut().insert(request_id.clone());
+        let method = req.method().to_string();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %method,
+            path = %req.uri().path(),
+        );
+        async move {
+            let outcome = match self.limit_body(&mut req).await {
+                Err(resp) => Err(resp),
+                Ok(()) => AssertUnwindSafe(self.inner.call(req))
+                    .catch_unwind()
+                    .await
+                    .map_err(|panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        tracing::error!(panic = %what, "handler panicked");
+                        poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+                    })
+                    .and_then(|r| r),
+            };
+            let mut resp = match outcome {
+                Ok(output) => output.into_response(),
+                Err(err) => error_response(&err, &request_id),
+            };
+            let route = resp
+                .data::<PathPattern>()
+                .map(|p| p.0.to_string())
+                .unwrap_or_else(|| "unmatched".to_owned());
+            let status = resp.status().as_u16();
+            let elapsed = started.elapsed().as_secs_f64();
+            metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status.to_string()).increment(1);
+            metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method).record(elapsed);
+            if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
+                resp.headers_mut().insert(RequestId::HEADER, v);
+            }
+            if status >= 500 {
+                tracing::warn!(status, elapsed_ms = elapsed * 1000.0, "request failed");
+            } else {
+                tracing::debug!(status, elapsed_ms = elapsed * 1000.0, "request done");
+            }
+            Ok(resp)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl<E> RequestContextEndpoint<E> {
+    /// Refuses bodies above the limit, whether announced by Content-Length or streamed.
+    async fn limit_body(&self, req: &mut Request) -> Result<(), poem::Error> {
+        let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+        let declared = req
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return Err(too_large());
+        }
+        if declared == Some(0) {
+            return Ok(());
+        }
+        let body = req.take_body();
+        let bytes = body
+            .into_bytes_limit(self.max_body_bytes)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
+            })?;
+        req.set_body(bytes);
+        Ok(())
+    }
+}
+
+fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
+    let (status, code, message) = classify(err);
+    let details = err
+        .downcast_ref::<crate::error::ApiError>()
+        .and_then(|e| e.details.clone());
+    let body = ErrorBody {
+        error_code: code.to_owned(),
+        message,
+        details,
+        request_id: request_id.to_string(),
+    };
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error_code = code, error = %err, "request error");
+    } else {
+        tracing::info!(status = status.as_u16(), error_code = code, error = %err, "request refused");
+    }
+    let mut resp = poem::web::Json(body).into_response();
+    resp.set_status(status);
+    resp
+}

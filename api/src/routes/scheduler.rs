@@ -1,0 +1,113 @@
+//! `GET /api/v1/scheduler`: who leads, with which token, since when, and what the jobs
+//! did recently. Read from the lease row and the job-run log the scheduler writes.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use sea_orm::DatabaseConnection;
+use shared::lease::{SCHEDULER_LEASE, read_lease};
+
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::time::from_epoch_ms;
+
+/// How many recent job runs the answer carries.
+const RECENT_RUNS: i64 = 20;
+
+#[derive(Debug, Object)]
+pub struct LeaderView {
+    /// Identity of the leading scheduler process (pod or host, pid, random suffix).
+    pub holder: String,
+    /// Fencing token of this leadership; rises on every change of holder.
+    pub token: i64,
+    pub acquired_at: DateTime<Utc>,
+    pub renewed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct JobRunView {
+    pub job: String,
+    pub holder: String,
+    pub token: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct SchedulerView {
+    /// The current leader, or null when no scheduler holds a valid lease.
+    pub leader: Option<LeaderView>,
+    /// The highest token ever granted (0 if no scheduler ever ran).
+    pub last_token: i64,
+    /// The database clock when this answer was read.
+    pub checked_at: DateTime<Utc>,
+    /// The most recent job runs, newest first.
+    pub recent_runs: Vec<JobRunView>,
+}
+
+pub struct SchedulerApi {
+    db: DatabaseConnection,
+}
+
+impl SchedulerApi {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Scheduler")]
+impl SchedulerApi {
+    /// Current scheduler leader and recent job runs.
+    #[oai(path = "/scheduler", method = "get", operation_id = "get_scheduler")]
+    async fn get_scheduler(&self) -> ApiResult<Json<SchedulerView>> {
+        let now_ms = shared::db::db_now_ms(&self.db)
+            .await
+            .map_err(|e| ApiError::database(&e))?;
+        let lease = read_lease(&self.db, SCHEDULER_LEASE)
+            .await
+            .map_err(|e| ApiError::database(&e))?;
+        let leader = lease.as_ref().filter(|l| l.is_valid()).map(|l| LeaderView {
+            holder: l.holder.clone(),
+            token: l.token,
+            acquired_at: from_epoch_ms(l.acquired_at_ms),
+            renewed_at: from_epoch_ms(l.renewed_at_ms),
+            expires_at: from_epoch_ms(l.expires_at_ms),
+        });
+        let rows = shared::db::query_all(
+            &self.db,
+            "SELECT job, holder, token, started_at_ms, finished_at_ms, ok, error \
+             FROM scheduler_job_runs ORDER BY id DESC LIMIT $1",
+            [RECENT_RUNS.into()],
+        )
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+        let recent_runs = rows
+            .iter()
+            .map(|r| {
+                let started: i64 = r.try_get("", "started_at_ms")?;
+                let finished: i64 = r.try_get("", "finished_at_ms")?;
+                Ok(JobRunView {
+                    job: r.try_get("", "job")?,
+                    holder: r.try_get("", "holder")?,
+                    token: r.try_get("", "token")?,
+                    started_at: from_epoch_ms(started),
+                    finished_at: from_epoch_ms(finished),
+                    duration_ms: finished - started,
+                    ok: r.try_get("", "ok")?,
+                    error: r.try_get("", "error")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+            .map_err(|e| ApiError::database(&e))?;
+        Ok(Json(SchedulerView {
+            leader,
+            last_token: lease.map_or(0, |l| l.token),
+            checked_at: from_epoch_ms(now_ms),
+            recent_runs,
+        }))
+    }
+}
