@@ -9,3 +9,5 @@ pub mod metrics;
 pub mod request_id;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,7 @@
+//! Black-box tests of the scheduler: the lease SQL on real databases, and real
+//! `bangui-scheduler` processes competing for the lease. Every test runs on each backend
+//! of `shared::testing::backends()` (SQLite and PostgreSQL by default).
+
+mod common;
+mod lease_processes;
+mod lease_sql;
