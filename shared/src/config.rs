@@ -37,9 +37,8 @@ pub struct DatabaseUrl(String);
 impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
         let var = "BANGUI_DATABASE_URL";
-        if raw.starts_with("sqlite:") {
-            Ok(Self(raw.to_owned()))
-        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if known.iter().any(|scheme| raw.starts_with(scheme)) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(invalid(

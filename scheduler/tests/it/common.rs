@@ -24,7 +24,8 @@ impl Timings {
         interval: Duration::from_millis(500),
         deadline: Duration::from_millis(1500),
     };
-    /// The production defaults.
+    /// The production defaults (used by the takeover benchmark).
+    #[allow(dead_code)]
     pub const DEFAULT: Timings = Timings {
         ttl: Duration::from_secs(15),
         interval: Duration::from_secs(5),

@@ -1,0 +1,7 @@
+//! Black-box tests of bangui-api over real HTTP on loopback, on every test backend.
+
+mod common;
+mod errors;
+mod health;
+mod openapi;
+mod scheduler;
