@@ -11,12 +11,16 @@ use sea_orm_migration::sea_orm::{
 };
 
 mod m20261126_000001_foundation;
+mod m20261126_000002_fail2ban;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261126_000001_foundation::Migration),
+            Box::new(m20261126_000002_fail2ban::Migration),
+        ]
     }
 }
 
@@ -34,7 +38,7 @@ pub async fn up_guarded(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let started = Instant::now();
     loop {
         match up_once(db).await {
-            Err(e) if is_lock_contention(&e) && started.elapsed() < LOCK_PATIENCE => {
+            Err(e) if shared::db::is_locked(&e) && started.elapsed() < LOCK_PATIENCE => {
                 tracing::info!(error = %e, "another process is migrating; waiting");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -69,11 +73,6 @@ async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     txn.commit().await?;
     Ok(pending)
-}
-
-fn is_lock_contention(e: &DbErr) -> bool {
-    let text = e.to_string();
-    text.contains("database is locked") || text.contains("database is busy")
 }
 
 /// Rolls back the newest `steps` migrations under the same lock as [`up_guarded`].

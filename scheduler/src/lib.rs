@@ -2,6 +2,7 @@
 //! while it leads, and (in later issues) is the only process that touches fail2ban.
 
 pub mod app;
+pub mod fail2ban;
 pub mod http;
 pub mod jobs;
 pub mod leadership;

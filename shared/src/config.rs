@@ -8,8 +8,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::JailName;
 use crate::duration::{format_duration, parse_duration};
 use crate::lease::LeaseTiming;
 
@@ -104,6 +106,25 @@ pub struct LogConfig {
     pub filter: String,
 }
 
+/// How the scheduler reaches fail2ban, and how often it looks.
+#[derive(Debug, Clone)]
+pub struct Fail2banConfig {
+    pub socket: PathBuf,
+    /// fail2ban's sqlite file; `None` means "ask fail2ban with `get dbfile`".
+    pub db: Option<PathBuf>,
+    pub config_dir: PathBuf,
+    /// The `fail2ban-client` program used for reloads and starting stopped jails.
+    pub client: PathBuf,
+    /// Per-command timeout on the socket.
+    pub timeout: Duration,
+    pub status_interval: Duration,
+    pub jail_sync_interval: Duration,
+    pub ban_sync_interval: Duration,
+    pub archive_interval: Duration,
+    /// Bans in this jail are reported with origin `blocklist`.
+    pub blocklist_jail: JailName,
+}
+
 /// Everything both binaries read. Each binary uses the part it needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -113,6 +134,9 @@ pub struct Config {
     pub lease: LeaseTiming,
     pub heartbeat_interval: Duration,
     pub max_body_bytes: usize,
+    /// A command nobody picked up within this time fails with `scheduler_unavailable`.
+    pub command_expiry: Duration,
+    pub fail2ban: Fail2banConfig,
     pub log: LogConfig,
 }
 
@@ -170,6 +194,22 @@ impl Sources {
         })
     }
 
+    pub fn path_or(&self, var: &str, default: &str) -> PathBuf {
+        PathBuf::from(self.string_or(var, default))
+    }
+
+    /// A job period: at least 1 s, the job scheduler's resolution.
+    pub fn interval_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let d = self.duration_or(var, default)?;
+        if d < Duration::from_secs(1) {
+            return Err(invalid(
+                var,
+                format!("{} is below the 1s minimum", format_duration(d)),
+            ));
+        }
+        Ok(d)
+    }
+
     pub fn usize_or(&self, var: &str, default: usize) -> Result<usize, ConfigError> {
         match self.get(var).filter(|v| !v.trim().is_empty()) {
             None => Ok(default),
@@ -224,16 +264,30 @@ impl Config {
         )
         .map_err(|problem| invalid("BANGUI_LEASE_TTL/RENEW_INTERVAL/RENEW_DEADLINE", problem))?;
         let heartbeat_interval =
-            src.duration_or("BANGUI_HEARTBEAT_INTERVAL", Duration::from_secs(1))?;
-        if heartbeat_interval < Duration::from_secs(1) {
-            return Err(invalid(
-                "BANGUI_HEARTBEAT_INTERVAL",
-                format!(
-                    "{} is below the job scheduler's 1s resolution",
-                    format_duration(heartbeat_interval)
-                ),
-            ));
-        }
+            src.interval_or("BANGUI_HEARTBEAT_INTERVAL", Duration::from_secs(1))?;
+        let fail2ban = Fail2banConfig {
+            socket: src.path_or("BANGUI_FAIL2BAN_SOCKET", "/var/run/fail2ban/fail2ban.sock"),
+            db: src
+                .get("BANGUI_FAIL2BAN_DB")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            config_dir: src.path_or("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban"),
+            client: src.path_or("BANGUI_FAIL2BAN_CLIENT", "fail2ban-client"),
+            timeout: src.duration_or("BANGUI_FAIL2BAN_TIMEOUT", Duration::from_secs(10))?,
+            status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,
+            jail_sync_interval: src
+                .interval_or("BANGUI_JAIL_SYNC_INTERVAL", Duration::from_secs(5))?,
+            ban_sync_interval: src
+                .interval_or("BANGUI_BAN_SYNC_INTERVAL", Duration::from_secs(5))?,
+            archive_interval: src
+                .interval_or("BANGUI_ARCHIVE_SYNC_INTERVAL", Duration::from_secs(30))?,
+            blocklist_jail: JailName::parse(
+                &src.string_or("BANGUI_BLOCKLIST_JAIL", "blocklist-import"),
+            )
+            .map_err(|e| invalid("BANGUI_BLOCKLIST_JAIL", e.to_string()))?,
+        };
+        let command_expiry = src.duration_or("BANGUI_COMMAND_EXPIRY", Duration::from_secs(60))?;
         let format = match src.string_or("BANGUI_LOG_FORMAT", "pretty").as_str() {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
@@ -258,6 +312,8 @@ impl Config {
             lease,
             heartbeat_interval,
             max_body_bytes,
+            command_expiry,
+            fail2ban,
             log: LogConfig { format, filter },
         })
     }

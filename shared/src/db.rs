@@ -53,7 +53,29 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
             .set_application_name(role.name())
             .statement_timeout(Duration::from_secs(30));
     }
-    Database::connect(options).await
+    // Opening a SQLite file switches it to WAL, which needs a moment of exclusive access:
+    // when another process is migrating or opening it at the same instant, SQLite says
+    // "locked" at once instead of waiting. Retry for a while before giving up.
+    let started = std::time::Instant::now();
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(e) if is_locked(&e) && started.elapsed() < CONNECT_PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long opening a database waits for another process that holds a lock on it.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// SQLite's "busy" and "locked" errors.
+pub fn is_locked(e: &DbErr) -> bool {
+    let text = e.to_string();
+    text.contains("database is locked")
+        || text.contains("database is busy")
+        || text.contains("(code: 5)")
 }
 
 /// SQLite refuses to create a file in a missing folder; `./var` is ours to create.

@@ -1,8 +1,10 @@
 //! What both BanGUI binaries share: configuration, database access, the scheduler lease,
 //! telemetry and small domain types.
 
+pub mod commands;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod duration;
 pub mod lease;
 pub mod metrics;

@@ -51,7 +51,10 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn create(backend: Backend) -> Self {
-        let suffix = format!("{}_{:08x}", std::process::id(), rand::random::<u32>());
+        // BANGUI_TEST_RUN_ID groups one suite run's databases so its script can sweep
+        // up after a failed test.
+        let run = std::env::var("BANGUI_TEST_RUN_ID").unwrap_or_else(|_| "adhoc".into());
+        let suffix = format!("{run}_{}_{:08x}", std::process::id(), rand::random::<u32>());
         match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("bangui-test-{suffix}"));

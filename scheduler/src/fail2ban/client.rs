@@ -1,0 +1,398 @@
+//! The socket client: one long-lived connection owned by an actor task, because
+//! fail2ban serves one command at a time for all clients anyway. Callers send typed
+//! requests through a channel; the actor connects lazily, applies a per-command timeout,
+//! and reconnects with back-off when the socket goes away (fail2ban restarted).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shared::domain::{IpOrNet, JailName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{
+    self, ArgumentError, DecodeError, END_COMMAND, MAX_REPLY_BYTES, Reply, ServerError, Value,
+};
+use super::replies::{self, JailCounters};
+
+/// IPs per `banip` / `unbanip` call: keeps each call well inside its timeout even with a
+/// slow action, and lets other commands interleave between chunks.
+pub const CHUNK: usize = 500;
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    #[error("fail2ban is unreachable: {0}")]
+    Unreachable(String),
+    #[error("fail2ban did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the connection to fail2ban broke: {0}")]
+    Io(String),
+    #[error("undecodable reply from fail2ban: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("fail2ban refused the command: {0}")]
+    Server(ServerError),
+    #[error("fail2ban could not run the command: {0}")]
+    Protocol(String),
+    #[error("invalid argument: {0}")]
+    Argument(#[from] ArgumentError),
+    #[error("unexpected reply shape: {0}")]
+    Unexpected(String),
+    #[error("the fail2ban client has stopped")]
+    Closed,
+}
+
+impl ClientError {
+    /// Errors that mean "fail2ban is not there right now": worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable(_)
+                | ClientError::Timeout(_)
+                | ClientError::Io(_)
+                | ClientError::Closed
+        )
+    }
+
+    pub fn is_unknown_jail(&self) -> bool {
+        matches!(self, ClientError::Server(e) if e.is_unknown_jail())
+    }
+}
+
+struct Request {
+    args: Vec<String>,
+    timeout: Duration,
+    reply: oneshot::Sender<Result<Value, ClientError>>,
+}
+
+/// A handle to the actor; cheap to clone.
+#[derive(Clone)]
+pub struct Fail2banClient {
+    tx: mpsc::Sender<Request>,
+    socket: PathBuf,
+    timeout: Duration,
+}
+
+impl Fail2banClient {
+    /// Starts the actor for `socket`. It lives as long as a handle does.
+    pub fn spawn(socket: &Path, timeout: Duration) -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(Actor::new(socket.to_path_buf()).run(rx));
+        Self {
+            tx,
+            socket: socket.to_path_buf(),
+            timeout,
+        }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Sends one command (already validated strings) and returns the value of `(0, v)`.
+    pub async fn call(
+        &self,
+        args: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<Value, ClientError> {
+        for a in args {
+            codec::check_argument(a)?;
+        }
+        let (reply, rx) = oneshot::channel();
+        let req = Request {
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            timeout: timeout.unwrap_or(self.timeout),
+            reply,
+        };
+        self.tx.send(req).await.map_err(|_| ClientError::Closed)?;
+        rx.await.map_err(|_| ClientError::Closed)?
+    }
+
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        match self.call(&["ping"], None).await? {
+            Value::Str(s) if s == "pong" => Ok(()),
+            other => Err(ClientError::Unexpected(format!("ping answered {other}"))),
+        }
+    }
+
+    pub async fn version(&self) -> Result<String, ClientError> {
+        let v = self.call(&["version"], None).await?;
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Unexpected(format!("version {v}")))
+    }
+
+    /// The names of the running jails.
+    pub async fn jails(&self) -> Result<Vec<JailName>, ClientError> {
+        replies::jail_list(&self.call(&["status"], None).await?)
+    }
+
+    pub async fn jail_counters(&self, jail: &JailName) -> Result<JailCounters, ClientError> {
+        replies::jail_counters(&self.call(&["status", jail.as_str(), "short"], None).await?)
+    }
+
+    /// Every current ban, per jail (`banned`): one call for the whole server.
+    pub async fn banned(&self) -> Result<Vec<(JailName, Vec<String>)>, ClientError> {
+        replies::banned_map(&self.call(&["banned"], None).await?)
+    }
+
+    pub async fn get(&self, jail: &JailName, key: &str) -> Result<Value, ClientError> {
+        self.call(&["get", jail.as_str(), key], None).await
+    }
+
+    pub async fn set(&self, jail: &JailName, key: &str, value: &str) -> Result<Value, ClientError> {
+        self.call(&["set", jail.as_str(), key, value], None).await
+    }
+
+    pub async fn server_get(&self, key: &str) -> Result<Value, ClientError> {
+        self.call(&["get", key], None).await
+    }
+
+    /// fail2ban's database file, or None when it runs without one.
+    pub async fn dbfile(&self) -> Result<Option<String>, ClientError> {
+        Ok(match self.server_get("dbfile").await? {
+            Value::Str(s) if !s.is_empty() && s != ":memory:" => Some(s),
+            _ => None,
+        })
+    }
+
+    pub async fn dbpurgeage(&self) -> Result<i64, ClientError> {
+        let v = self.server_get("dbpurgeage").await?;
+        v.as_int()
+            .ok_or_else(|| ClientError::Unexpected(format!("dbpurgeage {v}")))
+    }
+
+    /// Bans in chunks; returns how many were newly banned.
+    pub async fn ban(&self, jail: &JailName, ips: &[IpOrNet]) -> Result<i64, ClientError> {
+        let mut newly = 0;
+        for chunk in ips.chunks(CHUNK) {
+            let texts: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            let mut args = vec!["set", jail.as_str(), "banip"];
+            args.extend(texts.iter().map(String::as_str));
+            newly += self
+                .call(&args, Some(self.timeout * 3))
+                .await?
+                .as_int()
+                .unwrap_or(0);
+        }
+        Ok(newly)
+    }
+
+    /// Unbans in chunks from one jail, or from every jail; returns how many were removed.
+    pub async fn unban(
+        &self,
+        jail: Option<&JailName>,
+        ips: &[IpOrNet],
+    ) -> Result<i64, ClientError> {
+        let mut removed = 0;
+        for chunk in ips.chunks(CHUNK) {
+            let texts: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            let mut args: Vec<&str> = match jail {
+                Some(j) => vec!["set", j.as_str(), "unbanip"],
+                None => vec!["unban"],
+            };
+            args.extend(texts.iter().map(String::as_str));
+            removed += self
+                .call(&args, Some(self.timeout * 3))
+                .await?
+                .as_int()
+                .unwrap_or(0);
+        }
+        Ok(removed)
+    }
+
+    pub async fn unban_all(&self) -> Result<i64, ClientError> {
+        Ok(self
+            .call(&["unban", "--all"], Some(self.timeout * 6))
+            .await?
+            .as_int()
+            .unwrap_or(0))
+    }
+
+    pub async fn stop_jail(&self, jail: &JailName) -> Result<(), ClientError> {
+        self.call(&["stop", jail.as_str()], Some(self.timeout * 3))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn set_idle(&self, jail: &JailName, on: bool) -> Result<(), ClientError> {
+        self.set(jail, "idle", if on { "on" } else { "off" })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn ignore_list(&self, jail: &JailName) -> Result<Vec<String>, ClientError> {
+        replies::string_list(&self.get(jail, "ignoreip").await?)
+    }
+
+    pub async fn add_ignoreip(
+        &self,
+        jail: &JailName,
+        ip: &IpOrNet,
+    ) -> Result<Vec<String>, ClientError> {
+        replies::string_list(&self.set(jail, "addignoreip", &ip.to_string()).await?)
+    }
+
+    pub async fn del_ignoreip(
+        &self,
+        jail: &JailName,
+        ip: &IpOrNet,
+    ) -> Result<Vec<String>, ClientError> {
+        replies::string_list(&self.set(jail, "delignoreip", &ip.to_string()).await?)
+    }
+
+    pub async fn set_ignoreself(&self, jail: &JailName, on: bool) -> Result<bool, ClientError> {
+        let v = self
+            .set(jail, "ignoreself", if on { "true" } else { "false" })
+            .await?;
+        Ok(v.as_bool().unwrap_or(on))
+    }
+}
+
+struct Actor {
+    socket: PathBuf,
+    stream: Option<UnixStream>,
+    backoff: Duration,
+    next_connect: Instant,
+}
+
+impl Actor {
+    fn new(socket: PathBuf) -> Self {
+        Self {
+            socket,
+            stream: None,
+            backoff: BACKOFF_START,
+            next_connect: Instant::now(),
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        while let Some(req) = rx.recv().await {
+            let result = self.handle(&req.args, req.timeout).await;
+            let _ = req.reply.send(result);
+        }
+        if let Some(mut s) = self.stream.take() {
+            let mut close = codec::CLOSE_COMMAND.to_vec();
+            close.extend_from_slice(END_COMMAND);
+            let _ = s.write_all(&close).await;
+        }
+    }
+
+    async fn handle(&mut self, args: &[String], timeout: Duration) -> Result<Value, ClientError> {
+        let request = codec::encode_request(args)?;
+        let started = Instant::now();
+        let reused = self.stream.is_some();
+        let first = self.exchange(&request, timeout).await;
+        let body = match first {
+            // A connection kept from before a fail2ban restart fails on first use; one
+            // fresh attempt is safe because every command we send is idempotent.
+            Err(ClientError::Io(_)) if reused => {
+                let left = timeout.saturating_sub(started.elapsed());
+                self.exchange(&request, left).await?
+            }
+            other => other?,
+        };
+        match codec::decode_reply(&body)? {
+            Reply::Ok(v) => Ok(v),
+            Reply::Raised(e) => Err(ClientError::Server(e)),
+            Reply::ProtocolError(m) => Err(ClientError::Protocol(m)),
+        }
+    }
+
+    async fn connect(&mut self) -> Result<(), ClientError> {
+        if self.stream.is_some() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now < self.next_connect {
+            return Err(ClientError::Unreachable(format!(
+                "{} (next attempt in {} ms)",
+                self.socket.display(),
+                (self.next_connect - now).as_millis()
+            )));
+        }
+        match tokio::time::timeout(Duration::from_secs(2), UnixStream::connect(&self.socket)).await
+        {
+            Ok(Ok(s)) => {
+                if self.backoff > BACKOFF_START {
+                    tracing::info!(socket = %self.socket.display(), "reconnected to fail2ban");
+                }
+                self.stream = Some(s);
+                self.backoff = BACKOFF_START;
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.next_connect = now + self.backoff;
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                Err(ClientError::Unreachable(format!(
+                    "{}: {e}",
+                    self.socket.display()
+                )))
+            }
+            Err(_) => {
+                self.next_connect = now + self.backoff;
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                Err(ClientError::Unreachable(format!(
+                    "{}: connect timed out",
+                    self.socket.display()
+                )))
+            }
+        }
+    }
+
+    /// Writes one request and reads one reply body; any failure drops the connection so
+    /// a late reply can never be taken for the next command's.
+    async fn exchange(
+        &mut self,
+        request: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.connect().await?;
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(ClientError::Closed);
+        };
+        let result = tokio::time::timeout(timeout, async {
+            stream
+                .write_all(request)
+                .await
+                .map_err(|e| ClientError::Io(e.to_string()))?;
+            read_reply(stream).await
+        })
+        .await;
+        match result {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(e)) => {
+                self.stream = None;
+                Err(e)
+            }
+            Err(_) => {
+                self.stream = None;
+                Err(ClientError::Timeout(timeout))
+            }
+        }
+    }
+}
+
+async fn read_reply(stream: &mut UnixStream) -> Result<Vec<u8>, ClientError> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        if n == 0 {
+            return Err(ClientError::Io("fail2ban closed the connection".into()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.ends_with(END_COMMAND) {
+            buf.truncate(buf.len() - END_COMMAND.len());
+            return Ok(buf);
+        }
+        if buf.len() > MAX_REPLY_BYTES + END_COMMAND.len() {
+            return Err(ClientError::Decode(DecodeError::TooLarge));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and PostgreSQL, as CI runs it (.ci/run calls this).
+#
+#   ./scripts/test.sh
+#
+# Installs what the tests need when it can (Debian packages as root), checks formatting
+# and lints, then runs every crate's tests against both databases. PostgreSQL is reached
+# at BANGUI_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); every test
+# creates its own database there and drops it. Set BANGUI_TEST_BACKENDS=sqlite to skip
+# PostgreSQL on a machine that has none.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+need_pkgs=()
+command -v fail2ban-server >/dev/null 2>&1 || need_pkgs+=(fail2ban)
+command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
+command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
+if ((${#need_pkgs[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "missing: ${need_pkgs[*]} (run as root, or: sudo apt-get install ${need_pkgs[*]})" >&2
+    exit 1
+  fi
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust >= 1.95 (rustup)" >&2; exit 1; }
+
+export BANGUI_TEST_BACKENDS=${BANGUI_TEST_BACKENDS:-sqlite,postgres}
+export BANGUI_TEST_PG_URL=${BANGUI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export BANGUI_TEST_RUN_ID=${BANGUI_TEST_RUN_ID:-r$$}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+if [[ $BANGUI_TEST_BACKENDS == *postgres* ]]; then
+  if ! psql "$BANGUI_TEST_PG_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+    echo "PostgreSQL is not reachable at $BANGUI_TEST_PG_URL (or set BANGUI_TEST_BACKENDS=sqlite)" >&2
+    exit 1
+  fi
+  sweep() {
+    psql "$BANGUI_TEST_PG_URL" -qtAc \
+      "select datname from pg_database where datname like 'bangui_test_${BANGUI_TEST_RUN_ID}_%'" 2>/dev/null |
+      while read -r db; do
+        [ -n "$db" ] && psql "$BANGUI_TEST_PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
+      done
+  }
+  trap sweep EXIT
+fi
+
+log "format"
+cargo fmt --all -- --check
+
+log "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "tests on: $BANGUI_TEST_BACKENDS"
+cargo test --workspace --locked
+
+log "all tests passed"

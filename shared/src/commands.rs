@@ -1,0 +1,159 @@
+//! The command queue's vocabulary: a closed set of kinds with typed payloads. The API
+//! writes them (after full validation), the scheduler reads and executes them. Payloads
+//! are stored as JSON in `commands.payload`; parsing them again on the scheduler side
+//! re-validates every jail name and IP, so a hand-edited row cannot smuggle anything to
+//! fail2ban.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{IpOrNet, JailName};
+
+/// Lifecycle of a command row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl CommandStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Pending => "pending",
+            CommandStatus::Running => "running",
+            CommandStatus::Succeeded => "succeeded",
+            CommandStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => CommandStatus::Pending,
+            "running" => CommandStatus::Running,
+            "succeeded" => CommandStatus::Succeeded,
+            "failed" => CommandStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, CommandStatus::Succeeded | CommandStatus::Failed)
+    }
+}
+
+/// Everything the scheduler may be asked to do to fail2ban.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Command {
+    Ban {
+        jail: JailName,
+        ips: Vec<IpOrNet>,
+    },
+    /// No jail: every jail.
+    Unban {
+        ips: Vec<IpOrNet>,
+        jail: Option<JailName>,
+    },
+    UnbanAll,
+    JailStart {
+        jail: JailName,
+    },
+    JailStop {
+        jail: JailName,
+    },
+    JailIdle {
+        jail: JailName,
+        on: bool,
+    },
+    JailReload {
+        jail: JailName,
+    },
+    ReloadAll,
+    IgnoreipAdd {
+        jail: JailName,
+        ip: IpOrNet,
+    },
+    IgnoreipRemove {
+        jail: JailName,
+        ip: IpOrNet,
+    },
+    IgnoreselfSet {
+        jail: JailName,
+        on: bool,
+    },
+}
+
+impl Command {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Ban { .. } => "ban",
+            Command::Unban { .. } => "unban",
+            Command::UnbanAll => "unban_all",
+            Command::JailStart { .. } => "jail_start",
+            Command::JailStop { .. } => "jail_stop",
+            Command::JailIdle { .. } => "jail_idle",
+            Command::JailReload { .. } => "jail_reload",
+            Command::ReloadAll => "reload_all",
+            Command::IgnoreipAdd { .. } => "ignoreip_add",
+            Command::IgnoreipRemove { .. } => "ignoreip_remove",
+            Command::IgnoreselfSet { .. } => "ignoreself_set",
+        }
+    }
+
+    /// The jail a command targets, if one.
+    pub fn jail(&self) -> Option<&JailName> {
+        match self {
+            Command::Ban { jail, .. }
+            | Command::JailStart { jail }
+            | Command::JailStop { jail }
+            | Command::JailIdle { jail, .. }
+            | Command::JailReload { jail }
+            | Command::IgnoreipAdd { jail, .. }
+            | Command::IgnoreipRemove { jail, .. }
+            | Command::IgnoreselfSet { jail, .. } => Some(jail),
+            Command::Unban { jail, .. } => jail.as_ref(),
+            Command::UnbanAll | Command::ReloadAll => None,
+        }
+    }
+
+    pub fn to_payload(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    pub fn from_payload(payload: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip_and_revalidate() {
+        let c = Command::Ban {
+            jail: JailName::parse("sshd").expect("jail"),
+            ips: vec![
+                IpOrNet::parse("192.0.2.1").expect("ip"),
+                IpOrNet::parse("2001:db8::/48").expect("net"),
+            ],
+        };
+        let p = c.to_payload();
+        assert_eq!(
+            p,
+            r#"{"kind":"ban","jail":"sshd","ips":["192.0.2.1","2001:db8::/48"]}"#
+        );
+        assert_eq!(Command::from_payload(&p).expect("parse"), c);
+        assert!(Command::from_payload(r#"{"kind":"ban","jail":"../x","ips":[]}"#).is_err());
+        assert!(
+            Command::from_payload(r#"{"kind":"ban","jail":"sshd","ips":["0.0.0.0/0"]}"#).is_err()
+        );
+        assert!(Command::from_payload(r#"{"kind":"rm_rf"}"#).is_err());
+        assert_eq!(
+            Command::from_payload(r#"{"kind":"unban_all"}"#).expect("parse"),
+            Command::UnbanAll
+        );
+    }
+}

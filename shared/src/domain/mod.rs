@@ -1,0 +1,8 @@
+//! Types that carry validity: parsed once at the edge (API input, fail2ban replies) and
+//! trusted everywhere else.
+
+mod ip_or_net;
+mod jail_name;
+
+pub use ip_or_net::{IpOrNet, IpParseError};
+pub use jail_name::{JailName, JailNameError};
