@@ -29,7 +29,7 @@ impl App {
         let db = connect(&config.database_url, Role::Api)
             .await
             .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
-        let endpoint = build_routes(db.clone(), metrics, config.max_body_bytes);
+        let endpoint = build_routes(db.clone(), metrics, &config);
         let acceptor = TcpListener::bind(config.api_addr)
             .into_acceptor()
             .await
@@ -74,9 +74,9 @@ impl App {
 pub fn build_routes(
     db: DatabaseConnection,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
-    max_body_bytes: usize,
+    config: &Config,
 ) -> poem::endpoint::BoxEndpoint<'static> {
-    let api = routes::api_service(db.clone());
+    let api = routes::api_service(db.clone(), config.command_expiry);
     let spec = api.spec_endpoint();
     let explorer = api.swagger_ui();
     Route::new()
@@ -88,7 +88,7 @@ pub fn build_routes(
         .at("/metrics", get(health::metrics))
         .data(db)
         .data(metrics)
-        .with(RequestContext::new(max_body_bytes))
+        .with(RequestContext::new(config.max_body_bytes))
         .into_endpoint()
         .boxed()
 }

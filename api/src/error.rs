@@ -109,10 +109,14 @@ pub fn classify(err: &poem::Error) -> (StatusCode, &'static str, String) {
 #[derive(ApiResponse)]
 #[allow(dead_code)]
 enum DocumentedErrors {
-    /// Malformed input (`bad_request`).
+    /// Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
+    /// `invalid_jail_name`, `too_many_ips`, `invalid_wait`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// Not found (`not_found`).
+    /// Not allowed for this caller's role (`forbidden`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// Not found (`not_found`, `unknown_jail`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// Body too large (`payload_too_large`).

@@ -2,7 +2,9 @@
 //! users ask for, and never touches fail2ban or runs a timer.
 
 pub mod app;
+pub mod caller;
 pub mod error;
 pub mod middleware;
 pub mod routes;
 pub mod time;
+pub mod validate;

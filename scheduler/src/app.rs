@@ -9,6 +9,7 @@ use shared::db::{Role, connect};
 use shared::lease::{LeaseStore, SCHEDULER_LEASE, holder_identity};
 use tokio_util::sync::CancellationToken;
 
+use crate::fail2ban::Fail2ban;
 use crate::http::SidePort;
 use crate::jobs::JobSet;
 use crate::leadership::{LeaderStatus, Leadership};
@@ -37,7 +38,16 @@ impl App {
         let store = LeaseStore::new(SCHEDULER_LEASE, &holder, &config.lease);
         let status = Arc::new(LeaderStatus::new(&holder));
         let jobs = JobSet::standard(&config);
-        let leadership = Leadership::new(db.clone(), store, config.lease, jobs, status.clone());
+        let f2b = Arc::new(Fail2ban::new(config.fail2ban.clone()));
+        let leadership = Leadership::new(
+            db.clone(),
+            store,
+            config.lease,
+            jobs,
+            status.clone(),
+            f2b,
+            config.command_expiry,
+        );
         let side_port = SidePort::bind(config.scheduler_addr, metrics, status.clone())
             .await
             .with_context(|| format!("cannot listen on {}", config.scheduler_addr))?;
@@ -45,6 +55,7 @@ impl App {
             holder = %holder,
             database = %config.database_url.redacted(),
             side_port = %side_port.local_addr(),
+            fail2ban_socket = %config.fail2ban.socket.display(),
             "bangui-scheduler started"
         );
         Ok(Self {

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::fail2ban::Fail2ban;
 use crate::jobs::{JobContext, JobSet};
 
 /// How long stopped jobs get to finish before they are aborted.
@@ -68,6 +69,8 @@ pub struct Leadership {
     timing: LeaseTiming,
     jobs: JobSet,
     status: Arc<LeaderStatus>,
+    f2b: Arc<Fail2ban>,
+    command_expiry: Duration,
 }
 
 impl Leadership {
@@ -77,6 +80,8 @@ impl Leadership {
         timing: LeaseTiming,
         jobs: JobSet,
         status: Arc<LeaderStatus>,
+        f2b: Arc<Fail2ban>,
+        command_expiry: Duration,
     ) -> Self {
         status.set(false, None);
         metrics::counter!("scheduler_lease_renew_failures_total").absolute(0);
@@ -86,6 +91,8 @@ impl Leadership {
             timing,
             jobs,
             status,
+            f2b,
+            command_expiry,
         }
     }
 
@@ -182,7 +189,13 @@ impl Leadership {
     fn start_jobs(&self, token: i64) -> RunningJobs {
         let cancel = CancellationToken::new();
         let (valid_until, valid_rx) = watch::channel(Instant::now() + self.timing.renew_deadline);
-        let ctx = JobContext::new(self.db.clone(), self.store.fence(token), valid_rx);
+        let ctx = JobContext::new(
+            self.db.clone(),
+            self.store.fence(token),
+            self.f2b.clone(),
+            self.command_expiry,
+            valid_rx,
+        );
         let handle = tokio::spawn(self.jobs.clone().run(ctx, cancel.clone()));
         RunningJobs {
             token,

@@ -2,6 +2,8 @@
 //! while it leads, and (in later issues) is the only process that touches fail2ban.
 
 pub mod app;
+pub mod bans;
+pub mod commands;
 pub mod fail2ban;
 pub mod http;
 pub mod jobs;

@@ -8,7 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+};
 use serde::Serialize;
 
 use crate::db;
@@ -118,6 +121,41 @@ pub async fn fenced_query<C: ConnectionTrait>(
 ) -> Result<Vec<QueryResult>, DbErr> {
     let (sql, values) = fenced_statement(fence, template, values);
     db::query_all(db, &sql, values).await
+}
+
+/// Opens a transaction for several leadership-dependent writes, or `None` when the
+/// lease is no longer ours. The lease row is checked first and stays protected until
+/// commit: PostgreSQL holds it `FOR SHARE` (a takeover's upsert waits), SQLite holds the
+/// single write lock from `BEGIN IMMEDIATE` (nobody else writes at all).
+pub async fn fenced_transaction(
+    db: &DatabaseConnection,
+    fence: &Fence,
+) -> Result<Option<DatabaseTransaction>, DbErr> {
+    let backend = db.get_database_backend();
+    let txn = match backend {
+        DatabaseBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let lock = if backend == DatabaseBackend::Postgres {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT 1 AS held FROM scheduler_lease WHERE name = $3 AND holder = $1 AND token = $2 \
+         AND expires_at_ms > {{now_ms}}{lock}"
+    );
+    if db::query_one(&txn, &sql, fence.values()).await?.is_none() {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    Ok(Some(txn))
 }
 
 fn fenced_statement(fence: &Fence, template: &str, mut values: Vec<Value>) -> (String, Vec<Value>) {

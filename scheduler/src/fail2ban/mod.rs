@@ -1,9 +1,78 @@
 //! Everything that speaks to fail2ban: the pickle codec, the socket client actor, typed
 //! replies, the `fail2ban-client` runner, and the read-only reader of fail2ban's own
-//! database.
+//! database. [`Fail2ban`] bundles them for jobs and the command executor.
 
 pub mod archive;
 pub mod client;
 pub mod codec;
 pub mod control;
 pub mod replies;
+
+use std::path::PathBuf;
+
+use shared::config::Fail2banConfig;
+use tokio::sync::Mutex;
+
+use self::archive::Fail2banDb;
+use self::client::Fail2banClient;
+use self::control::ClientProgram;
+
+/// The scheduler's handles on one fail2ban server.
+pub struct Fail2ban {
+    pub config: Fail2banConfig,
+    pub client: Fail2banClient,
+    pub program: ClientProgram,
+    db: Mutex<Option<Fail2banDb>>,
+}
+
+impl Fail2ban {
+    pub fn new(config: Fail2banConfig) -> Self {
+        let client = Fail2banClient::spawn(&config.socket, config.timeout);
+        let program = ClientProgram {
+            program: config.client.clone(),
+            socket: config.socket.clone(),
+            config_dir: config.config_dir.clone(),
+            timeout: config.timeout * 6,
+        };
+        Self {
+            config,
+            client,
+            program,
+            db: Mutex::new(None),
+        }
+    }
+
+    /// fail2ban's database, opened on first use (from `BANGUI_FAIL2BAN_DB`, else from
+    /// `get dbfile`). `None` when fail2ban runs without one or it cannot be read; BanGUI
+    /// then works from the socket alone.
+    pub async fn archive_db(&self) -> Option<Fail2banDb> {
+        let mut guard = self.db.lock().await;
+        if let Some(db) = guard.as_ref() {
+            return Some(db.clone());
+        }
+        let path: PathBuf = match &self.config.db {
+            Some(p) => p.clone(),
+            None => match self.client.dbfile().await {
+                Ok(Some(p)) => PathBuf::from(p),
+                _ => return None,
+            },
+        };
+        match Fail2banDb::open(&path).await {
+            Ok(db) => {
+                tracing::info!(path = %path.display(), "reading fail2ban's database");
+                *guard = Some(db.clone());
+                Some(db)
+            }
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "fail2ban's database is not readable");
+                None
+            }
+        }
+    }
+
+    /// Forgets the database handle after an error, so the next use reopens it (the file
+    /// may have been replaced by a fail2ban restart).
+    pub async fn reset_archive_db(&self) {
+        *self.db.lock().await = None;
+    }
+}

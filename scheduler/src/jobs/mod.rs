@@ -5,7 +5,11 @@
 //! Later jobs (status probe, jail sync, archive import, …) plug in at
 //! [`JobSet::standard`].
 
+pub mod archive_sync;
+pub mod ban_sync;
 pub mod heartbeat;
+pub mod jail_sync;
+pub mod status_probe;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +22,8 @@ use shared::config::Config;
 use shared::lease::{Fence, fenced_execute};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+use crate::fail2ban::Fail2ban;
 
 /// How often the job loop looks for due jobs.
 const TICK: Duration = Duration::from_millis(200);
@@ -32,13 +38,19 @@ pub enum JobError {
     TimedOut(Duration),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Fail2ban(#[from] crate::fail2ban::client::ClientError),
 }
 
-/// What a job may use: the database, its fence, and the local leadership deadline.
+/// What a job may use: the database, its fence, fail2ban, and the local leadership
+/// deadline.
 #[derive(Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
     pub fence: Fence,
+    pub f2b: Arc<Fail2ban>,
+    /// Pending commands older than this fail with `scheduler_unavailable`.
+    pub command_expiry: Duration,
     valid_until: watch::Receiver<Instant>,
 }
 
@@ -46,13 +58,24 @@ impl JobContext {
     pub fn new(
         db: DatabaseConnection,
         fence: Fence,
+        f2b: Arc<Fail2ban>,
+        command_expiry: Duration,
         valid_until: watch::Receiver<Instant>,
     ) -> Self {
         Self {
             db,
             fence,
+            f2b,
+            command_expiry,
             valid_until,
         }
+    }
+
+    /// A fenced transaction, or `JobError::Fenced` when the lease is gone.
+    pub async fn fenced_txn(&self) -> Result<sea_orm::DatabaseTransaction, JobError> {
+        shared::lease::fenced_transaction(&self.db, &self.fence)
+            .await?
+            .ok_or(JobError::Fenced)
     }
 
     /// Whether this process may still act as leader by its own clock. Jobs check it
@@ -146,25 +169,73 @@ async fn record_run(
     .await
 }
 
-/// The jobs a leader runs.
+type WorkerFn = Arc<
+    dyn Fn(JobContext, CancellationToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
+>;
+
+/// A loop that runs for as long as the process leads (the command executor), next to
+/// the scheduled jobs, under the same cancellation.
+#[derive(Clone)]
+pub struct Worker {
+    pub name: &'static str,
+    run: WorkerFn,
+}
+
+impl Worker {
+    pub fn new<F, Fut>(name: &'static str, f: F) -> Self
+    where
+        F: Fn(JobContext, CancellationToken) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            name,
+            run: Arc::new(move |ctx, cancel| Box::pin(f(ctx, cancel))),
+        }
+    }
+}
+
+/// The jobs and workers a leader runs.
 #[derive(Clone)]
 pub struct JobSet {
     jobs: Vec<Job>,
+    workers: Vec<Worker>,
 }
 
 impl JobSet {
-    pub fn new(jobs: Vec<Job>) -> Self {
-        Self { jobs }
+    pub fn new(jobs: Vec<Job>, workers: Vec<Worker>) -> Self {
+        Self { jobs, workers }
     }
 
     /// Every job of a production scheduler, built from configuration.
     pub fn standard(config: &Config) -> Self {
-        Self::new(vec![heartbeat::job(config.heartbeat_interval)])
+        let f = &config.fail2ban;
+        Self::new(
+            vec![
+                heartbeat::job(config.heartbeat_interval),
+                status_probe::job(f.status_interval),
+                jail_sync::job(f.jail_sync_interval),
+                ban_sync::job(f.ban_sync_interval),
+                archive_sync::job(f.archive_interval),
+            ],
+            vec![crate::commands::executor::worker()],
+        )
     }
 
     /// Runs every job once at once (clokwerk would wait a full interval first), then on
     /// its schedule, until `cancel` fires. Cancelling drops the running job futures.
     pub async fn run(self, ctx: JobContext, cancel: CancellationToken) {
+        let workers: Vec<_> = self
+            .workers
+            .iter()
+            .map(|w| tokio::spawn((w.run)(ctx.clone(), cancel.clone())))
+            .collect();
+        self.run_jobs(ctx, cancel).await;
+        for w in workers {
+            let _ = w.await;
+        }
+    }
+
+    async fn run_jobs(&self, ctx: JobContext, cancel: CancellationToken) {
         let mut scheduler = AsyncScheduler::with_tz(chrono::Utc);
         for job in &self.jobs {
             let seconds = u32::try_from(job.every.as_secs().max(1)).unwrap_or(u32::MAX);

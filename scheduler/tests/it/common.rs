@@ -57,6 +57,16 @@ fn free_port() -> u16 {
 
 impl SchedulerProcess {
     pub fn spawn(database_url: &str, timings: Timings, name: &str) -> Self {
+        Self::spawn_with(database_url, timings, name, &[])
+    }
+
+    /// Like [`Self::spawn`] with extra environment (fail2ban paths, job intervals).
+    pub fn spawn_with(
+        database_url: &str,
+        timings: Timings,
+        name: &str,
+        extra: &[(String, String)],
+    ) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!(
             "bangui-scheduler-{name}-{}-{port}.log",
@@ -80,6 +90,9 @@ impl SchedulerProcess {
             .env("BANGUI_LOG_FORMAT", "json")
             .env("BANGUI_LOG", "info,sqlx=warn")
             .env("POD_NAME", name)
+            // No fail2ban unless a test gives one: keep the jobs away from the host's.
+            .env("BANGUI_FAIL2BAN_SOCKET", "/nonexistent/bangui-test.sock")
+            .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

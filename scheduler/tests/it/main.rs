@@ -3,5 +3,6 @@
 //! of `shared::testing::backends()` (SQLite and PostgreSQL by default).
 
 mod common;
+mod fail2ban_e2e;
 mod lease_processes;
 mod lease_sql;

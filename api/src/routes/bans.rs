@@ -1,0 +1,251 @@
+//! Current bans: list and search them, ban, unban, clear. Reads come from the scheduler's
+//! snapshot (`f2b_bans`); changes go through the command queue.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use sea_orm::{DatabaseConnection, Value};
+use shared::commands::Command;
+use shared::db;
+
+use crate::caller::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::commands::{CommandResponse, parse_wait, submit};
+use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::time::from_epoch_ms;
+use crate::validate;
+
+/// One current ban.
+#[derive(Debug, Object)]
+pub struct BanView {
+    pub jail: String,
+    pub ip: String,
+    pub banned_at: DateTime<Utc>,
+    /// Null for a permanent ban.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub bantime_s: Option<i64>,
+    /// How often fail2ban has banned this IP (escalation counter).
+    pub bancount: i32,
+    /// `auto` (from log lines), `manual` (banned by hand) or `blocklist`.
+    pub origin: String,
+    pub failures: Option<i32>,
+}
+
+#[derive(Debug, Object)]
+pub struct BanPage {
+    pub items: Vec<BanView>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct BanRequest {
+    /// The jail to ban in.
+    pub jail: String,
+    /// IPv4/IPv6 addresses or CIDR networks (at most 20 000; IPv4 /8 and IPv6 /32 at the broadest).
+    pub ips: Vec<String>,
+}
+
+impl poem_openapi::types::Example for BanRequest {
+    fn example() -> Self {
+        Self {
+            jail: "sshd".into(),
+            ips: vec![
+                "192.0.2.10".into(),
+                "2001:db8::5".into(),
+                "198.51.100.0/24".into(),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct UnbanRequest {
+    pub ips: Vec<String>,
+    /// Unban from this jail only; omitted: from every jail.
+    pub jail: Option<String>,
+}
+
+/// Lists current bans, newest first, optionally of one jail and matching an IP prefix.
+pub async fn list_bans(
+    db: &DatabaseConnection,
+    jail: Option<&str>,
+    q: Option<&str>,
+    page: u32,
+    page_size: u32,
+) -> ApiResult<BanPage> {
+    let mut filter = String::from(" WHERE 1 = 1");
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(j) = jail {
+        values.push(j.into());
+        filter.push_str(&format!(" AND jail = ${}", values.len()));
+    }
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        if q.len() > 64 {
+            return Err(ApiError::bad_request("q: at most 64 characters"));
+        }
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+            .to_lowercase();
+        values.push(format!("{escaped}%").into());
+        filter.push_str(&format!(
+            " AND lower(ip) LIKE ${} ESCAPE '\\'",
+            values.len()
+        ));
+    }
+    let err = |e: sea_orm::DbErr| ApiError::database(&e);
+    let total: i64 = db::query_one(
+        db,
+        &format!("SELECT COUNT(*) AS n FROM f2b_bans{filter}"),
+        values.clone(),
+    )
+    .await
+    .and_then(|r| r.map_or(Ok(0), |r| r.try_get("", "n")))
+    .map_err(err)?;
+    values.push(i64::from(page_size).into());
+    values.push((i64::from(page - 1) * i64::from(page_size)).into());
+    let n = values.len();
+    let rows = db::query_all(
+        db,
+        &format!(
+            "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures FROM f2b_bans{filter} \
+             ORDER BY banned_at_ms DESC, jail, ip LIMIT ${} OFFSET ${}",
+            n - 1,
+            n
+        ),
+        values,
+    )
+    .await
+    .map_err(err)?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(BanView {
+                jail: r.try_get("", "jail")?,
+                ip: r.try_get("", "ip")?,
+                banned_at: from_epoch_ms(r.try_get("", "banned_at_ms")?),
+                expires_at: r
+                    .try_get::<Option<i64>>("", "expires_at_ms")?
+                    .map(from_epoch_ms),
+                bantime_s: r.try_get("", "bantime_s")?,
+                bancount: r.try_get("", "bancount")?,
+                origin: r.try_get("", "origin")?,
+                failures: r.try_get("", "failures")?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(err)?;
+    Ok(BanPage {
+        items,
+        total,
+        page,
+        page_size,
+    })
+}
+
+pub struct BansApi {
+    db: DatabaseConnection,
+    expiry: std::time::Duration,
+}
+
+impl BansApi {
+    pub fn new(db: DatabaseConnection, expiry: std::time::Duration) -> Self {
+        Self { db, expiry }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Bans")]
+impl BansApi {
+    /// Current bans of every jail, newest first; `q` matches the start of the IP. Role: viewer.
+    #[oai(path = "/bans", method = "get", operation_id = "list_bans")]
+    async fn list(
+        &self,
+        req: &Request,
+        jail: Query<Option<String>>,
+        q: Query<Option<String>>,
+        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        #[oai(
+            default = "default_page_size",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        page_size: Query<u32>,
+    ) -> ApiResult<Json<BanPage>> {
+        Caller::require(req, Role::Viewer)?;
+        let jail = jail.0.as_deref().map(validate::jail_name).transpose()?;
+        Ok(Json(
+            list_bans(
+                &self.db,
+                jail.as_ref().map(|j| j.as_str()),
+                q.0.as_deref(),
+                page.0,
+                page_size.0,
+            )
+            .await?,
+        ))
+    }
+
+    /// Ban IPs or networks in a jail. Role: operator.
+    #[oai(path = "/bans", method = "post", operation_id = "ban")]
+    async fn ban(
+        &self,
+        req: &Request,
+        body: Json<BanRequest>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let caller = Caller::require(req, Role::Operator)?;
+        let wait = parse_wait(wait.0.as_deref())?;
+        let ips = validate::ip_list(&body.ips)?;
+        let jail = validate::known_jail(&self.db, &body.jail).await?;
+        submit(
+            &self.db,
+            &caller,
+            &Command::Ban { jail, ips },
+            wait,
+            self.expiry,
+        )
+        .await
+    }
+
+    /// Unban IPs from one jail, or from every jail when `jail` is omitted. Role: operator.
+    #[oai(path = "/bans/unban", method = "post", operation_id = "unban")]
+    async fn unban(
+        &self,
+        req: &Request,
+        body: Json<UnbanRequest>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let caller = Caller::require(req, Role::Operator)?;
+        let wait = parse_wait(wait.0.as_deref())?;
+        let ips = validate::ip_list(&body.ips)?;
+        let jail = match body.jail.as_deref() {
+            Some(j) => Some(validate::known_jail(&self.db, j).await?),
+            None => None,
+        };
+        submit(
+            &self.db,
+            &caller,
+            &Command::Unban { ips, jail },
+            wait,
+            self.expiry,
+        )
+        .await
+    }
+
+    /// Lift every ban in every jail. Role: operator.
+    #[oai(path = "/bans/clear", method = "post", operation_id = "clear_bans")]
+    async fn clear(
+        &self,
+        req: &Request,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let caller = Caller::require(req, Role::Operator)?;
+        let wait = parse_wait(wait.0.as_deref())?;
+        submit(&self.db, &caller, &Command::UnbanAll, wait, self.expiry).await
+    }
+}

@@ -1,0 +1,384 @@
+//! Jails: the snapshot of every jail (counters and settings), one jail's bans with
+//! server-side paging and search, and the jail controls (start, stop, reload, idle,
+//! ignore list, ignoreself), which go through the command queue.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use sea_orm::{DatabaseConnection, QueryResult};
+use shared::commands::Command;
+use shared::db;
+
+use crate::caller::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::bans::{BanPage, list_bans};
+use crate::routes::commands::{CommandResponse, parse_wait, submit};
+use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::time::from_epoch_ms;
+use crate::validate;
+
+#[derive(Debug, Object)]
+pub struct JailView {
+    pub name: String,
+    /// False once the jail was stopped (it can be started again).
+    pub running: bool,
+    pub idle: bool,
+    pub currently_failed: i64,
+    pub total_failed: i64,
+    pub currently_banned: i64,
+    pub total_banned: i64,
+    /// Seconds; -1 is permanent.
+    pub bantime: Option<i64>,
+    pub findtime: Option<i64>,
+    pub maxretry: Option<i64>,
+    /// Everything fail2ban reports for the jail: ignoreip, ignoreself, logpath,
+    /// failregex, ignoreregex, actions, datepattern, usedns and the bantime.* escalation
+    /// settings.
+    pub settings: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl JailView {
+    fn from_row(r: &QueryResult) -> Result<Self, sea_orm::DbErr> {
+        let settings: serde_json::Value =
+            serde_json::from_str(&r.try_get::<String>("", "settings")?)
+                .unwrap_or(serde_json::Value::Null);
+        let int = |k: &str| settings.get(k).and_then(serde_json::Value::as_i64);
+        Ok(Self {
+            name: r.try_get("", "name")?,
+            running: r.try_get("", "running")?,
+            idle: r.try_get("", "idle")?,
+            currently_failed: r.try_get("", "currently_failed")?,
+            total_failed: r.try_get("", "total_failed")?,
+            currently_banned: r.try_get("", "currently_banned")?,
+            total_banned: r.try_get("", "total_banned")?,
+            bantime: int("bantime"),
+            findtime: int("findtime"),
+            maxretry: int("maxretry"),
+            updated_at: from_epoch_ms(r.try_get("", "updated_at_ms")?),
+            settings,
+        })
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct JailList {
+    pub items: Vec<JailView>,
+}
+
+#[derive(Debug, Object)]
+pub struct IgnoreView {
+    pub jail: String,
+    /// IPs and networks fail2ban never bans in this jail.
+    pub ignoreip: Vec<String>,
+    /// Whether the host's own addresses are ignored.
+    pub ignoreself: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct SwitchRequest {
+    pub on: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct IgnoreRequest {
+    /// An IP or CIDR network.
+    pub ip: String,
+}
+
+const SELECT: &str = "SELECT name, running, idle, currently_failed, total_failed, currently_banned, total_banned, \
+    settings, updated_at_ms FROM f2b_jails";
+
+pub struct JailsApi {
+    db: DatabaseConnection,
+    expiry: std::time::Duration,
+}
+
+impl JailsApi {
+    pub fn new(db: DatabaseConnection, expiry: std::time::Duration) -> Self {
+        Self { db, expiry }
+    }
+
+    async fn jail(&self, name: &str) -> ApiResult<JailView> {
+        let jail = validate::known_jail(&self.db, name).await?;
+        let row = db::query_one(
+            &self.db,
+            &format!("{SELECT} WHERE name = $1"),
+            [jail.as_str().into()],
+        )
+        .await
+        .map_err(|e| ApiError::database(&e))?
+        .ok_or_else(|| ApiError::not_found(format!("no jail {jail}")))?;
+        JailView::from_row(&row).map_err(|e| ApiError::database(&e))
+    }
+
+    async fn command(
+        &self,
+        req: &Request,
+        wait: Option<&str>,
+        make: impl FnOnce(shared::domain::JailName) -> Command,
+        name: &str,
+    ) -> ApiResult<CommandResponse> {
+        let caller = Caller::require(req, Role::Operator)?;
+        let wait = parse_wait(wait)?;
+        let jail = validate::known_jail(&self.db, name).await?;
+        submit(&self.db, &caller, &make(jail), wait, self.expiry).await
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Jails")]
+impl JailsApi {
+    /// Every jail fail2ban has (running or stopped) with counters and settings. Role: viewer.
+    #[oai(path = "/jails", method = "get", operation_id = "list_jails")]
+    async fn list(&self, req: &Request) -> ApiResult<Json<JailList>> {
+        Caller::require(req, Role::Viewer)?;
+        let rows = db::query_all(&self.db, &format!("{SELECT} ORDER BY name"), [])
+            .await
+            .map_err(|e| ApiError::database(&e))?;
+        let items = rows
+            .iter()
+            .map(JailView::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ApiError::database(&e))?;
+        Ok(Json(JailList { items }))
+    }
+
+    /// One jail. Role: viewer.
+    #[oai(path = "/jails/:name", method = "get", operation_id = "get_jail")]
+    async fn get(&self, req: &Request, name: Path<String>) -> ApiResult<Json<JailView>> {
+        Caller::require(req, Role::Viewer)?;
+        Ok(Json(self.jail(&name.0).await?))
+    }
+
+    /// A jail's current bans, newest first, paged; `q` matches the start of the IP. Role: viewer.
+    #[oai(
+        path = "/jails/:name/bans",
+        method = "get",
+        operation_id = "list_jail_bans"
+    )]
+    async fn bans(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        q: Query<Option<String>>,
+        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        #[oai(
+            default = "default_page_size",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        page_size: Query<u32>,
+    ) -> ApiResult<Json<BanPage>> {
+        Caller::require(req, Role::Viewer)?;
+        let jail = validate::known_jail(&self.db, &name.0).await?;
+        Ok(Json(
+            list_bans(
+                &self.db,
+                Some(jail.as_str()),
+                q.0.as_deref(),
+                page.0,
+                page_size.0,
+            )
+            .await?,
+        ))
+    }
+
+    /// Start a stopped jail (`fail2ban-client reload --if-exists`). Role: operator.
+    #[oai(
+        path = "/jails/:name/start",
+        method = "post",
+        operation_id = "start_jail"
+    )]
+    async fn start(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::JailStart { jail },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Stop a jail (its bans are lifted by its actions). Role: operator.
+    #[oai(
+        path = "/jails/:name/stop",
+        method = "post",
+        operation_id = "stop_jail"
+    )]
+    async fn stop(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::JailStop { jail },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Reload one jail's configuration. Role: operator.
+    #[oai(
+        path = "/jails/:name/reload",
+        method = "post",
+        operation_id = "reload_jail"
+    )]
+    async fn reload(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::JailReload { jail },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Pause (`on: true`) or resume a jail without stopping it. Role: operator.
+    #[oai(
+        path = "/jails/:name/idle",
+        method = "put",
+        operation_id = "set_jail_idle"
+    )]
+    async fn idle(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        body: Json<SwitchRequest>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let on = body.on;
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::JailIdle { jail, on },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Reload fail2ban's whole configuration (also brings stopped jails back). Role: operator.
+    #[oai(path = "/jails/reload", method = "post", operation_id = "reload_all")]
+    async fn reload_all(
+        &self,
+        req: &Request,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let caller = Caller::require(req, Role::Operator)?;
+        let wait = parse_wait(wait.0.as_deref())?;
+        submit(&self.db, &caller, &Command::ReloadAll, wait, self.expiry).await
+    }
+
+    /// A jail's ignore list and ignoreself switch (from the last jail sync). Role: viewer.
+    #[oai(
+        path = "/jails/:name/ignore",
+        method = "get",
+        operation_id = "get_jail_ignore"
+    )]
+    async fn ignore(&self, req: &Request, name: Path<String>) -> ApiResult<Json<IgnoreView>> {
+        Caller::require(req, Role::Viewer)?;
+        let jail = self.jail(&name.0).await?;
+        let ignoreip = jail
+            .settings
+            .get("ignoreip")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ignoreself = jail
+            .settings
+            .get("ignoreself")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Ok(Json(IgnoreView {
+            jail: jail.name,
+            ignoreip,
+            ignoreself,
+        }))
+    }
+
+    /// Add an IP or network to a jail's ignore list (runtime; lost at reload). Role: operator.
+    #[oai(
+        path = "/jails/:name/ignore",
+        method = "post",
+        operation_id = "add_jail_ignore"
+    )]
+    async fn ignore_add(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        body: Json<IgnoreRequest>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let ip = validate::ip(&body.ip, "ip")?;
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::IgnoreipAdd { jail, ip },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Remove an IP or network from a jail's ignore list. Role: operator.
+    #[oai(
+        path = "/jails/:name/ignore",
+        method = "delete",
+        operation_id = "remove_jail_ignore"
+    )]
+    async fn ignore_remove(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        ip: Query<String>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let ip = validate::ip(&ip.0, "ip")?;
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::IgnoreipRemove { jail, ip },
+            &name.0,
+        )
+        .await
+    }
+
+    /// Switch ignoring the host's own addresses. Role: operator.
+    #[oai(
+        path = "/jails/:name/ignoreself",
+        method = "put",
+        operation_id = "set_jail_ignoreself"
+    )]
+    async fn ignoreself(
+        &self,
+        req: &Request,
+        name: Path<String>,
+        body: Json<SwitchRequest>,
+        wait: Query<Option<String>>,
+    ) -> ApiResult<CommandResponse> {
+        let on = body.on;
+        self.command(
+            req,
+            wait.0.as_deref(),
+            |jail| Command::IgnoreselfSet { jail, on },
+            &name.0,
+        )
+        .await
+    }
+}

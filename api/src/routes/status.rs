@@ -1,0 +1,119 @@
+//! `GET /api/v1/status`: fail2ban as the scheduler last saw it, with the snapshot's age.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use sea_orm::DatabaseConnection;
+use shared::db;
+use shared::lease::{SCHEDULER_LEASE, read_lease};
+
+use crate::caller::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::time::from_epoch_ms;
+
+#[derive(Debug, Object)]
+pub struct StatusView {
+    /// Whether the last probe reached fail2ban.
+    pub reachable: bool,
+    pub version: Option<String>,
+    pub jail_count: i32,
+    pub currently_banned: i64,
+    pub total_banned: i64,
+    pub currently_failed: i64,
+    pub total_failed: i64,
+    /// The scheduler's view of where fail2ban is.
+    pub socket: Option<String>,
+    pub db_file: Option<String>,
+    pub config_dir: Option<String>,
+    /// When the scheduler last probed (null: never).
+    pub checked_at: Option<DateTime<Utc>>,
+    /// When fail2ban last answered.
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// Seconds since the last probe, by the database clock.
+    pub age_seconds: Option<f64>,
+    /// Why the last probe failed.
+    pub error: Option<String>,
+    /// Whether a scheduler currently holds the lease (no leader: the snapshot ages).
+    pub scheduler_running: bool,
+}
+
+pub struct StatusApi {
+    db: DatabaseConnection,
+}
+
+impl StatusApi {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Fail2ban")]
+impl StatusApi {
+    /// fail2ban's status snapshot: reachable, version, jails, totals and its age. Role: viewer.
+    #[oai(path = "/status", method = "get", operation_id = "get_status")]
+    async fn get_status(&self, req: &Request) -> ApiResult<Json<StatusView>> {
+        Caller::require(req, Role::Viewer)?;
+        let err = |e: sea_orm::DbErr| ApiError::database(&e);
+        let now = db::db_now_ms(&self.db).await.map_err(err)?;
+        let leader = read_lease(&self.db, SCHEDULER_LEASE)
+            .await
+            .map_err(err)?
+            .is_some_and(|l| l.is_valid());
+        let row = db::query_one(
+            &self.db,
+            "SELECT reachable, version, jail_count, currently_banned, total_banned, currently_failed, \
+             total_failed, socket, db_file, config_dir, checked_at_ms, last_ok_at_ms, error \
+             FROM f2b_status WHERE server = 'default'",
+            [],
+        )
+        .await
+        .map_err(err)?;
+        let Some(r) = row else {
+            return Ok(Json(StatusView {
+                reachable: false,
+                version: None,
+                jail_count: 0,
+                currently_banned: 0,
+                total_banned: 0,
+                currently_failed: 0,
+                total_failed: 0,
+                socket: None,
+                db_file: None,
+                config_dir: None,
+                checked_at: None,
+                last_ok_at: None,
+                age_seconds: None,
+                error: Some(
+                    "fail2ban has not been probed yet: is bangui-scheduler running?".into(),
+                ),
+                scheduler_running: leader,
+            }));
+        };
+        let view = (|| -> Result<StatusView, sea_orm::DbErr> {
+            let checked: i64 = r.try_get("", "checked_at_ms")?;
+            Ok(StatusView {
+                reachable: r.try_get("", "reachable")?,
+                version: r.try_get("", "version")?,
+                jail_count: r.try_get("", "jail_count")?,
+                currently_banned: r.try_get("", "currently_banned")?,
+                total_banned: r.try_get("", "total_banned")?,
+                currently_failed: r.try_get("", "currently_failed")?,
+                total_failed: r.try_get("", "total_failed")?,
+                socket: r.try_get("", "socket")?,
+                db_file: r.try_get("", "db_file")?,
+                config_dir: r.try_get("", "config_dir")?,
+                checked_at: Some(from_epoch_ms(checked)),
+                last_ok_at: r
+                    .try_get::<Option<i64>>("", "last_ok_at_ms")?
+                    .map(from_epoch_ms),
+                age_seconds: Some(((now - checked).max(0) as f64) / 1000.0),
+                error: r.try_get("", "error")?,
+                scheduler_running: leader,
+            })
+        })()
+        .map_err(err)?;
+        Ok(Json(view))
+    }
+}

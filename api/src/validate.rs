@@ -1,0 +1,97 @@
+//! Turning raw input into the types that carry validity, with clear errors and stable
+//! codes. Nothing reaches the command queue (and so fail2ban) without passing here.
+
+use poem::http::StatusCode;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use shared::domain::{IpOrNet, JailName};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The most IPs one call may carry.
+pub const MAX_IPS: usize = 20_000;
+/// How many bad entries an error lists.
+const MAX_REPORTED: usize = 20;
+
+pub fn jail_name(raw: &str) -> ApiResult<JailName> {
+    JailName::parse(raw).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_jail_name", e.to_string())
+            .with_details(json!({ "field": "jail" }))
+    })
+}
+
+/// A jail name that fail2ban knows (running or stopped), per the latest jail snapshot.
+pub async fn known_jail(db: &DatabaseConnection, raw: &str) -> ApiResult<JailName> {
+    let jail = jail_name(raw)?;
+    let found = shared::db::query_one(
+        db,
+        "SELECT 1 AS x FROM f2b_jails WHERE name = $1",
+        [jail.as_str().into()],
+    )
+    .await
+    .map_err(|e| ApiError::database(&e))?
+    .is_some();
+    if !found {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_jail",
+            format!("fail2ban has no jail {jail}"),
+        )
+        .with_details(json!({ "jail": jail.as_str() })));
+    }
+    Ok(jail)
+}
+
+pub fn ip(raw: &str, field: &str) -> ApiResult<IpOrNet> {
+    IpOrNet::parse(raw).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+            .with_details(json!({ "field": field }))
+    })
+}
+
+/// A non-empty list of at most [`MAX_IPS`] valid IPs or networks, duplicates removed.
+/// Every bad entry is reported (up to 20), with its index.
+pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
+    if raw.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_ip",
+            "ips must not be empty",
+        )
+        .with_details(json!({ "field": "ips" })));
+    }
+    if raw.len() > MAX_IPS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_many_ips",
+            format!("{} IPs in one call; at most {MAX_IPS}", raw.len()),
+        )
+        .with_details(json!({ "field": "ips", "max": MAX_IPS, "given": raw.len() })));
+    }
+    let mut ips = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    let mut first_code = None;
+    for (i, text) in raw.iter().enumerate() {
+        match IpOrNet::parse(text) {
+            Ok(ip) => ips.push(ip),
+            Err(e) => {
+                first_code.get_or_insert(e.code());
+                if errors.len() < MAX_REPORTED {
+                    errors.push(json!({ "index": i, "value": text.chars().take(80).collect::<String>(), "error": e.to_string() }));
+                }
+            }
+        }
+    }
+    if let Some(code) = first_code {
+        let count = raw.len() - ips.len();
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            format!("{count} of the IPs are not valid"),
+        )
+        .with_details(json!({ "field": "ips", "invalid": errors, "invalid_count": count })));
+    }
+    ips.sort();
+    ips.dedup();
+    Ok(ips)
+}

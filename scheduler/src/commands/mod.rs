@@ -1,0 +1,3 @@
+//! Executing the command queue the API fills.
+
+pub mod executor;

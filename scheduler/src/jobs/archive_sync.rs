@@ -1,0 +1,146 @@
+//! The archive import: new rows of fail2ban's own `bans` table (read-only, from a
+//! high-water mark on `timeofban`) become `ban` events with their failures and matched
+//! lines, so bans that began and expired between two ban syncs are not missed; a ban
+//! already over by now also gets its `expire` event. fail2ban forgets bans after a day
+//! and at once on unban; this copy is what survives.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::db;
+
+use super::{Job, JobContext, JobError};
+use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, normalize_ip};
+
+/// Rows read per run; a backlog is worked off over several runs.
+const BATCH: i64 = 5_000;
+const STATE_KEY: &str = "fail2ban_bans";
+
+pub fn job(every: Duration) -> Job {
+    Job::new("archive_sync", every, Duration::from_secs(60), import)
+}
+
+async fn import(ctx: JobContext) -> Result<(), JobError> {
+    let Some(f2b_db) = ctx.f2b.archive_db().await else {
+        return Ok(());
+    };
+    let high_water: i64 = db::query_one(
+        &ctx.db,
+        "SELECT high_water_s FROM archive_state WHERE name = $1",
+        [STATE_KEY.into()],
+    )
+    .await?
+    .map(|r| r.try_get("", "high_water_s"))
+    .transpose()?
+    .unwrap_or(0);
+    let rows = match f2b_db.bans_since(high_water, BATCH).await {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.f2b.reset_archive_db().await;
+            return Err(e.into());
+        }
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let blocklist_jail = ctx.f2b.config.blocklist_jail.as_str();
+    let max_seen = rows
+        .iter()
+        .map(|r| r.time_of_ban_s)
+        .max()
+        .unwrap_or(high_water);
+    // Rows of the last second may still grow; the natural key makes re-reading harmless.
+    // Only a full batch stuck on one second must move past it.
+    let next_mark = if rows.len() as i64 == BATCH && max_seen == high_water {
+        max_seen + 1
+    } else {
+        max_seen
+    };
+
+    ctx.ensure_leading()?;
+    let txn = ctx.fenced_txn().await?;
+    let now = db::db_now_ms(&txn).await?;
+    let min_ms = rows.iter().map(|r| r.time_of_ban_s).min().unwrap_or(0) * 1000;
+    // Bans the sync or the executor already recorded, within a few seconds of fail2ban's
+    // own (second-resolution) time.
+    let known: Vec<(String, String, i64)> = db::query_all(
+        &txn,
+        "SELECT jail, ip, banned_at_ms FROM ban_events WHERE kind = 'ban' AND at_ms >= $1 AND at_ms <= $2",
+        [(min_ms - 5_000).into(), (max_seen * 1000 + 5_000).into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?, r.try_get("", "banned_at_ms")?)))
+    .collect::<Result<_, sea_orm::DbErr>>()?;
+    let current: HashSet<(String, String)> =
+        db::query_all(&txn, "SELECT jail, ip FROM f2b_bans", [])
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?;
+
+    let mut events = Vec::new();
+    for row in &rows {
+        let ip = normalize_ip(&row.ip);
+        let banned_at_ms = row.time_of_ban_s * 1000;
+        let recorded = known
+            .iter()
+            .any(|(j, i, at)| *j == row.jail && *i == ip && (at - banned_at_ms).abs() <= 5_000);
+        let origin = if row.jail == blocklist_jail {
+            Origin::Blocklist
+        } else if row.looks_manual() {
+            Origin::Manual
+        } else {
+            Origin::Auto
+        };
+        let ban = CurrentBan {
+            jail: row.jail.clone(),
+            ip: ip.clone(),
+            banned_at_ms,
+            expires_at_ms: row.expires_at_s().map(|e| e * 1000),
+            bantime_s: Some(row.bantime_s),
+            bancount: row.bancount,
+            origin,
+            failures: row.failures,
+            matches: row.matches.clone(),
+        };
+        if recorded {
+            // The ban sync saw it and records its end itself.
+            continue;
+        }
+        events.push(BanEvent {
+            kind: EventKind::Ban,
+            at_ms: banned_at_ms,
+            ban: ban.clone(),
+            source: Source::Archive,
+        });
+        let over = ban.expires_at_ms.is_some_and(|e| e <= now);
+        if over && !current.contains(&(row.jail.clone(), ip)) {
+            let at_ms = ban.expires_at_ms.unwrap_or(now);
+            events.push(BanEvent {
+                kind: EventKind::Expire,
+                at_ms,
+                ban,
+                source: Source::Archive,
+            });
+        }
+    }
+    let written = bans::insert_events(&txn, &events).await?;
+    db::execute(
+        &txn,
+        "INSERT INTO archive_state (name, high_water_s, updated_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET high_water_s = excluded.high_water_s, updated_at_ms = excluded.updated_at_ms",
+        [STATE_KEY.into(), next_mark.into(), now.into()],
+    )
+    .await?;
+    txn.commit().await?;
+    if written > 0 {
+        tracing::info!(
+            read = rows.len(),
+            written,
+            high_water = next_mark,
+            "imported fail2ban's ban archive"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! The ban sync: the current bans from the socket (`banned`), enriched with fail2ban's
+//! database when there is one, diffed against the last snapshot. New pairs become `ban`
+//! events, vanished pairs become `expire` (their time was up) or `unban` events, and
+//! `f2b_bans` is replaced by what fail2ban says now. One fenced transaction per run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use shared::db;
+
+use super::{Job, JobContext, JobError};
+use crate::bans::{
+    self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes, load_current,
+    normalize_ip,
+};
+use crate::fail2ban::archive::ArchivedBan;
+
+/// A vanished ban whose expiry is this close is taken to have expired, not been lifted.
+const EXPIRY_SLACK_MS: i64 = 2_000;
+
+pub fn job(every: Duration) -> Job {
+    Job::new("ban_sync", every, every.max(Duration::from_secs(30)), sync)
+}
+
+type Key = (String, String);
+
+async fn sync(ctx: JobContext) -> Result<(), JobError> {
+    let banned = match ctx.f2b.client.banned().await {
+        Ok(b) => b,
+        Err(e) if e.is_unavailable() => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let enrich = enrichment(&ctx).await;
+    let blocklist_jail = ctx.f2b.config.blocklist_jail.as_str().to_owned();
+    ctx.ensure_leading()?;
+
+    let txn = ctx.fenced_txn().await?;
+    let now = db::db_now_ms(&txn).await?;
+    let previous: HashMap<Key, CurrentBan> = load_current(&txn)
+        .await?
+        .into_iter()
+        .map(|b| ((b.jail.clone(), b.ip.clone()), b))
+        .collect();
+    let bantimes = jail_bantimes(&txn).await?;
+
+    let mut current: HashMap<Key, CurrentBan> = HashMap::new();
+    for (jail, ips) in &banned {
+        for raw in ips {
+            let key = (jail.as_str().to_owned(), normalize_ip(raw));
+            let from_db = enrich.get(&key);
+            let ban = describe(
+                &key,
+                from_db,
+                previous.get(&key),
+                bantimes.get(&key.0),
+                &blocklist_jail,
+                now,
+            );
+            current.insert(key, ban);
+        }
+    }
+
+    let mut events = Vec::new();
+    let mut changed = Vec::new();
+    for (key, ban) in &current {
+        match previous.get(key) {
+            None => {
+                events.push(BanEvent {
+                    kind: EventKind::Ban,
+                    at_ms: ban.banned_at_ms,
+                    ban: ban.clone(),
+                    source: Source::Sync,
+                });
+                changed.push(ban.clone());
+            }
+            // Banned again between two polls: the old ban ended, a new one began.
+            Some(old) if old.banned_at_ms + 5_000 < ban.banned_at_ms => {
+                events.push(BanEvent {
+                    kind: EventKind::Expire,
+                    at_ms: old
+                        .expires_at_ms
+                        .unwrap_or(ban.banned_at_ms)
+                        .min(ban.banned_at_ms),
+                    ban: old.clone(),
+                    source: Source::Sync,
+                });
+                events.push(BanEvent {
+                    kind: EventKind::Ban,
+                    at_ms: ban.banned_at_ms,
+                    ban: ban.clone(),
+                    source: Source::Sync,
+                });
+                changed.push(ban.clone());
+            }
+            // f2b_bans keeps no matched lines: compare what it stores.
+            Some(old)
+                if *old
+                    != CurrentBan {
+                        matches: None,
+                        ..ban.clone()
+                    } =>
+            {
+                changed.push(ban.clone())
+            }
+            Some(_) => {}
+        }
+    }
+    let mut gone = Vec::new();
+    for (key, old) in &previous {
+        if current.contains_key(key) {
+            continue;
+        }
+        let expired = old
+            .expires_at_ms
+            .is_some_and(|e| e <= now + EXPIRY_SLACK_MS);
+        let (kind, at_ms) = if expired {
+            (EventKind::Expire, old.expires_at_ms.unwrap_or(now).min(now))
+        } else {
+            (EventKind::Unban, now)
+        };
+        events.push(BanEvent {
+            kind,
+            at_ms,
+            ban: old.clone(),
+            source: Source::Sync,
+        });
+        gone.push(key.clone());
+    }
+
+    bans::insert_events(&txn, &events).await?;
+    bans::upsert_current(&txn, &changed, now).await?;
+    bans::delete_current(&txn, &gone).await?;
+    txn.commit().await?;
+    if !events.is_empty() {
+        tracing::info!(
+            events = events.len(),
+            current = current.len(),
+            "ban snapshot updated"
+        );
+    }
+    metrics::gauge!("fail2ban_current_bans").set(current.len() as f64);
+    Ok(())
+}
+
+/// fail2ban's `bips` table by (jail, ip), or nothing when its database is unavailable.
+async fn enrichment(ctx: &JobContext) -> HashMap<Key, ArchivedBan> {
+    let Some(db) = ctx.f2b.archive_db().await else {
+        return HashMap::new();
+    };
+    match db.current().await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|b| ((b.jail.clone(), normalize_ip(&b.ip)), b))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading fail2ban's database failed; using the socket only");
+            ctx.f2b.reset_archive_db().await;
+            HashMap::new()
+        }
+    }
+}
+
+/// What we know of one current ban: fail2ban's database first, then what we had, then
+/// the jail's configured ban time from now.
+fn describe(
+    key: &Key,
+    from_db: Option<&ArchivedBan>,
+    previous: Option<&CurrentBan>,
+    jail_bantime: Option<&i64>,
+    blocklist_jail: &str,
+    now: i64,
+) -> CurrentBan {
+    let origin = |manual: bool| {
+        if key.0 == blocklist_jail {
+            Origin::Blocklist
+        } else if manual {
+            Origin::Manual
+        } else {
+            Origin::Auto
+        }
+    };
+    match (from_db, previous) {
+        (Some(b), prev) => {
+            let banned_at_ms = b.time_of_ban_s * 1000;
+            // A ban the executor recorded a moment before fail2ban's own second-resolution
+            // time keeps its time (and origin), so events are not doubled.
+            let same_ban = prev.filter(|p| (p.banned_at_ms - banned_at_ms).abs() <= 5_000);
+            CurrentBan {
+                jail: key.0.clone(),
+                ip: key.1.clone(),
+                banned_at_ms: same_ban.map_or(banned_at_ms, |p| p.banned_at_ms),
+                expires_at_ms: b.expires_at_s().map(|e| e * 1000),
+                bantime_s: Some(b.bantime_s),
+                bancount: b.bancount,
+                origin: same_ban.map_or_else(|| origin(b.looks_manual()), |p| p.origin),
+                failures: b.failures,
+                matches: b.matches.clone(),
+            }
+        }
+        (None, Some(p)) => p.clone(),
+        (None, None) => {
+            let bantime = jail_bantime.copied();
+            CurrentBan {
+                jail: key.0.clone(),
+                ip: key.1.clone(),
+                banned_at_ms: now,
+                expires_at_ms: bantime.filter(|b| *b >= 0).map(|b| now + b * 1000),
+                bantime_s: bantime,
+                bancount: 1,
+                origin: origin(false),
+                failures: None,
+                matches: None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(j: &str, ip: &str) -> Key {
+        (j.into(), ip.into())
+    }
+
+    #[test]
+    fn the_blocklist_jail_and_manual_bans_get_their_origin() {
+        let manual = ArchivedBan {
+            jail: "web".into(),
+            ip: "192.0.2.1".into(),
+            time_of_ban_s: 100,
+            bantime_s: 600,
+            bancount: 1,
+            failures: Some(0),
+            matches: Some("[]".into()),
+        };
+        let auto = ArchivedBan {
+            failures: Some(3),
+            matches: Some("[\"x\"]".into()),
+            ..manual.clone()
+        };
+        let k = key("web", "192.0.2.1");
+        assert_eq!(
+            describe(&k, Some(&manual), None, None, "blocklist-import", 0).origin,
+            Origin::Manual
+        );
+        assert_eq!(
+            describe(&k, Some(&auto), None, None, "blocklist-import", 0).origin,
+            Origin::Auto
+        );
+        let kb = key("blocklist-import", "192.0.2.1");
+        assert_eq!(
+            describe(&kb, Some(&auto), None, None, "blocklist-import", 0).origin,
+            Origin::Blocklist
+        );
+        let b = describe(&k, Some(&auto), None, None, "blocklist-import", 0);
+        assert_eq!(
+            (b.banned_at_ms, b.expires_at_ms, b.failures),
+            (100_000, Some(700_000), Some(3))
+        );
+    }
+
+    #[test]
+    fn without_fail2bans_database_the_jail_bantime_gives_the_expiry() {
+        let b = describe(
+            &key("web", "192.0.2.1"),
+            None,
+            None,
+            Some(&600),
+            "blocklist-import",
+            1_000,
+        );
+        assert_eq!(
+            (b.banned_at_ms, b.expires_at_ms, b.origin),
+            (1_000, Some(601_000), Origin::Auto)
+        );
+        let permanent = describe(
+            &key("web", "192.0.2.1"),
+            None,
+            None,
+            Some(&-1),
+            "blocklist-import",
+            1_000,
+        );
+        assert_eq!(permanent.expires_at_ms, None);
+    }
+
+    #[test]
+    fn a_command_recorded_ban_keeps_its_time_and_origin() {
+        let prev = CurrentBan {
+            jail: "web".into(),
+            ip: "192.0.2.1".into(),
+            banned_at_ms: 100_400,
+            expires_at_ms: Some(700_400),
+            bantime_s: Some(600),
+            bancount: 1,
+            origin: Origin::Manual,
+            failures: None,
+            matches: None,
+        };
+        let db = ArchivedBan {
+            jail: "web".into(),
+            ip: "192.0.2.1".into(),
+            time_of_ban_s: 100,
+            bantime_s: 600,
+            bancount: 1,
+            failures: Some(0),
+            matches: Some("[]".into()),
+        };
+        let b = describe(
+            &key("web", "192.0.2.1"),
+            Some(&db),
+            Some(&prev),
+            None,
+            "blocklist-import",
+            0,
+        );
+        assert_eq!((b.banned_at_ms, b.origin), (100_400, Origin::Manual));
+    }
+}

@@ -1,0 +1,675 @@
+//! The whole path against a real fail2ban-server (Debian's package, private config):
+//! log lines → fail2ban → scheduler snapshot → API, and API → command queue → scheduler
+//! → fail2ban. On every test backend.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::config::{Config, Sources};
+use shared::testing::{Backend, PrivateFail2ban, TestDb, backends};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{SchedulerProcess, Timings};
+
+/// fail2ban, a scheduler process and an in-process API over one database.
+pub struct Stack {
+    pub f2b: PrivateFail2ban,
+    pub scheduler: SchedulerProcess,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub test_db: TestDb,
+    api_shutdown: CancellationToken,
+}
+
+pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
+    [
+        ("BANGUI_FAIL2BAN_SOCKET", f2b.socket().display().to_string()),
+        (
+            "BANGUI_FAIL2BAN_CONFIG_DIR",
+            f2b.config_dir().display().to_string(),
+        ),
+        ("BANGUI_STATUS_INTERVAL", "1s".into()),
+        ("BANGUI_JAIL_SYNC_INTERVAL", "1s".into()),
+        ("BANGUI_BAN_SYNC_INTERVAL", "1s".into()),
+        ("BANGUI_ARCHIVE_SYNC_INTERVAL", "2s".into()),
+        ("BANGUI_FAIL2BAN_TIMEOUT", "5s".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+impl Stack {
+    pub async fn start(backend: Backend) -> Stack {
+        let f2b = PrivateFail2ban::start();
+        let test_db = TestDb::create(backend).await;
+        let scheduler =
+            SchedulerProcess::spawn_with(&test_db.url, Timings::SHORT, "e2e", &fail2ban_env(&f2b));
+        scheduler.wait_healthy().await;
+        let env: HashMap<String, String> = HashMap::from([
+            ("BANGUI_DATABASE_URL".into(), test_db.url.clone()),
+            ("BANGUI_API_ADDR".into(), "127.0.0.1:0".into()),
+            ("BANGUI_LOG".into(), "warn".into()),
+        ]);
+        let config = Config::from_sources(&Sources::from_env(env).expect("env")).expect("config");
+        let app = api::app::App::build(config).await.expect("api");
+        let base = format!("http://{}/api/v1", app.local_addr());
+        let api_shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(api_shutdown.clone()));
+        let stack = Stack {
+            f2b,
+            scheduler,
+            base,
+            http: reqwest::Client::new(),
+            test_db,
+            api_shutdown,
+        };
+        stack
+            .eventually("the jails are synced", Duration::from_secs(20), || async {
+                let jails = stack.get("/jails").await;
+                jails["items"]
+                    .as_array()
+                    .is_some_and(|a| a.len() == 4)
+                    .then_some(())
+            })
+            .await;
+        stack
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        r.json().await.expect("JSON")
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Polls `check` until it gives a value or `within` passes.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, within: Duration, check: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(
+                start.elapsed() < within,
+                "timed out waiting for: {what}\nscheduler log:\n{}",
+                self.scheduler
+                    .log_text()
+                    .lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn ban_of(&self, jail: &str, ip: &str) -> Option<Value> {
+        let page = self.get(&format!("/jails/{jail}/bans?q={ip}")).await;
+        page["items"]
+            .as_array()?
+            .iter()
+            .find(|b| b["ip"] == ip)
+            .cloned()
+    }
+
+    pub async fn stop(self) {
+        self.api_shutdown.cancel();
+        drop(self.scheduler);
+        drop(self.f2b);
+        self.test_db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn log_lines_bans_and_unbans_flow_through_to_the_api_and_back() {
+    for backend in backends() {
+        let s = Stack::start(backend).await;
+        // fail2ban bans from log lines, IPv4 and IPv6.
+        s.f2b.fail("web.log", "192.0.2.10", 2);
+        s.f2b.fail("web.log", "2001:db8::5", 2);
+        for ip in ["192.0.2.10", "2001:db8::5"] {
+            let ban = s
+                .eventually("a log-line ban in the API", Duration::from_secs(15), || {
+                    s.ban_of("web-auth", ip)
+                })
+                .await;
+            assert_eq!(ban["origin"], "auto", "{backend:?} {ban}");
+            assert!(ban["expires_at"].is_string(), "{ban}");
+        }
+        let status = s.get("/status").await;
+        assert_eq!(status["reachable"], true, "{status}");
+        assert_eq!(
+            status["version"]
+                .as_str()
+                .map(|v| v.starts_with(char::is_numeric)),
+            Some(true)
+        );
+        assert_eq!(status["jail_count"], 4);
+
+        // A ban through the API is banned by fail2ban itself, and shows as manual at once.
+        let (code, cmd) = s
+            .post(
+                "/bans?wait=5s",
+                json!({"jail": "web-auth", "ips": ["198.51.100.7", "2001:db8:1::/48"]}),
+            )
+            .await;
+        assert_eq!(code, 200, "{backend:?} {cmd}");
+        assert_eq!(cmd["status"], "succeeded", "{cmd}");
+        assert_eq!(cmd["result"]["newly_banned"], 2, "{cmd}");
+        let banned = s.f2b.banned("web-auth");
+        assert!(banned.iter().any(|b| b == "198.51.100.7"), "{banned:?}");
+        let ban = s
+            .ban_of("web-auth", "198.51.100.7")
+            .await
+            .expect("visible right after the command");
+        assert_eq!(ban["origin"], "manual");
+        // It stays manual once the sync has enriched it from fail2ban's database.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            s.ban_of("web-auth", "198.51.100.7")
+                .await
+                .expect("still banned")["origin"],
+            "manual"
+        );
+
+        // The same IP banned in a second jail, then unbanned from one jail only.
+        let (code, _) = s
+            .post(
+                "/bans?wait=5s",
+                json!({"jail": "bulk", "ips": ["198.51.100.7"]}),
+            )
+            .await;
+        assert_eq!(code, 200);
+        let (code, cmd) = s
+            .post(
+                "/bans/unban?wait=5s",
+                json!({"jail": "bulk", "ips": ["198.51.100.7"]}),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert!(!s.f2b.banned("bulk").contains(&"198.51.100.7".to_owned()));
+        assert!(
+            s.f2b
+                .banned("web-auth")
+                .contains(&"198.51.100.7".to_owned()),
+            "still banned in web-auth"
+        );
+
+        // Unban from every jail.
+        let (code, cmd) = s
+            .post(
+                "/bans/unban?wait=5s",
+                json!({"ips": ["192.0.2.10", "198.51.100.7"]}),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        let left = s.f2b.banned("web-auth");
+        assert!(
+            !left
+                .iter()
+                .any(|b| b == "192.0.2.10" || b == "198.51.100.7"),
+            "{left:?}"
+        );
+        assert!(s.ban_of("web-auth", "192.0.2.10").await.is_none());
+
+        // The events: bans and unbans were archived with the right origin.
+        let db = s.test_db.connect().await;
+        let events = shared::db::query_all(
+            &db,
+            "SELECT kind, jail, ip, origin FROM ban_events ORDER BY id",
+            [],
+        )
+        .await
+        .expect("events");
+        let seen: Vec<(String, String, String, String)> = events
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "kind").unwrap(),
+                    r.try_get("", "jail").unwrap(),
+                    r.try_get("", "ip").unwrap(),
+                    r.try_get("", "origin").unwrap(),
+                )
+            })
+            .collect();
+        let has = |k: &str, j: &str, ip: &str, o: &str| {
+            seen.iter()
+                .any(|e| (e.0.as_str(), e.1.as_str(), e.2.as_str(), e.3.as_str()) == (k, j, ip, o))
+        };
+        assert!(has("ban", "web-auth", "192.0.2.10", "auto"), "{seen:?}");
+        assert!(has("ban", "web-auth", "2001:db8::5", "auto"), "{seen:?}");
+        assert!(has("ban", "web-auth", "198.51.100.7", "manual"), "{seen:?}");
+        assert!(has("unban", "web-auth", "192.0.2.10", "auto"), "{seen:?}");
+        assert!(has("unban", "bulk", "198.51.100.7", "manual"), "{seen:?}");
+        let bans_of_manual = seen
+            .iter()
+            .filter(|e| e.0 == "ban" && e.1 == "web-auth" && e.2 == "198.51.100.7")
+            .count();
+        assert_eq!(
+            bans_of_manual, 1,
+            "one ban event, not one per source: {seen:?}"
+        );
+        db.close().await.ok();
+
+        // Clear all.
+        let (code, cmd) = s.post("/bans/clear?wait=5s", json!({})).await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert!(s.f2b.banned("web-auth").is_empty());
+        let all = s.get("/bans").await;
+        assert_eq!(all["total"], 0, "{all}");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn jails_stop_start_idle_reload_and_ignore_lists() {
+    for backend in backends() {
+        let s = Stack::start(backend).await;
+        let (code, cmd) = s.post("/jails/web-auth/stop?wait=5s", json!({})).await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{backend:?} {cmd}"
+        );
+        assert!(!s.f2b.client(&["status"]).contains("web-auth"));
+        let jail = s.get("/jails/web-auth").await;
+        assert_eq!(jail["running"], false, "{jail}");
+
+        let (code, cmd) = s.post("/jails/web-auth/start?wait=10s", json!({})).await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert!(s.f2b.client(&["status"]).contains("web-auth"));
+        s.eventually("the jail runs again", Duration::from_secs(10), || async {
+            (s.get("/jails/web-auth").await["running"] == true).then_some(())
+        })
+        .await;
+
+        let (code, cmd) = s
+            .send(
+                reqwest::Method::PUT,
+                "/jails/sshd/idle?wait=5s",
+                Some(json!({"on": true})),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert_eq!(s.get("/jails/sshd").await["idle"], true);
+        let (_, cmd) = s
+            .send(
+                reqwest::Method::PUT,
+                "/jails/sshd/idle?wait=5s",
+                Some(json!({"on": false})),
+            )
+            .await;
+        assert_eq!(cmd["status"], "succeeded");
+
+        let (code, cmd) = s.post("/jails/sshd/reload?wait=10s", json!({})).await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        let (code, cmd) = s.post("/jails/reload?wait=10s", json!({})).await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+
+        let (code, cmd) = s
+            .post(
+                "/jails/web-auth/ignore?wait=5s",
+                json!({"ip": "198.51.100.0/24"}),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert!(
+            s.f2b
+                .client(&["get", "web-auth", "ignoreip"])
+                .contains("198.51.100.0/24")
+        );
+        s.eventually(
+            "the ignore list is synced",
+            Duration::from_secs(40),
+            || async {
+                let v = s.get("/jails/web-auth/ignore").await;
+                v["ignoreip"]
+                    .as_array()?
+                    .iter()
+                    .any(|i| i == "198.51.100.0/24")
+                    .then_some(())
+            },
+        )
+        .await;
+        let (code, cmd) = s
+            .send(
+                reqwest::Method::DELETE,
+                "/jails/web-auth/ignore?ip=198.51.100.0/24&wait=5s",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert!(
+            !s.f2b
+                .client(&["get", "web-auth", "ignoreip"])
+                .contains("198.51.100.0/24")
+        );
+        let (code, cmd) = s
+            .send(
+                reqwest::Method::PUT,
+                "/jails/web-auth/ignoreself?wait=5s",
+                Some(json!({"on": true})),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str(), &cmd["result"]["ignoreself"]),
+            (200, Some("succeeded"), &json!(true)),
+            "{cmd}"
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn fail2ban_going_away_and_coming_back_loses_no_command() {
+    for backend in backends() {
+        let s = Stack::start(backend).await;
+        s.f2b.stop();
+        s.eventually(
+            "the status says offline",
+            Duration::from_secs(10),
+            || async {
+                let st = s.get("/status").await;
+                (st["reachable"] == false && st["error"].is_string()).then_some(())
+            },
+        )
+        .await;
+        // The API keeps serving the last snapshot.
+        assert_eq!(
+            s.get("/jails").await["items"].as_array().map(Vec::len),
+            Some(4)
+        );
+        let (code, cmd) = s
+            .post(
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["203.0.113.50"]}),
+            )
+            .await;
+        assert_eq!(code, 202, "{cmd}");
+        let id = cmd["id"].as_i64().expect("id");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pending = s.get(&format!("/commands/{id}")).await;
+        assert_eq!(
+            pending["status"], "pending",
+            "waits for fail2ban: {pending}"
+        );
+
+        s.f2b.restart();
+        let done = s
+            .eventually(
+                "the queued ban runs once fail2ban is back",
+                Duration::from_secs(20),
+                || async {
+                    let c = s.get(&format!("/commands/{id}")).await;
+                    (c["status"] == "succeeded").then_some(c)
+                },
+            )
+            .await;
+        assert!(done["attempts"].as_i64().unwrap_or(0) >= 1, "{done}");
+        assert!(
+            s.f2b
+                .banned("web-auth")
+                .contains(&"203.0.113.50".to_owned())
+        );
+        s.eventually(
+            "the status says online",
+            Duration::from_secs(10),
+            || async { (s.get("/status").await["reachable"] == true).then_some(()) },
+        )
+        .await;
+        let health = s
+            .scheduler
+            .health()
+            .await
+            .expect("the scheduler never restarted");
+        assert!(health.leader);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
+    for backend in backends() {
+        let s = Stack::start(backend).await;
+        let before = s.f2b.client(&["banned"]);
+        let cases: Vec<(&str, Value, u16, &str)> = vec![
+            (
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["not-an-ip"]}),
+                400,
+                "invalid_ip",
+            ),
+            (
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["0.0.0.0/0"]}),
+                400,
+                "prefix_too_broad",
+            ),
+            (
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["127.0.0.1"]}),
+                400,
+                "ip_not_allowed",
+            ),
+            (
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["192.0.2.1<F2B_END_COMMAND>"]}),
+                400,
+                "invalid_ip",
+            ),
+            (
+                "/bans",
+                json!({"jail": "web-auth", "ips": []}),
+                400,
+                "invalid_ip",
+            ),
+            (
+                "/bans",
+                json!({"jail": "nojail", "ips": ["192.0.2.1"]}),
+                404,
+                "unknown_jail",
+            ),
+            (
+                "/bans",
+                json!({"jail": "../x", "ips": ["192.0.2.1"]}),
+                400,
+                "invalid_jail_name",
+            ),
+            (
+                "/bans",
+                json!({"jail": "web<F2B_END_COMMAND>", "ips": ["192.0.2.1"]}),
+                400,
+                "invalid_jail_name",
+            ),
+            ("/bans", json!({"jail": "web-auth"}), 400, "bad_request"),
+            ("/bans", json!("nonsense"), 400, "bad_request"),
+            (
+                "/bans?wait=1h",
+                json!({"jail": "web-auth", "ips": ["192.0.2.1"]}),
+                400,
+                "invalid_wait",
+            ),
+            (
+                "/bans/unban",
+                json!({"ips": ["::/0"]}),
+                400,
+                "prefix_too_broad",
+            ),
+            (
+                "/bans/unban",
+                json!({"ips": ["192.0.2.1"], "jail": "nojail"}),
+                404,
+                "unknown_jail",
+            ),
+            ("/jails/..%2Fx/stop", json!({}), 400, "invalid_jail_name"),
+            ("/jails/nojail/stop", json!({}), 404, "unknown_jail"),
+            (
+                "/jails/web-auth/ignore",
+                json!({"ip": "10.0.0.0/7"}),
+                400,
+                "prefix_too_broad",
+            ),
+        ];
+        for (path, body, status, code) in cases {
+            let (got, body) = s.post(path, body.clone()).await;
+            assert_eq!(got, status, "{backend:?} {path}: {body}");
+            assert_eq!(body["error_code"], code, "{path}: {body}");
+            assert!(body["request_id"].is_string());
+        }
+        let many: Vec<String> = (0..20_001)
+            .map(|i| format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256))
+            .collect();
+        let (got, body) = s.post("/bans", json!({"jail": "bulk", "ips": many})).await;
+        assert_eq!(
+            (got, body["error_code"].as_str()),
+            (400, Some("too_many_ips")),
+            "{body}"
+        );
+        // 10 MB and a million IPs: refused by the body limit before any parsing.
+        let million: Vec<String> = (0..1_000_000u32)
+            .map(|i| std::net::Ipv4Addr::from(0x0A00_0000 + i).to_string())
+            .collect();
+        let (got, body) = s
+            .post("/bans", json!({"jail": "bulk", "ips": million}))
+            .await;
+        assert_eq!(
+            (got, body["error_code"].as_str()),
+            (413, Some("payload_too_large")),
+            "{body}"
+        );
+        let r = s
+            .http
+            .post(format!("{}/bans", s.base))
+            .body(vec![b'{'; 10 * 1024 * 1024])
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 413);
+
+        let commands = s.get("/commands").await;
+        assert_eq!(commands["total"], 0, "no bad input was queued: {commands}");
+        assert_eq!(
+            s.f2b.client(&["banned"]),
+            before,
+            "fail2ban was not touched"
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_command_interrupted_by_a_lost_leader_is_retried_by_the_next() {
+    for backend in backends() {
+        let f2b = PrivateFail2ban::start();
+        let test_db = TestDb::create(backend).await;
+        let db = test_db.connect().await;
+        migrations::up_guarded(&db).await.expect("migrate");
+        // A command a previous leader (token 41) claimed and never finished.
+        shared::db::execute(
+            &db,
+            "INSERT INTO commands (kind, payload, status, requested_by, request_id, created_at_ms, started_at_ms, attempts, lease_token) \
+             VALUES ('ban', '{\"kind\":\"ban\",\"jail\":\"bulk\",\"ips\":[\"203.0.113.77\"]}', 'running', 'test', 'req-interrupted', {now_ms}, {now_ms}, 1, 41)",
+            [],
+        )
+        .await
+        .expect("insert");
+        let scheduler =
+            SchedulerProcess::spawn_with(&test_db.url, Timings::SHORT, "heir", &fail2ban_env(&f2b));
+        scheduler.wait_healthy().await;
+        let start = Instant::now();
+        loop {
+            let row = shared::db::query_one(
+                &db,
+                "SELECT status, attempts FROM commands WHERE request_id = 'req-interrupted'",
+                [],
+            )
+            .await
+            .expect("read")
+            .expect("row");
+            let status: String = row.try_get("", "status").expect("status");
+            if status == "succeeded" {
+                let attempts: i32 = row.try_get("", "attempts").expect("attempts");
+                assert_eq!(attempts, 2, "{backend:?}");
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "{backend:?}: still {status}\n{}",
+                scheduler.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(f2b.banned("bulk").contains(&"203.0.113.77".to_owned()));
+        // The scheduler logged the request id of the call that made the command.
+        assert!(scheduler.log_text().contains("req-interrupted"));
+        drop(scheduler);
+        db.close().await.ok();
+        test_db.drop_db().await;
+    }
+}

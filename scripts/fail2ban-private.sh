@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# A private fail2ban-server for the demo and the tests: Debian's fail2ban package, our
+# own config dir, socket, database and log files in DIR, no firewall (dummy or no action).
+#
+#   scripts/fail2ban-private.sh start DIR      # start it (background), wait until it answers
+#   scripts/fail2ban-private.sh stop DIR       # stop it
+#   scripts/fail2ban-private.sh attack DIR     # write failed logins from test networks, forever
+#
+# Jails: sshd (stock sshd filter on DIR/auth.log), web-auth (DIR/web.log, lines
+# "<epoch> failure from <ip>"), bulk (same format, no action: fast bulk bans) and
+# blocklist-import (no action; filled by BanGUI's blocklist imports).
+set -euo pipefail
+cmd=${1:?usage: fail2ban-private.sh start|stop|attack DIR}
+T=${2:?usage: fail2ban-private.sh start|stop|attack DIR}
+mkdir -p "$T"
+T=$(cd "$T" && pwd)
+
+start() {
+  command -v fail2ban-server >/dev/null || { echo "fail2ban is not installed (apt-get install fail2ban)" >&2; exit 1; }
+  mkdir -p "$T/conf"
+  ln -sfn /etc/fail2ban/action.d "$T/conf/action.d"
+  ln -sfn /etc/fail2ban/filter.d "$T/conf/filter.d"
+  cat > "$T/conf/fail2ban.conf" <<CONF
+[Definition]
+loglevel   = INFO
+logtarget  = $T/fail2ban.log
+socket     = $T/f2b.sock
+pidfile    = $T/f2b.pid
+dbfile     = $T/f2b.sqlite3
+dbpurgeage = 1d
+allowipv6  = auto
+CONF
+  cat > "$T/conf/jail.conf" <<CONF
+[DEFAULT]
+backend    = polling
+usedns     = no
+ignoreself = false
+bantime    = ${F2B_BANTIME:-10m}
+findtime   = 10m
+maxretry   = 3
+action     = dummy[target="$T/dummy-%(__name__)s.txt"]
+
+[sshd]
+enabled = true
+filter  = sshd
+logpath = $T/auth.log
+
+[web-auth]
+enabled     = true
+filter      =
+failregex   = ^\s*failure from <HOST>\$
+datepattern = {^LN-BEG}EPOCH
+logpath     = $T/web.log
+maxretry    = 2
+
+[bulk]
+enabled     = true
+filter      =
+failregex   = ^\s*failure from <HOST>\$
+datepattern = {^LN-BEG}EPOCH
+logpath     = $T/bulk.log
+action      =
+
+[blocklist-import]
+enabled     = true
+filter      =
+failregex   = ^\s*never matches <HOST>\$
+datepattern = {^LN-BEG}EPOCH
+logpath     = $T/blocklist.log
+action      =
+bantime     = 1d
+CONF
+  touch "$T/auth.log" "$T/web.log" "$T/bulk.log" "$T/blocklist.log"
+  if [ -S "$T/f2b.sock" ] && fail2ban-client -s "$T/f2b.sock" ping >/dev/null 2>&1; then
+    echo "$T: already running"; return 0
+  fi
+  fail2ban-server -f -x -c "$T/conf" -s "$T/f2b.sock" -p "$T/f2b.pid" start >"$T/server.out" 2>&1 &
+  echo $! > "$T/server.bgpid"
+  for _ in $(seq 1 100); do
+    fail2ban-client -s "$T/f2b.sock" ping >/dev/null 2>&1 && { echo "$T/f2b.sock"; return 0; }
+    sleep 0.1
+  done
+  echo "fail2ban-server did not start; see $T/server.out and $T/fail2ban.log" >&2
+  cat "$T/server.out" >&2 || true
+  exit 1
+}
+
+stop() {
+  fail2ban-client -s "$T/f2b.sock" stop >/dev/null 2>&1 || true
+  if [ -f "$T/server.bgpid" ]; then
+    pid=$(cat "$T/server.bgpid")
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$pid" 2>/dev/null || true
+    rm -f "$T/server.bgpid"
+  fi
+}
+
+attack() {
+  # Failed logins from the documentation networks (RFC 5737, RFC 3849), a few a second,
+  # some IPs persistent enough to be banned, IPv4 and IPv6.
+  i=0
+  while :; do
+    i=$((i + 1))
+    now=$(date +%s)
+    a=$((RANDOM % 250 + 1)); b=$((RANDOM % 250 + 1))
+    echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for root from 203.0.113.$a port 22 ssh2" >> "$T/auth.log"
+    echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for invalid user admin from 203.0.113.$a port 22 ssh2" >> "$T/auth.log"
+    printf '%s failure from 198.51.100.%s\n%s failure from 198.51.100.%s\n' "$now" "$b" "$now" "$b" >> "$T/web.log"
+    if [ $((i % 3)) = 0 ]; then
+      printf '%s failure from 2001:db8:%x::%x\n' "$now" $((RANDOM % 4096)) $((RANDOM % 65535)) >> "$T/web.log"
+      printf '%s failure from 2001:db8:%x::%x\n' "$now" $((RANDOM % 4096)) $((RANDOM % 65535)) >> "$T/web.log"
+    fi
+    echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for root from 192.0.2.$((RANDOM % 250 + 1)) port 22 ssh2" >> "$T/auth.log"
+    sleep "${ATTACK_PERIOD:-2}"
+  done
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  attack) attack ;;
+  *) echo "usage: fail2ban-private.sh start|stop|attack DIR" >&2; exit 2 ;;
+esac
