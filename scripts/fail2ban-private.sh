@@ -103,8 +103,11 @@ attack() {
     i=$((i + 1))
     now=$(date +%s)
     a=$((RANDOM % 250 + 1)); b=$((RANDOM % 250 + 1))
-    echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for root from 203.0.113.$a port 22 ssh2" >> "$T/auth.log"
-    echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for invalid user admin from 203.0.113.$a port 22 ssh2" >> "$T/auth.log"
+    if [ $((i % 2)) = 0 ]; then
+      for user in root admin oracle; do
+        echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for invalid user $user from 203.0.113.$a port 22 ssh2" >> "$T/auth.log"
+      done
+    fi
     printf '%s failure from 198.51.100.%s\n%s failure from 198.51.100.%s\n' "$now" "$b" "$now" "$b" >> "$T/web.log"
     if [ $((i % 3)) = 0 ]; then
       printf '%s failure from 2001:db8:%x::%x\n' "$now" $((RANDOM % 4096)) $((RANDOM % 65535)) >> "$T/web.log"
