@@ -18,7 +18,12 @@ async fn seed_jail(app: &TestApp, name: &str) {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.http.post(app.url(path)).json(&body).send().await.expect("request")
+    app.http
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
 }
 
 #[tokio::test]
@@ -26,24 +31,57 @@ async fn a_command_nobody_runs_expires_with_scheduler_unavailable() {
     for backend in backends() {
         let app = spawn_app_with(backend, true, &[("BANGUI_COMMAND_EXPIRY", "1s")]).await;
         seed_jail(&app, "sshd").await;
-        let r = post(&app, "/api/v1/bans", json!({"jail": "sshd", "ips": ["192.0.2.9", "192.0.2.9", "2001:DB8::1"]})).await;
+        let r = post(
+            &app,
+            "/api/v1/bans",
+            json!({"jail": "sshd", "ips": ["192.0.2.9", "192.0.2.9", "2001:DB8::1"]}),
+        )
+        .await;
         assert_eq!(r.status(), 202, "{backend:?}");
         let request_id = r.headers()["x-request-id"].to_str().expect("id").to_owned();
         let cmd: Value = r.json().await.expect("json");
         assert_eq!(cmd["status"], "pending");
         assert_eq!(cmd["kind"], "ban");
-        assert_eq!(cmd["request_id"], request_id.as_str(), "the command carries the request id");
-        assert_eq!(cmd["payload"]["ips"], json!(["192.0.2.9", "2001:db8::1"]), "deduplicated, canonical");
-        let r = post(&app, "/api/v1/bans?wait=3s", json!({"jail": "sshd", "ips": ["192.0.2.10"]})).await;
+        assert_eq!(
+            cmd["request_id"],
+            request_id.as_str(),
+            "the command carries the request id"
+        );
+        assert_eq!(
+            cmd["payload"]["ips"],
+            json!(["192.0.2.9", "2001:db8::1"]),
+            "deduplicated, canonical"
+        );
+        let r = post(
+            &app,
+            "/api/v1/bans?wait=3s",
+            json!({"jail": "sshd", "ips": ["192.0.2.10"]}),
+        )
+        .await;
         assert_eq!(r.status(), 200, "waited until it expired");
         let done: Value = r.json().await.expect("json");
         assert_eq!(done["status"], "failed");
         assert_eq!(done["error_code"], "scheduler_unavailable");
-        let first: Value = app.get(&format!("/api/v1/commands/{}", cmd["id"])).await.json().await.expect("json");
+        let first: Value = app
+            .get(&format!("/api/v1/commands/{}", cmd["id"]))
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(first["error_code"], "scheduler_unavailable", "{first}");
-        let list: Value = app.get("/api/v1/commands?status=failed").await.json().await.expect("json");
+        let list: Value = app
+            .get("/api/v1/commands?status=failed")
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(list["total"], 2, "{list}");
-        assert_error(app.get("/api/v1/commands?status=bogus").await, 400, "bad_request").await;
+        assert_error(
+            app.get("/api/v1/commands?status=bogus").await,
+            400,
+            "bad_request",
+        )
+        .await;
         assert_error(app.get("/api/v1/commands/999999").await, 404, "not_found").await;
         app.stop().await;
     }
@@ -56,7 +94,12 @@ async fn status_without_a_probe_says_so() {
         let st: Value = app.get("/api/v1/status").await.json().await.expect("json");
         assert_eq!(st["reachable"], false);
         assert_eq!(st["scheduler_running"], false);
-        assert!(st["error"].as_str().is_some_and(|e| e.contains("scheduler")), "{st}");
+        assert!(
+            st["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("scheduler")),
+            "{st}"
+        );
         app.stop().await;
     }
 }
@@ -76,20 +119,58 @@ async fn jail_bans_page_and_search_on_the_server() {
             .await
             .expect("seed ban");
         }
-        let page: Value = app.get("/api/v1/jails/web/bans?page=3&page_size=50").await.json().await.expect("json");
+        let page: Value = app
+            .get("/api/v1/jails/web/bans?page=3&page_size=50")
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(page["total"], 120, "{backend:?}");
         assert_eq!(page["items"].as_array().map(Vec::len), Some(20));
-        let first: Value = app.get("/api/v1/jails/web/bans?page_size=1").await.json().await.expect("json");
+        let first: Value = app
+            .get("/api/v1/jails/web/bans?page_size=1")
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(first["items"][0]["ip"], "198.51.100.119", "newest first");
         assert!(first["items"][0]["expires_at"].is_null(), "permanent");
-        let found: Value = app.get("/api/v1/jails/web/bans?q=198.51.100.11").await.json().await.expect("json");
+        let found: Value = app
+            .get("/api/v1/jails/web/bans?q=198.51.100.11")
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(found["total"], 11, "11 and 110-119: {found}");
-        let none: Value = app.get("/api/v1/bans?q=10_").await.json().await.expect("json");
+        let none: Value = app
+            .get("/api/v1/bans?q=10_")
+            .await
+            .json()
+            .await
+            .expect("json");
         assert_eq!(none["total"], 0, "LIKE wildcards are literal");
-        assert_error(app.get("/api/v1/jails/web/bans?page_size=1000").await, 400, "bad_request").await;
-        assert_error(app.get("/api/v1/jails/nope/bans").await, 404, "unknown_jail").await;
-        let ignore: Value = app.get("/api/v1/jails/web/ignore").await.json().await.expect("json");
-        assert_eq!(ignore, json!({"jail": "web", "ignoreip": ["192.0.2.0/24"], "ignoreself": true}));
+        assert_error(
+            app.get("/api/v1/jails/web/bans?page_size=1000").await,
+            400,
+            "bad_request",
+        )
+        .await;
+        assert_error(
+            app.get("/api/v1/jails/nope/bans").await,
+            404,
+            "unknown_jail",
+        )
+        .await;
+        let ignore: Value = app
+            .get("/api/v1/jails/web/ignore")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            ignore,
+            json!({"jail": "web", "ignoreip": ["192.0.2.0/24"], "ignoreself": true})
+        );
         app.stop().await;
     }
 }

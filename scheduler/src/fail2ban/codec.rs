@@ -656,7 +656,7 @@ impl<'a> Machine<'a> {
 }
 
 fn pairs_of(items: Vec<Value>) -> Result<Vec<(Value, Value)>, DecodeError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(DecodeError::Malformed("odd number of dict items"));
     }
     let mut it = items.into_iter();

@@ -6,3 +6,4 @@ mod common;
 mod fail2ban_e2e;
 mod lease_processes;
 mod lease_sql;
+mod stack;

@@ -229,13 +229,8 @@ fn memo_copy_bombs_are_refused() {
 
 #[test]
 fn deep_nesting_is_refused() {
-    let mut p = Vec::new();
-    for _ in 0..200 {
-        p.push(b']');
-    }
-    for _ in 0..199 {
-        p.push(b'a');
-    }
+    let mut p = vec![b']'; 200];
+    p.extend(std::iter::repeat_n(b'a', 199));
     p.push(b'.');
     assert_eq!(
         decode(&p),
@@ -293,7 +288,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
             out.push(b't');
         }
         Value::Dict(kv) => {
-            out.extend_from_slice(&[b'}', b'(']);
+            out.extend_from_slice(b"}(");
             for (k, v) in kv {
                 encode_value(k, out);
                 encode_value(v, out);
