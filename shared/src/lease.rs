@@ -124,15 +124,20 @@ pub async fn fenced_query<C: ConnectionTrait>(
 }
 
 /// Opens a transaction for several leadership-dependent writes, or `None` when the
-/// lease is no longer ours. The lease row is checked first and stays protected until
-/// commit: PostgreSQL holds it `FOR SHARE` (a takeover's upsert waits), SQLite holds the
-/// single write lock from `BEGIN IMMEDIATE` (nobody else writes at all).
+/// lease is no longer ours. Commit it with [`commit_fenced`], which checks the lease
+/// again at the end.
+///
+/// SQLite: `BEGIN IMMEDIATE` holds the single write lock for the whole transaction, so
+/// nobody can take the lease over while it runs. PostgreSQL: the lease row is *not*
+/// locked for the whole transaction (that would make the leader's own renewals wait
+/// behind its long jobs and lose the lease); instead [`commit_fenced`] locks it
+/// `FOR SHARE` just before committing, so the writes commit only if the lease is still
+/// ours at that moment, and a takeover waits for that commit.
 pub async fn fenced_transaction(
     db: &DatabaseConnection,
     fence: &Fence,
 ) -> Result<Option<DatabaseTransaction>, DbErr> {
-    let backend = db.get_database_backend();
-    let txn = match backend {
+    let txn = match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
             db.begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -142,20 +147,39 @@ pub async fn fenced_transaction(
         }
         _ => db.begin().await?,
     };
-    let lock = if backend == DatabaseBackend::Postgres {
-        " FOR SHARE"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT 1 AS held FROM scheduler_lease WHERE name = $3 AND holder = $1 AND token = $2 \
-         AND expires_at_ms > {{now_ms}}{lock}"
-    );
-    if db::query_one(&txn, &sql, fence.values()).await?.is_none() {
+    if !lease_still_held(&txn, fence, "").await? {
         txn.rollback().await?;
         return Ok(None);
     }
     Ok(Some(txn))
+}
+
+/// Commits a [`fenced_transaction`] if the lease is still ours; otherwise rolls it back
+/// and returns `false`.
+pub async fn commit_fenced(txn: DatabaseTransaction, fence: &Fence) -> Result<bool, DbErr> {
+    let lock = if txn.get_database_backend() == DatabaseBackend::Postgres {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    if !lease_still_held(&txn, fence, lock).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn lease_still_held(
+    txn: &DatabaseTransaction,
+    fence: &Fence,
+    lock: &str,
+) -> Result<bool, DbErr> {
+    let sql = format!(
+        "SELECT 1 AS held FROM scheduler_lease WHERE name = $3 AND holder = $1 AND token = $2 \
+         AND expires_at_ms > {{now_ms}}{lock}"
+    );
+    Ok(db::query_one(txn, &sql, fence.values()).await?.is_some())
 }
 
 fn fenced_statement(fence: &Fence, template: &str, mut values: Vec<Value>) -> (String, Vec<Value>) {

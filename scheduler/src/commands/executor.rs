@@ -318,7 +318,7 @@ async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(),
             .await?
         }
     };
-    txn.commit().await?;
+    ctx.commit(txn).await?;
     if n == 0 {
         tracing::warn!("the command row changed while it ran; result not recorded");
     }

@@ -133,7 +133,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
         [STATE_KEY.into(), next_mark.into(), now.into()],
     )
     .await?;
-    txn.commit().await?;
+    ctx.commit(txn).await?;
     if written > 0 {
         tracing::info!(
             read = rows.len(),

@@ -130,7 +130,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
     bans::insert_events(&txn, &events).await?;
     bans::upsert_current(&txn, &changed, now).await?;
     bans::delete_current(&txn, &gone).await?;
-    txn.commit().await?;
+    ctx.commit(txn).await?;
     if !events.is_empty() {
         tracing::info!(
             events = events.len(),

@@ -156,7 +156,7 @@ async fn sync(ctx: JobContext, cache: SettingsCache) -> Result<(), JobError> {
         now,
     )
     .await?;
-    txn.commit().await?;
+    ctx.commit(txn).await?;
     Ok(())
 }
 

@@ -78,6 +78,15 @@ impl JobContext {
             .ok_or(JobError::Fenced)
     }
 
+    /// Commits a [`Self::fenced_txn`] if the lease is still ours, else `JobError::Fenced`.
+    pub async fn commit(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), JobError> {
+        if shared::lease::commit_fenced(txn, &self.fence).await? {
+            Ok(())
+        } else {
+            Err(JobError::Fenced)
+        }
+    }
+
     /// Whether this process may still act as leader by its own clock. Jobs check it
     /// before every side effect the database cannot fence (a fail2ban call).
     pub fn is_leading(&self) -> bool {

@@ -172,3 +172,73 @@ async fn fenced_writes_are_refused_after_expiry_or_takeover() {
         test_db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn a_fenced_transaction_that_outlives_its_lease_commits_nothing() {
+    for backend in backends() {
+        let (test_db, db) = migrated(backend).await;
+        let t = timing(300);
+        let a = LeaseStore::new("scheduler", "a", &t);
+        let grant = a.acquire_or_renew(&db).await.expect("a").expect("a leads");
+        let fence = a.fence(grant.token);
+        let txn = shared::lease::fenced_transaction(&db, &fence)
+            .await
+            .expect("begin")
+            .expect("held");
+        shared::db::execute(
+            &txn,
+            "INSERT INTO settings (key, value, updated_at_ms) VALUES ('k', '1', 0)",
+            [],
+        )
+        .await
+        .expect("write");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(
+            !shared::lease::commit_fenced(txn, &fence)
+                .await
+                .expect("commit"),
+            "{backend:?}"
+        );
+        let n = shared::db::query_all(&db, "SELECT key FROM settings", [])
+            .await
+            .expect("read")
+            .len();
+        assert_eq!(n, 0, "{backend:?}: the write was rolled back");
+        drop(db);
+        test_db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn the_leader_renews_while_its_own_fenced_transaction_is_open() {
+    // On PostgreSQL a lease row held FOR SHARE for a whole job would make the leader's
+    // own renewal wait, and a long job would cost it the lease.
+    for backend in backends()
+        .into_iter()
+        .filter(|b| *b == shared::testing::Backend::Postgres)
+    {
+        let (test_db, db) = migrated(backend).await;
+        let t = timing(60_000);
+        let a = LeaseStore::new("scheduler", "a", &t);
+        let grant = a.acquire_or_renew(&db).await.expect("a").expect("a leads");
+        let fence = a.fence(grant.token);
+        let txn = shared::lease::fenced_transaction(&db, &fence)
+            .await
+            .expect("begin")
+            .expect("held");
+        let other = test_db.connect().await;
+        let renewed =
+            tokio::time::timeout(Duration::from_secs(2), a.acquire_or_renew(&other)).await;
+        assert!(
+            matches!(renewed, Ok(Ok(Some(_)))),
+            "the renewal must not wait for the job: {renewed:?}"
+        );
+        assert!(
+            shared::lease::commit_fenced(txn, &fence)
+                .await
+                .expect("commit")
+        );
+        drop(db);
+        test_db.drop_db().await;
+    }
+}
