@@ -277,6 +277,7 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
 /// Records the outcome and, for bans and unbans, updates the snapshot at once so the API
 /// shows the change without waiting for the next sync. One fenced transaction.
 async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(), JobError> {
+    let _writer = ctx.f2b.snapshot_writer.lock().await;
     let txn = ctx.fenced_txn().await?;
     let n = match &outcome {
         Outcome::Succeeded(result) => {

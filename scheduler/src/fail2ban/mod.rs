@@ -22,6 +22,11 @@ pub struct Fail2ban {
     pub config: Fail2banConfig,
     pub client: Fail2banClient,
     pub program: ClientProgram,
+    /// Held by whoever writes the ban snapshot (`f2b_bans`, `ban_events`): the ban sync,
+    /// the archive import and the command executor. On PostgreSQL two of them inserting
+    /// the same (jail, ip) at once would wait on each other's unique-key locks, and
+    /// deadlock; one writer at a time (all in this one leader process) avoids that.
+    pub snapshot_writer: Mutex<()>,
     db: Mutex<Option<Fail2banDb>>,
 }
 
@@ -38,6 +43,7 @@ impl Fail2ban {
             config,
             client,
             program,
+            snapshot_writer: Mutex::new(()),
             db: Mutex::new(None),
         }
     }

@@ -58,6 +58,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
     };
 
     ctx.ensure_leading()?;
+    let _writer = ctx.f2b.snapshot_writer.lock().await;
     let txn = ctx.fenced_txn().await?;
     let now = db::db_now_ms(&txn).await?;
     let min_ms = rows.iter().map(|r| r.time_of_ban_s).min().unwrap_or(0) * 1000;

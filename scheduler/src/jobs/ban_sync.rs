@@ -25,6 +25,9 @@ pub fn job(every: Duration) -> Job {
 type Key = (String, String);
 
 async fn sync(ctx: JobContext) -> Result<(), JobError> {
+    // Taken before reading fail2ban: a command's snapshot write landing between our read
+    // and our diff would otherwise look like an unban.
+    let _writer = ctx.f2b.snapshot_writer.lock().await;
     let banned = match ctx.f2b.client.banned().await {
         Ok(b) => b,
         Err(e) if e.is_unavailable() => return Ok(()),
