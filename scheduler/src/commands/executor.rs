@@ -12,6 +12,7 @@ use shared::commands::Command;
 use shared::db;
 use shared::lease::{fenced_execute, fenced_query};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes};
 use crate::fail2ban::Fail2ban;
@@ -110,8 +111,13 @@ async fn step(ctx: &JobContext) -> Result<bool, JobError> {
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
-    let _enter = span.enter();
+    run_claimed(ctx, cmd).instrument(span).await
+}
+
+/// Runs a claimed command and records its outcome, inside the command's span.
+async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
     tracing::info!(attempt = cmd.attempts, "running command");
+    let started = std::time::Instant::now();
     let outcome = match Command::from_payload(&cmd.payload) {
         Ok(command) => {
             ctx.ensure_leading()?;
@@ -128,7 +134,13 @@ async fn step(ctx: &JobContext) -> Result<bool, JobError> {
         Outcome::Retry(_) => "retry",
     })
     .increment(1);
+    let execute_ms = started.elapsed().as_millis() as u64;
     record(ctx, &cmd, outcome).await?;
+    tracing::info!(
+        execute_ms,
+        record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms),
+        "command done"
+    );
     Ok(true)
 }
 

@@ -28,6 +28,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
     // Taken before reading fail2ban: a command's snapshot write landing between our read
     // and our diff would otherwise look like an unban.
     let _writer = ctx.f2b.snapshot_writer.lock().await;
+    let started = std::time::Instant::now();
     let banned = match ctx.f2b.client.banned().await {
         Ok(b) => b,
         Err(e) if e.is_unavailable() => return Ok(()),
@@ -37,6 +38,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
     let blocklist_jail = ctx.f2b.config.blocklist_jail.as_str().to_owned();
     ctx.ensure_leading()?;
 
+    let read_ms = started.elapsed().as_millis() as u64;
     let txn = ctx.fenced_txn().await?;
     let now = db::db_now_ms(&txn).await?;
     let previous: HashMap<Key, CurrentBan> = load_current(&txn)
@@ -138,6 +140,8 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         tracing::info!(
             events = events.len(),
             current = current.len(),
+            read_ms,
+            write_ms = (started.elapsed().as_millis() as u64).saturating_sub(read_ms),
             "ban snapshot updated"
         );
     }
