@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked -p api -p scheduler -p migrations >/dev/null
+cargo build -q --release --locked -p api -p scheduler -p migrations
 tmp=$(mktemp -d)
 export BANGUI_DATABASE_URL=${BANGUI_DATABASE_URL:-sqlite://$tmp/bench.db?mode=rwc}
 export BANGUI_API_ADDR=127.0.0.1:18181 BANGUI_SCHEDULER_ADDR=127.0.0.1:19191 BANGUI_LOG=warn
