@@ -164,6 +164,47 @@ async fn log_lines_bans_and_unbans_flow_through_to_the_api_and_back() {
 }
 
 #[tokio::test]
+async fn without_fail2bans_database_bans_still_arrive_from_the_socket_alone() {
+    for backend in backends() {
+        let s = Stack::start_with(
+            backend,
+            &[("BANGUI_FAIL2BAN_DB", "/nonexistent/fail2ban.sqlite3")],
+        )
+        .await;
+        s.f2b.fail("web.log", "192.0.2.44", 2);
+        let ban = s
+            .eventually(
+                "a log-line ban without fail2ban's database",
+                Duration::from_secs(15),
+                || s.ban_of("web-auth", "192.0.2.44"),
+            )
+            .await;
+        assert_eq!(ban["origin"], "auto", "{backend:?} {ban}");
+        assert_eq!(ban["bantime_s"], 600, "the jail's bantime stands in: {ban}");
+        let (code, cmd) = s
+            .post(
+                "/bans?wait=5s",
+                json!({"jail": "web-auth", "ips": ["192.0.2.45"]}),
+            )
+            .await;
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        assert_eq!(
+            s.ban_of("web-auth", "192.0.2.45").await.expect("banned")["origin"],
+            "manual"
+        );
+        assert_eq!(
+            s.get("/status").await["db_file"],
+            "/nonexistent/fail2ban.sqlite3"
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn jails_stop_start_idle_reload_and_ignore_lists() {
     for backend in backends() {
         let s = Stack::start(backend).await;

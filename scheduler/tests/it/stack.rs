@@ -41,10 +41,20 @@ pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
 
 impl Stack {
     pub async fn start(backend: Backend) -> Stack {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Like [`Self::start`], with extra scheduler environment.
+    pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Stack {
         let f2b = PrivateFail2ban::start();
         let test_db = TestDb::create(backend).await;
-        let scheduler =
-            SchedulerProcess::spawn_with(&test_db.url, Timings::SHORT, "e2e", &fail2ban_env(&f2b));
+        let mut env = fail2ban_env(&f2b);
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let scheduler = SchedulerProcess::spawn_with(&test_db.url, Timings::SHORT, "e2e", &env);
         scheduler.wait_healthy().await;
         let env: HashMap<String, String> = HashMap::from([
             ("BANGUI_DATABASE_URL".into(), test_db.url.clone()),
