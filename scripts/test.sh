@@ -31,6 +31,17 @@ fi
 
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust >= 1.95 (rustup)" >&2; exit 1; }
 
+# The Kubernetes manifest checks: kubectl (for kustomize) and kubernetes-validate (PyPI,
+# carries the schemas, works offline).
+if ! command -v kubectl >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null 2>&1 || true
+fi
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found (needed for kubectl kustomize)" >&2; exit 1; }
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check kubernetes-validate 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages kubernetes-validate
+fi
+
 export BANGUI_TEST_BACKENDS=${BANGUI_TEST_BACKENDS:-sqlite,postgres}
 export BANGUI_TEST_PG_URL=${BANGUI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export BANGUI_TEST_RUN_ID=${BANGUI_TEST_RUN_ID:-r$$}
@@ -50,6 +61,9 @@ if [[ $BANGUI_TEST_BACKENDS == *postgres* ]]; then
   }
   trap sweep EXIT
 fi
+
+log "kubernetes manifests"
+python3 k8s/check.py
 
 log "format"
 cargo fmt --all -- --check
