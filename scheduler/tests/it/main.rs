@@ -6,4 +6,5 @@ mod common;
 mod fail2ban_e2e;
 mod lease_processes;
 mod lease_sql;
+mod rehearsal;
 mod stack;
