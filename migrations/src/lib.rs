@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 mod m20261126_000001_foundation;
@@ -59,14 +59,7 @@ async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
         }
         _ => db.begin().await?,
     };
-    if backend == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_advisory_xact_lock($1)",
-            [PG_MIGRATION_LOCK_KEY.into()],
-        ))
-        .await?;
-    }
+    lock_migrations(&txn).await?;
     let pending = Migrator::get_pending_migrations(&txn).await?.len();
     if pending > 0 {
         Migrator::up(&txn, None).await?;
@@ -75,10 +68,10 @@ async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(pending)
 }
 
-/// Rolls back the newest `steps` migrations under the same lock as [`up_guarded`].
-pub async fn down_guarded(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let txn = db.begin().await?;
+/// On PostgreSQL, waits for the transaction-scoped migration lock (SQLite's `BEGIN
+/// EXCLUSIVE`, or its single writer, already serialises).
+async fn lock_migrations(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
     if backend == DatabaseBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
@@ -87,6 +80,13 @@ pub async fn down_guarded(db: &DatabaseConnection, steps: u32) -> Result<(), DbE
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// Rolls back the newest `steps` migrations under the same lock as [`up_guarded`].
+pub async fn down_guarded(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    lock_migrations(&txn).await?;
     Migrator::down(&txn, Some(steps)).await?;
     txn.commit().await
 }
