@@ -84,8 +84,9 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
                 .unwrap_or_else(|| "unmatched".to_owned());
             let status = resp.status().as_u16();
             let elapsed = started.elapsed().as_secs_f64();
-            metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status.to_string()).increment(1);
-            metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method).record(elapsed);
+            let status_label = status.to_string();
+            metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status_label.clone()).increment(1);
+            metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method, "status" => status_label).record(elapsed);
             if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
                 resp.headers_mut().insert(RequestId::HEADER, v);
             }

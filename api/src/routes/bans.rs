@@ -64,10 +64,20 @@ impl poem_openapi::types::Example for BanRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct UnbanRequest {
     pub ips: Vec<String>,
     /// Unban from this jail only; omitted: from every jail.
     pub jail: Option<String>,
+}
+
+impl poem_openapi::types::Example for UnbanRequest {
+    fn example() -> Self {
+        Self {
+            ips: vec!["192.0.2.10".into()],
+            jail: Some("sshd".into()),
+        }
+    }
 }
 
 /// Lists current bans, newest first, optionally of one jail and matching an IP prefix.

@@ -78,14 +78,30 @@ pub struct IgnoreView {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SwitchRequest {
     pub on: bool,
 }
 
+impl poem_openapi::types::Example for SwitchRequest {
+    fn example() -> Self {
+        Self { on: true }
+    }
+}
+
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct IgnoreRequest {
     /// An IP or CIDR network.
     pub ip: String,
+}
+
+impl poem_openapi::types::Example for IgnoreRequest {
+    fn example() -> Self {
+        Self {
+            ip: "198.51.100.0/24".into(),
+        }
+    }
 }
 
 const SELECT: &str = "SELECT name, running, idle, currently_failed, total_failed, currently_banned, total_banned, \
