@@ -76,7 +76,12 @@ pub fn build_routes(
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     config: &Config,
 ) -> poem::endpoint::BoxEndpoint<'static> {
-    let api = routes::api_service(db.clone(), config.command_expiry);
+    let auth = crate::auth::Auth::new(
+        db.clone(),
+        config.cookie_secure,
+        config.trusted_proxies.clone(),
+    );
+    let api = routes::api_service(db.clone(), config.command_expiry, auth);
     let spec = api.spec_endpoint();
     let explorer = api.swagger_ui();
     Route::new()
@@ -89,6 +94,9 @@ pub fn build_routes(
         .data(db)
         .data(metrics)
         .with(RequestContext::new(config.max_body_bytes))
+        .with(crate::middleware::security_headers::SecurityHeaders::new(
+            config.cookie_secure,
+        ))
         .into_endpoint()
         .boxed()
 }

@@ -2,7 +2,7 @@
 //! users ask for, and never touches fail2ban or runs a timer.
 
 pub mod app;
-pub mod caller;
+pub mod auth;
 pub mod error;
 pub mod middleware;
 pub mod routes;

@@ -12,6 +12,7 @@ use sea_orm_migration::sea_orm::{
 
 mod m20261126_000001_foundation;
 mod m20261126_000002_fail2ban;
+mod m20261126_000003_accounts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_fail2ban::Migration),
+            Box::new(m20261126_000003_accounts::Migration),
         ]
     }
 }

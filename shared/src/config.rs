@@ -137,6 +137,10 @@ pub struct Config {
     /// A command nobody picked up within this time fails with `scheduler_unavailable`.
     pub command_expiry: Duration,
     pub fail2ban: Fail2banConfig,
+    /// Whether the session cookie is marked `Secure` (off only for plain-http local use).
+    pub cookie_secure: bool,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
+    pub trusted_proxies: Vec<crate::domain::IpOrNet>,
     pub log: LogConfig,
 }
 
@@ -221,6 +225,11 @@ impl Sources {
     }
 }
 
+/// A trusted proxy address or network; unlike a ban target, loopback is fine here.
+fn proxy_net(raw: &str) -> Result<crate::domain::IpOrNet, String> {
+    crate::domain::IpOrNet::parse_any(raw).map_err(|e| e.to_string())
+}
+
 fn read_toml_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
     let file_err = |problem: String| ConfigError::File {
         path: path.to_owned(),
@@ -288,6 +297,27 @@ impl Config {
             .map_err(|e| invalid("BANGUI_BLOCKLIST_JAIL", e.to_string()))?,
         };
         let command_expiry = src.duration_or("BANGUI_COMMAND_EXPIRY", Duration::from_secs(60))?;
+        let cookie_secure = match src
+            .string_or("BANGUI_COOKIE_SECURE", "true")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(invalid(
+                    "BANGUI_COOKIE_SECURE",
+                    format!("{other:?} is not true or false"),
+                ));
+            }
+        };
+        let trusted_proxies = src
+            .string_or("BANGUI_TRUSTED_PROXIES", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| proxy_net(p).map_err(|e| invalid("BANGUI_TRUSTED_PROXIES", e)))
+            .collect::<Result<Vec<_>, _>>()?;
         let format = match src.string_or("BANGUI_LOG_FORMAT", "pretty").as_str() {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
@@ -314,6 +344,8 @@ impl Config {
             max_body_bytes,
             command_expiry,
             fail2ban,
+            cookie_secure,
+            trusted_proxies,
             log: LogConfig { format, filter },
         })
     }

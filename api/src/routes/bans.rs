@@ -10,7 +10,7 @@ use sea_orm::{DatabaseConnection, Value};
 use shared::commands::Command;
 use shared::db;
 
-use crate::caller::{Caller, Role};
+use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
@@ -162,11 +162,16 @@ pub async fn list_bans(
 pub struct BansApi {
     db: DatabaseConnection,
     expiry: std::time::Duration,
+    auth: std::sync::Arc<Auth>,
 }
 
 impl BansApi {
-    pub fn new(db: DatabaseConnection, expiry: std::time::Duration) -> Self {
-        Self { db, expiry }
+    pub fn new(
+        db: DatabaseConnection,
+        expiry: std::time::Duration,
+        auth: std::sync::Arc<Auth>,
+    ) -> Self {
+        Self { db, expiry, auth }
     }
 }
 
@@ -186,7 +191,7 @@ impl BansApi {
         )]
         page_size: Query<u32>,
     ) -> ApiResult<Json<BanPage>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         let jail = jail.0.as_deref().map(validate::jail_name).transpose()?;
         Ok(Json(
             list_bans(
@@ -208,12 +213,12 @@ impl BansApi {
         body: Json<BanRequest>,
         wait: Query<Option<String>>,
     ) -> ApiResult<CommandResponse> {
-        let caller = Caller::require(req, Role::Operator)?;
+        let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
         let ips = validate::ip_list(&body.ips)?;
         let jail = validate::known_jail(&self.db, &body.jail).await?;
         submit(
-            &self.db,
+            &self.auth,
             &caller,
             &Command::Ban { jail, ips },
             wait,
@@ -230,7 +235,7 @@ impl BansApi {
         body: Json<UnbanRequest>,
         wait: Query<Option<String>>,
     ) -> ApiResult<CommandResponse> {
-        let caller = Caller::require(req, Role::Operator)?;
+        let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
         let ips = validate::ip_list(&body.ips)?;
         let jail = match body.jail.as_deref() {
@@ -238,7 +243,7 @@ impl BansApi {
             None => None,
         };
         submit(
-            &self.db,
+            &self.auth,
             &caller,
             &Command::Unban { ips, jail },
             wait,
@@ -254,8 +259,8 @@ impl BansApi {
         req: &Request,
         wait: Query<Option<String>>,
     ) -> ApiResult<CommandResponse> {
-        let caller = Caller::require(req, Role::Operator)?;
+        let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
-        submit(&self.db, &caller, &Command::UnbanAll, wait, self.expiry).await
+        submit(&self.auth, &caller, &Command::UnbanAll, wait, self.expiry).await
     }
 }

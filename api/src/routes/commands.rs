@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, QueryResult};
 use shared::commands::{Command, CommandStatus};
 use shared::db;
 
-use crate::caller::{Caller, Role};
+use crate::auth::{Auth, Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::time::from_epoch_ms;
@@ -157,12 +157,13 @@ const SELECT: &str = "SELECT id, kind, payload, status, requested_by, request_id
 
 /// Queues a command and answers with it (after waiting, if asked).
 pub async fn submit(
-    db: &DatabaseConnection,
+    auth: &Auth,
     caller: &Caller,
     command: &Command,
     wait: Option<Duration>,
     expiry: Duration,
 ) -> ApiResult<CommandResponse> {
+    let db = &auth.db;
     let row = db::query_one(
         db,
         "INSERT INTO commands (kind, payload, status, requested_by, request_id, created_at_ms, attempts) \
@@ -187,6 +188,15 @@ pub async fn submit(
         .try_get("", "id")
         .map_err(|e| ApiError::database(&e))?;
     tracing::info!(command_id = id, kind = command.kind(), caller = %caller.name, "command queued");
+    crate::routes::accounts::audit_command(
+        auth,
+        caller,
+        command.kind(),
+        command.jail().map(|j| j.as_str()),
+        "queued",
+        serde_json::json!({ "command_id": id, "payload": serde_json::from_str::<serde_json::Value>(&command.to_payload()).unwrap_or_default() }),
+    )
+    .await;
     let view = match wait {
         Some(d) => wait_for(db, id, d, expiry).await?,
         None => load(db, id, expiry).await?,
@@ -241,11 +251,12 @@ async fn expire_if_stale(db: &DatabaseConnection, id: i64, expiry: Duration) -> 
 pub struct CommandsApi {
     db: DatabaseConnection,
     expiry: Duration,
+    auth: std::sync::Arc<Auth>,
 }
 
 impl CommandsApi {
-    pub fn new(db: DatabaseConnection, expiry: Duration) -> Self {
-        Self { db, expiry }
+    pub fn new(db: DatabaseConnection, expiry: Duration, auth: std::sync::Arc<Auth>) -> Self {
+        Self { db, expiry, auth }
     }
 }
 
@@ -254,7 +265,7 @@ impl CommandsApi {
     /// One command and its state. Role: viewer.
     #[oai(path = "/commands/:id", method = "get", operation_id = "get_command")]
     async fn get_command(&self, req: &Request, id: Path<i64>) -> ApiResult<Json<CommandView>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         Ok(Json(load(&self.db, id.0, self.expiry).await?))
     }
 
@@ -277,7 +288,7 @@ impl CommandsApi {
         )]
         page_size: Query<u32>,
     ) -> ApiResult<Json<CommandPage>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         if let Some(s) = status.0.as_deref()
             && CommandStatus::parse(s).is_none()
         {

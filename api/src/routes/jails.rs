@@ -11,7 +11,7 @@ use sea_orm::{DatabaseConnection, QueryResult};
 use shared::commands::Command;
 use shared::db;
 
-use crate::caller::{Caller, Role};
+use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::bans::{BanPage, list_bans};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
@@ -110,11 +110,16 @@ const SELECT: &str = "SELECT name, running, idle, currently_failed, total_failed
 pub struct JailsApi {
     db: DatabaseConnection,
     expiry: std::time::Duration,
+    auth: std::sync::Arc<Auth>,
 }
 
 impl JailsApi {
-    pub fn new(db: DatabaseConnection, expiry: std::time::Duration) -> Self {
-        Self { db, expiry }
+    pub fn new(
+        db: DatabaseConnection,
+        expiry: std::time::Duration,
+        auth: std::sync::Arc<Auth>,
+    ) -> Self {
+        Self { db, expiry, auth }
     }
 
     async fn jail(&self, name: &str) -> ApiResult<JailView> {
@@ -137,10 +142,10 @@ impl JailsApi {
         make: impl FnOnce(shared::domain::JailName) -> Command,
         name: &str,
     ) -> ApiResult<CommandResponse> {
-        let caller = Caller::require(req, Role::Operator)?;
+        let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait)?;
         let jail = validate::known_jail(&self.db, name).await?;
-        submit(&self.db, &caller, &make(jail), wait, self.expiry).await
+        submit(&self.auth, &caller, &make(jail), wait, self.expiry).await
     }
 }
 
@@ -149,7 +154,7 @@ impl JailsApi {
     /// Every jail fail2ban has (running or stopped) with counters and settings. Role: viewer.
     #[oai(path = "/jails", method = "get", operation_id = "list_jails")]
     async fn list(&self, req: &Request) -> ApiResult<Json<JailList>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         let rows = db::query_all(&self.db, &format!("{SELECT} ORDER BY name"), [])
             .await
             .map_err(|e| ApiError::database(&e))?;
@@ -164,7 +169,7 @@ impl JailsApi {
     /// One jail. Role: viewer.
     #[oai(path = "/jails/:name", method = "get", operation_id = "get_jail")]
     async fn get(&self, req: &Request, name: Path<String>) -> ApiResult<Json<JailView>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         Ok(Json(self.jail(&name.0).await?))
     }
 
@@ -186,7 +191,7 @@ impl JailsApi {
         )]
         page_size: Query<u32>,
     ) -> ApiResult<Json<BanPage>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         let jail = validate::known_jail(&self.db, &name.0).await?;
         Ok(Json(
             list_bans(
@@ -293,9 +298,9 @@ impl JailsApi {
         req: &Request,
         wait: Query<Option<String>>,
     ) -> ApiResult<CommandResponse> {
-        let caller = Caller::require(req, Role::Operator)?;
+        let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
-        submit(&self.db, &caller, &Command::ReloadAll, wait, self.expiry).await
+        submit(&self.auth, &caller, &Command::ReloadAll, wait, self.expiry).await
     }
 
     /// A jail's ignore list and ignoreself switch (from the last jail sync). Role: viewer.
@@ -305,7 +310,7 @@ impl JailsApi {
         operation_id = "get_jail_ignore"
     )]
     async fn ignore(&self, req: &Request, name: Path<String>) -> ApiResult<Json<IgnoreView>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         let jail = self.jail(&name.0).await?;
         let ignoreip = jail
             .settings

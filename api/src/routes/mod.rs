@@ -1,6 +1,7 @@
 //! Every HTTP surface of the API: `/api/v1/*` described by OpenAPI, plus the
 //! orchestrator endpoints `/healthz`, `/readyz` and `/metrics`.
 
+pub mod accounts;
 pub mod bans;
 pub mod commands;
 pub mod health;
@@ -25,9 +26,12 @@ pub enum ApiTags {
     Commands,
     /// The scheduler's lease and job runs.
     Scheduler,
+    /// Setup, sign-in, sessions, API tokens, users and the audit log.
+    Accounts,
 }
 
 pub type Apis = (
+    accounts::AccountsApi,
     status::StatusApi,
     jails::JailsApi,
     bans::BansApi,
@@ -45,21 +49,29 @@ pub fn default_page_size() -> u32 {
 }
 
 /// The `/api/v1` service with every operation.
-pub fn api_service(db: DatabaseConnection, command_expiry: Duration) -> ApiService {
+pub fn api_service(
+    db: DatabaseConnection,
+    command_expiry: Duration,
+    auth: std::sync::Arc<crate::auth::Auth>,
+) -> ApiService {
     OpenApiService::new(
         (
-            status::StatusApi::new(db.clone()),
-            jails::JailsApi::new(db.clone(), command_expiry),
-            bans::BansApi::new(db.clone(), command_expiry),
-            commands::CommandsApi::new(db.clone(), command_expiry),
-            scheduler::SchedulerApi::new(db),
+            accounts::AccountsApi::new(auth.clone()),
+            status::StatusApi::new(db.clone(), auth.clone()),
+            jails::JailsApi::new(db.clone(), command_expiry, auth.clone()),
+            bans::BansApi::new(db.clone(), command_expiry, auth.clone()),
+            commands::CommandsApi::new(db.clone(), command_expiry, auth.clone()),
+            scheduler::SchedulerApi::new(db, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
         "Monitor, manage and configure fail2ban. Errors always use the envelope \
-         {error_code, message, details?, request_id}. Commands that act on fail2ban answer \
+         {error_code, message, details?, request_id}. Every operation states the role it \
+         needs (`Role: viewer|operator|admin|public` in its description); authenticate with \
+         the `bangui_session` cookie from POST /auth/login (browser; unsafe methods also need \
+         `X-Requested-With: bangui` and a same-origin Origin) or `Authorization: Bearer <API token>`. Commands that act on fail2ban answer \
          202 with the queued command, or wait up to `?wait=10s` for its end.",
     )
     .server("/api/v1")

@@ -51,19 +51,21 @@ pub struct SchedulerView {
 
 pub struct SchedulerApi {
     db: DatabaseConnection,
+    auth: std::sync::Arc<crate::auth::Auth>,
 }
 
 impl SchedulerApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, auth: std::sync::Arc<crate::auth::Auth>) -> Self {
+        Self { db, auth }
     }
 }
 
 #[OpenApi(tag = "ApiTags::Scheduler")]
 impl SchedulerApi {
-    /// Current scheduler leader and recent job runs.
+    /// Current scheduler leader and recent job runs. Role: viewer.
     #[oai(path = "/scheduler", method = "get", operation_id = "get_scheduler")]
-    async fn get_scheduler(&self) -> ApiResult<Json<SchedulerView>> {
+    async fn get_scheduler(&self, req: &poem::Request) -> ApiResult<Json<SchedulerView>> {
+        self.auth.require(req, crate::auth::Role::Viewer).await?;
         let now_ms = shared::db::db_now_ms(&self.db)
             .await
             .map_err(|e| ApiError::database(&e))?;

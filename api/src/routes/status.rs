@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use shared::db;
 use shared::lease::{SCHEDULER_LEASE, read_lease};
 
-use crate::caller::{Caller, Role};
+use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::time::from_epoch_ms;
@@ -41,11 +41,12 @@ pub struct StatusView {
 
 pub struct StatusApi {
     db: DatabaseConnection,
+    auth: std::sync::Arc<Auth>,
 }
 
 impl StatusApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, auth: std::sync::Arc<Auth>) -> Self {
+        Self { db, auth }
     }
 }
 
@@ -54,7 +55,7 @@ impl StatusApi {
     /// fail2ban's status snapshot: reachable, version, jails, totals and its age. Role: viewer.
     #[oai(path = "/status", method = "get", operation_id = "get_status")]
     async fn get_status(&self, req: &Request) -> ApiResult<Json<StatusView>> {
-        Caller::require(req, Role::Viewer)?;
+        self.auth.require(req, Role::Viewer).await?;
         let err = |e: sea_orm::DbErr| ApiError::database(&e);
         let now = db::db_now_ms(&self.db).await.map_err(err)?;
         let leader = read_lease(&self.db, SCHEDULER_LEASE)

@@ -7,9 +7,16 @@ use shared::config::{Config, Sources};
 use shared::testing::{Backend, TestDb};
 use tokio_util::sync::CancellationToken;
 
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestApp {
     pub base: String,
+    /// Authenticated as the admin (Bearer token) once set up.
     pub http: reqwest::Client,
+    /// No credentials.
+    pub anon: reqwest::Client,
+    pub admin_token: String,
     pub db: DatabaseConnection,
     pub test_db: TestDb,
     shutdown: CancellationToken,
@@ -44,14 +51,87 @@ pub async fn spawn_app_with(backend: Backend, migrate: bool, extra: &[(&str, &st
     let base = format!("http://{}", app.local_addr());
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let anon = reqwest::Client::new();
+    let admin_token = if migrate {
+        setup_admin(&anon, &base).await
+    } else {
+        String::new()
+    };
     TestApp {
+        http: bearer_client(&admin_token),
+        anon,
+        admin_token,
         base,
-        http: reqwest::Client::new(),
         db,
         test_db,
         shutdown,
         server,
     }
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// Sets BanGUI up with the test admin and returns an admin API token.
+pub async fn setup_admin(http: &reqwest::Client, base: &str) -> String {
+    let r = http
+        .post(format!("{base}/api/v1/setup"))
+        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(
+        r.status(),
+        201,
+        "setup: {}",
+        r.text().await.unwrap_or_default()
+    );
+    login_token(base, ADMIN, ADMIN_PASSWORD, "admin").await
+}
+
+/// Signs in as `user` and creates an API token with `role`.
+pub async fn login_token(base: &str, user: &str, password: &str, role: &str) -> String {
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let r = jar
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(
+        r.status(),
+        200,
+        "login: {}",
+        r.text().await.unwrap_or_default()
+    );
+    let r = jar
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .header("X-Requested-With", "bangui")
+        .header("Origin", base)
+        .json(&serde_json::json!({"name": "tests", "role": role}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(
+        r.status(),
+        201,
+        "token: {}",
+        r.text().await.unwrap_or_default()
+    );
+    let v: serde_json::Value = r.json().await.expect("json");
+    v["token"].as_str().expect("token").to_owned()
 }
 
 impl TestApp {

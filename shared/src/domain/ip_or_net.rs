@@ -88,6 +88,30 @@ impl IpOrNet {
         Ok(Self { addr, prefix })
     }
 
+    /// Like [`Self::parse`] but for addresses that are not ban targets (trusted proxies):
+    /// loopback and any prefix are allowed.
+    pub fn parse_any(raw: &str) -> Result<Self, IpParseError> {
+        let input = raw.trim();
+        let malformed = || IpParseError::Malformed(input.chars().take(80).collect());
+        let (addr_text, prefix_text) = input
+            .split_once('/')
+            .map_or((input, None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr_text.parse().map_err(|_| malformed())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix_text {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(malformed)?,
+        };
+        Ok(Self {
+            addr: mask(addr, prefix),
+            prefix,
+        })
+    }
+
     pub fn addr(&self) -> IpAddr {
         self.addr
     }
