@@ -170,10 +170,7 @@ async fn production_shape_survives_killed_leaders_and_api_processes() {
         wait_ready(b).await;
     }
     // The jails must be in the snapshot before commands validate against it.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
+    let http = crate::stack::admin_client(&bases[0]).await;
     for _ in 0..200 {
         let v: Value = http
             .get(format!("{}/jails", bases[0]))
@@ -468,13 +465,16 @@ async fn production_shape_survives_killed_leaders_and_api_processes() {
         (Timings::SHORT.ttl + Timings::SHORT.interval).as_millis()
     );
     println!(
-        "| failed requests in flight on a killed API | {} |",
+        "| failed requests sent to an API process while it was killed | {} |",
         ledger.failed_excused
     );
     println!(
         "| other failed requests | {} |",
         ledger.failed_unexcused.len()
     );
+    for f in ledger.failed_unexcused.iter().take(3) {
+        println!("  failed: {f}");
+    }
     println!(
         "| fail2ban's final state = the commands' final state | {} ({} IPs banned) |",
         actual == expected_banned,

@@ -39,6 +39,55 @@ pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
     .collect()
 }
 
+/// Sets BanGUI up through `base` (`…/api/v1`) and returns a client that acts as the
+/// admin with an API token.
+pub async fn admin_client(base: &str) -> reqwest::Client {
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let r = jar
+        .post(format!("{base}/setup"))
+        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("setup");
+    assert!(
+        r.status() == 201 || r.status() == 409,
+        "setup: {}",
+        r.status()
+    );
+    let r = jar
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200, "login");
+    let origin = base.trim_end_matches("/api/v1");
+    let r = jar
+        .post(format!("{base}/auth/tokens"))
+        .header("X-Requested-With", "bangui")
+        .header("Origin", origin)
+        .json(&serde_json::json!({"name": "tests", "role": "admin"}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 201, "token");
+    let v: Value = r.json().await.expect("json");
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", v["token"].as_str().expect("token"));
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&bearer).expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .expect("client")
+}
+
 impl Stack {
     pub async fn start(backend: Backend) -> Stack {
         Self::start_with(backend, &[]).await
@@ -66,11 +115,12 @@ impl Stack {
         let base = format!("http://{}/api/v1", app.local_addr());
         let api_shutdown = CancellationToken::new();
         tokio::spawn(app.run_until_stopped(api_shutdown.clone()));
+        let http = admin_client(&base).await;
         let stack = Stack {
             f2b,
             scheduler,
             base,
-            http: reqwest::Client::new(),
+            http,
             test_db,
             api_shutdown,
         };
