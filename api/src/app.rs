@@ -29,6 +29,7 @@ impl App {
         let db = connect(&config.database_url, Role::Api)
             .await
             .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
+        crate::auth::password::warm_up().await;
         let endpoint = build_routes(db.clone(), metrics, &config);
         let acceptor = TcpListener::bind(config.api_addr)
             .into_acceptor()

@@ -146,7 +146,18 @@ fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
     } else {
         tracing::info!(status = status.as_u16(), error_code = code, error = %err, "request refused");
     }
+    let retry_after = body
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retry_after"))
+        .and_then(serde_json::Value::as_i64);
     let mut resp = poem::web::Json(body).into_response();
     resp.set_status(status);
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut()
+            .insert(poem::http::header::RETRY_AFTER, v);
+    }
     resp
 }

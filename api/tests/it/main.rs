@@ -1,5 +1,6 @@
 //! Black-box tests of bangui-api over real HTTP on loopback, on every test backend.
 
+mod accounts;
 mod commands;
 mod common;
 mod errors;

@@ -1,0 +1,854 @@
+//! Accounts and access over real HTTP, on every backend, with two API processes sharing
+//! one database where it matters (sessions, brute force, setup races).
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use shared::testing::backends;
+
+use crate::common::{
+    ADMIN, ADMIN_PASSWORD, TestApp, assert_error, bearer_client, config, login_token, spawn_app,
+    spawn_app_with,
+};
+
+/// A second API process over the same database.
+async fn second_api(app: &TestApp) -> (String, tokio_util::sync::CancellationToken) {
+    let other = api::app::App::build(config(
+        &app.test_db.url,
+        &[("BANGUI_COOKIE_SECURE", "false")],
+    ))
+    .await
+    .expect("second api");
+    let base = format!("http://{}", other.local_addr());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(other.run_until_stopped(stop.clone()));
+    (base, stop)
+}
+
+fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login")
+}
+
+async fn create_user(app: &TestApp, name: &str, role: &str) -> i64 {
+    let r = app
+        .http
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": name, "password": "a long enough passphrase", "role": role}))
+        .send()
+        .await
+        .expect("create user");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    r.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id")
+}
+
+#[tokio::test]
+async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_when_raced() {
+    for backend in backends() {
+        let fresh = spawn_app_with(backend, false, &[]).await;
+        migrations::up_guarded(&fresh.db).await.expect("migrate");
+        let st: Value = fresh
+            .anon
+            .get(fresh.url("/api/v1/setup"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(st["completed"], false);
+        for path in ["/api/v1/status", "/api/v1/bans", "/api/v1/scheduler"] {
+            assert_error(
+                fresh.anon.get(fresh.url(path)).send().await.expect("req"),
+                503,
+                "setup_required",
+            )
+            .await;
+        }
+        assert_error(
+            login(&fresh.anon, &fresh.base, "x", "y").await,
+            503,
+            "setup_required",
+        )
+        .await;
+        assert_eq!(
+            fresh
+                .anon
+                .get(fresh.url("/healthz"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        assert_eq!(
+            fresh
+                .anon
+                .get(fresh.url("/api/v1/openapi.json"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        for (user, pw) in [
+            ("admin", "short"),
+            ("admin", "1qaz2wsx3edc"),
+            ("adminadminadmin", "adminadminadmin"),
+        ] {
+            let r = fresh
+                .anon
+                .post(fresh.url("/api/v1/setup"))
+                .json(&json!({"username": user, "password": pw}))
+                .send()
+                .await
+                .expect("req");
+            assert_error(r, 400, "weak_password").await;
+        }
+        // Two API processes race to set up: exactly one wins.
+        let (other, stop) = second_api(&fresh).await;
+        let body = json!({"username": "root", "password": "correct horse battery staple"});
+        let (a, b) = tokio::join!(
+            fresh
+                .anon
+                .post(fresh.url("/api/v1/setup"))
+                .json(&body)
+                .send(),
+            fresh
+                .anon
+                .post(format!("{other}/api/v1/setup"))
+                .json(&body)
+                .send()
+        );
+        let mut codes = [
+            a.expect("a").status().as_u16(),
+            b.expect("b").status().as_u16(),
+        ];
+        codes.sort();
+        assert_eq!(codes, [201, 409], "{backend:?}");
+        let admins = shared::db::query_all(&fresh.db, "SELECT id FROM users", [])
+            .await
+            .expect("users")
+            .len();
+        assert_eq!(admins, 1);
+        stop.cancel();
+        fresh.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_work_across_api_processes_and_die_everywhere_at_logout() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, true, &[("BANGUI_COOKIE_SECURE", "false")]).await;
+        let (other, stop) = second_api(&app).await;
+        let browser = cookie_client();
+        let r = login(&browser, &app.base, ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .to_owned();
+        assert!(cookie.starts_with("bangui_session="), "{cookie}");
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+        }
+        assert!(
+            !cookie.contains("Secure"),
+            "BANGUI_COOKIE_SECURE=false: {cookie}"
+        );
+        let me: Value = r.json().await.expect("json");
+        assert_eq!(
+            (me["user"].as_str(), me["role"].as_str()),
+            (Some(ADMIN), Some("admin"))
+        );
+        // The cookie made on A works on B.
+        let on_b: Value = browser
+            .get(format!("{other}/api/v1/auth/session"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(on_b["via"], "session", "{on_b}");
+        // Log out on A (a cookie call needs the CSRF header and a same-origin Origin).
+        let r = browser
+            .post(format!("{}/api/v1/auth/logout", app.base))
+            .header("X-Requested-With", "bangui")
+            .header("Origin", &app.base)
+            .send()
+            .await
+            .expect("logout");
+        assert_eq!(r.status(), 204);
+        // The browser dropped the cookie; replay it by hand on B: dead there too.
+        let token = cookie.split(';').next().expect("pair").to_owned();
+        let r = reqwest::Client::new()
+            .get(format!("{other}/api/v1/auth/session"))
+            .header("Cookie", token)
+            .send()
+            .await
+            .expect("req");
+        assert_error(r, 401, "unauthorized").await;
+        // Secure by default.
+        let secure = spawn_app(backend).await;
+        let r = login(&cookie_client(), &secure.base, ADMIN, ADMIN_PASSWORD).await;
+        assert!(
+            r.headers()["set-cookie"]
+                .to_str()
+                .expect("cookie")
+                .contains("Secure")
+        );
+        secure.stop().await;
+        stop.cancel();
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn cookie_calls_that_fail_the_csrf_check_are_refused_and_bearer_calls_are_exempt() {
+    let app = spawn_app_with(backends()[0], true, &[("BANGUI_COOKIE_SECURE", "false")]).await;
+    let browser = cookie_client();
+    assert_eq!(
+        login(&browser, &app.base, ADMIN, ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let url = app.url("/api/v1/auth/tokens");
+    let body = json!({"name": "t", "role": "viewer"});
+    let r = browser.post(&url).json(&body).send().await.expect("req");
+    assert_error(r, 403, "csrf_failed").await;
+    let r = browser
+        .post(&url)
+        .header("X-Requested-With", "bangui")
+        .header("Origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .expect("req");
+    assert_error(r, 403, "csrf_failed").await;
+    let r = browser
+        .post(&url)
+        .header("X-Requested-With", "bangui")
+        .json(&body)
+        .send()
+        .await
+        .expect("req");
+    assert_error(r, 403, "csrf_failed").await;
+    let r = browser
+        .post(&url)
+        .header("X-Requested-With", "bangui")
+        .header("Origin", &app.base)
+        .json(&body)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), 201);
+    let r = browser
+        .post(&url)
+        .header("X-Requested-With", "bangui")
+        .header("Referer", format!("{}/jails", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), 201, "a same-origin Referer does too");
+    // GETs need no header; Bearer calls are exempt.
+    assert_eq!(
+        browser
+            .get(app.url("/api/v1/auth/tokens"))
+            .send()
+            .await
+            .expect("req")
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .expect("req")
+            .status(),
+        201
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn brute_force_is_stopped_across_api_processes_without_revealing_users() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (other, stop) = second_api(&app).await;
+        // Unknown user and wrong password answer alike, in similar time; the attempts go
+        // to both processes.
+        let mut t_unknown = Vec::new();
+        let mut t_wrong = Vec::new();
+        for (first, second) in [(&app.base, &other), (&other, &app.base)] {
+            let t = Instant::now();
+            let unknown = login(&app.anon, first, "nobody-here", "whatever whatever").await;
+            t_unknown.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let wrong = login(&app.anon, second, ADMIN, "not the password at all").await;
+            t_wrong.push(t.elapsed().as_secs_f64());
+            let a = assert_error(unknown, 401, "invalid_credentials").await;
+            let b = assert_error(wrong, 401, "invalid_credentials").await;
+            assert_eq!(a["message"], b["message"]);
+        }
+        let (u, w) = (
+            t_unknown.iter().cloned().fold(f64::MAX, f64::min),
+            t_wrong.iter().cloned().fold(f64::MAX, f64::min),
+        );
+        assert!(
+            u.max(w) / u.min(w) < 3.0,
+            "{backend:?}: unknown {t_unknown:?} vs wrong {t_wrong:?}"
+        );
+        // The fifth failure from this client blocks it on both processes, and the user too.
+        assert_eq!(
+            login(&app.anon, &other, ADMIN, "still not the password")
+                .await
+                .status(),
+            401
+        );
+        for base in [&app.base, &other] {
+            let r = login(&app.anon, base, ADMIN, ADMIN_PASSWORD).await;
+            assert_eq!(
+                r.status(),
+                429,
+                "{backend:?}: even the right password waits"
+            );
+            let retry: i64 = r.headers()["retry-after"]
+                .to_str()
+                .expect("header")
+                .parse()
+                .expect("seconds");
+            assert!((1..=60).contains(&retry), "{retry}");
+            assert_error(r, 429, "rate_limited").await;
+        }
+        // The audit log has the refused attempts; the API token still works.
+        let audit: Value = app
+            .http
+            .get(app.url("/api/v1/audit?action=login"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert!(audit["total"].as_i64().unwrap_or(0) >= 6, "{audit}");
+        stop.cancel();
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_operation_declares_a_role_and_refuses_callers_below_it() {
+    let app = spawn_app(backends()[0]).await;
+    create_user(&app, "viewer1", "viewer").await;
+    create_user(&app, "operator1", "operator").await;
+    let viewer = bearer_client(
+        &login_token(&app.base, "viewer1", "a long enough passphrase", "viewer").await,
+    );
+    let operator = bearer_client(
+        &login_token(
+            &app.base,
+            "operator1",
+            "a long enough passphrase",
+            "operator",
+        )
+        .await,
+    );
+    let spec: Value = app
+        .anon
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("json");
+    let mut checked = 0;
+    for (path, ops) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("ops") {
+            let description = format!(
+                "{} {}",
+                op["summary"].as_str().unwrap_or(""),
+                op["description"].as_str().unwrap_or("")
+            );
+            let role = ["public", "viewer", "operator", "admin"]
+                .into_iter()
+                .find(|r| description.contains(&format!("Role: {r}")))
+                .unwrap_or_else(|| panic!("{method} {path} declares no role: {description:?}"));
+            let url = app.url(&format!(
+                "/api/v1{}",
+                path.replace("{name}", "sshd").replace("{id}", "1")
+            ));
+            let url = if path == "/jails/{name}/ignore" && method == "delete" {
+                format!("{url}?ip=192.0.2.1")
+            } else {
+                url
+            };
+            let body =
+                op["requestBody"]["content"]["application/json; charset=utf-8"]["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .map(|name| spec["components"]["schemas"][name]["example"].clone());
+            let send = |client: &reqwest::Client| {
+                let m =
+                    reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let mut req = client.request(m, &url);
+                if let Some(b) = &body {
+                    assert!(
+                        !b.is_null(),
+                        "{method} {path}: its request schema needs an example for this test"
+                    );
+                    req = req.json(b);
+                }
+                req.send()
+            };
+            let below = match role {
+                "public" => continue,
+                "viewer" => &app.anon,
+                "operator" => &viewer,
+                _ => &operator,
+            };
+            let r = send(below).await.expect("request");
+            let expected = if role == "viewer" { 401 } else { 403 };
+            assert_eq!(
+                r.status().as_u16(),
+                expected,
+                "{method} {path} (role {role}) let a lower caller in"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "walked {checked} operations");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_tokens_are_bounded_by_their_creator_and_die_when_tampered_revoked_or_expired() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        create_user(&app, "ops", "operator").await;
+        let ops = bearer_client(
+            &login_token(&app.base, "ops", "a long enough passphrase", "operator").await,
+        );
+        let r = ops
+            .post(app.url("/api/v1/auth/tokens"))
+            .json(&json!({"name": "x", "role": "admin"}))
+            .send()
+            .await
+            .expect("req");
+        assert_error(r, 403, "forbidden").await;
+        let r = app
+            .http
+            .post(app.url("/api/v1/auth/tokens"))
+            .json(&json!({"name": "ci", "role": "viewer", "expires_in_days": 1}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.expect("json");
+        let token = created["token"].as_str().expect("token").to_owned();
+        let id = created["info"]["id"].as_i64().expect("id");
+        assert!(token.starts_with(created["info"]["prefix"].as_str().expect("prefix")));
+        let viewer = bearer_client(&token);
+        assert_eq!(
+            viewer
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        // last_used_at is kept; the secret is never listed.
+        let list: Value = app
+            .http
+            .get(app.url("/api/v1/auth/tokens"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        let listed = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|t| t["id"] == id)
+            .expect("listed")
+            .clone();
+        assert!(listed["last_used_at"].is_string(), "{listed}");
+        assert!(!list.to_string().contains(&token));
+        // Tampered.
+        let mut bad = token.clone();
+        let last = bad.pop();
+        bad.push(if last == Some('0') { '1' } else { '0' });
+        assert_error(
+            bearer_client(&bad)
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        // Expired.
+        shared::db::execute(
+            &app.db,
+            "UPDATE api_tokens SET expires_at_ms = {now_ms} - 1 WHERE id = $1",
+            [id.into()],
+        )
+        .await
+        .expect("expire");
+        assert_error(
+            viewer
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        shared::db::execute(
+            &app.db,
+            "UPDATE api_tokens SET expires_at_ms = NULL WHERE id = $1",
+            [id.into()],
+        )
+        .await
+        .expect("unexpire");
+        assert_eq!(
+            viewer
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        // Revoked.
+        assert_eq!(
+            app.http
+                .delete(app.url(&format!("/api/v1/auth/tokens/{id}")))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            204
+        );
+        assert_error(
+            viewer
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn users_are_managed_by_admins_and_the_last_admin_is_protected() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, true, &[("BANGUI_COOKIE_SECURE", "false")]).await;
+        let admin_id: i64 =
+            shared::db::query_one(&app.db, "SELECT id FROM users WHERE username = 'admin'", [])
+                .await
+                .expect("q")
+                .expect("row")
+                .try_get("", "id")
+                .expect("id");
+        for change in [json!({"role": "viewer"}), json!({"disabled": true})] {
+            let r = app
+                .http
+                .patch(app.url(&format!("/api/v1/users/{admin_id}")))
+                .json(&change)
+                .send()
+                .await
+                .expect("req");
+            assert_error(r, 409, "last_admin").await;
+        }
+        assert_error(
+            app.http
+                .delete(app.url(&format!("/api/v1/users/{admin_id}")))
+                .send()
+                .await
+                .expect("req"),
+            409,
+            "last_admin",
+        )
+        .await;
+        let r = app
+            .http
+            .post(app.url("/api/v1/users"))
+            .json(&json!({"username": "weak", "password": "qazwsxedcrfv", "role": "viewer"}))
+            .send()
+            .await
+            .expect("req");
+        assert_error(r, 400, "weak_password").await;
+        let bob = create_user(&app, "bob", "operator").await;
+        let r = app.http.post(app.url("/api/v1/users")).json(&json!({"username": "BOB", "password": "another fine passphrase", "role": "viewer"})).send().await.expect("req");
+        assert_error(r, 409, "username_taken").await;
+        // Bob signs in on a browser; disabling him ends it and blocks sign-in.
+        let bob_browser = cookie_client();
+        assert_eq!(
+            login(&bob_browser, &app.base, "bob", "a long enough passphrase")
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            bob_browser
+                .get(app.url("/api/v1/auth/session"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        let r = app
+            .http
+            .patch(app.url(&format!("/api/v1/users/{bob}")))
+            .json(&json!({"disabled": true}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.json::<Value>().await.expect("json")["disabled"], true);
+        assert_error(
+            bob_browser
+                .get(app.url("/api/v1/auth/session"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        assert_error(
+            login(&bob_browser, &app.base, "bob", "a long enough passphrase").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+        // Enabled and promoted, bob is another admin: now the first one may step down.
+        let r = app
+            .http
+            .patch(app.url(&format!("/api/v1/users/{bob}")))
+            .json(&json!({"disabled": false, "role": "admin"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.json::<Value>().await.expect("json")["role"], "admin");
+        // A reset password ends bob's sessions and works for sign-in.
+        assert_eq!(
+            login(&bob_browser, &app.base, "bob", "a long enough passphrase")
+                .await
+                .status(),
+            200
+        );
+        let r = app
+            .http
+            .post(app.url(&format!("/api/v1/users/{bob}/password")))
+            .json(&json!({"password": "bob's new long passphrase"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 204);
+        assert_error(
+            bob_browser
+                .get(app.url("/api/v1/auth/session"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        // Changing your own password ends your other sessions, not this one.
+        let here = cookie_client();
+        let there = cookie_client();
+        for c in [&here, &there] {
+            assert_eq!(
+                login(c, &app.base, "bob", "bob's new long passphrase")
+                    .await
+                    .status(),
+                200
+            );
+        }
+        let r = here
+            .post(app.url("/api/v1/auth/password"))
+            .header("X-Requested-With", "bangui")
+            .header("Origin", &app.base)
+            .json(&json!({"current_password": "bob's new long passphrase", "new_password": "yet another passphrase for bob"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 204);
+        assert_eq!(
+            here.get(app.url("/api/v1/auth/session"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        assert_error(
+            there
+                .get(app.url("/api/v1/auth/session"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        let r = app
+            .http
+            .patch(app.url(&format!("/api/v1/users/{admin_id}")))
+            .json(&json!({"role": "viewer"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 200, "another admin exists now");
+        // The first admin, now a viewer, and so is their token: no more user management.
+        let r = bearer_client(&app.admin_token)
+            .get(app.url("/api/v1/users"))
+            .send()
+            .await
+            .expect("req");
+        assert_error(r, 403, "forbidden").await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_records_who_did_what_from_where() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        shared::db::execute(
+            &app.db,
+            "INSERT INTO f2b_jails (name, running, idle, currently_failed, total_failed, currently_banned, total_banned, settings, updated_at_ms) \
+             VALUES ('sshd', true, false, 0, 0, 0, 0, '{}', {now_ms})",
+            [],
+        )
+        .await
+        .expect("seed");
+        let r = app
+            .http
+            .post(app.url("/api/v1/bans"))
+            .header("X-Request-Id", "audit-trail-1")
+            .json(&json!({"jail": "sshd", "ips": ["192.0.2.7"]}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 202);
+        create_user(&app, "carol", "viewer").await;
+        let page: Value = app
+            .http
+            .get(app.url("/api/v1/audit?page_size=100"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        let items = page["items"].as_array().expect("items");
+        let find = |action: &str| {
+            items
+                .iter()
+                .find(|e| e["action"] == action)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {action} in {page}"))
+        };
+        for action in ["setup", "login", "token.create", "user.create"] {
+            let e = find(action);
+            assert_eq!(e["result"], "ok", "{e}");
+        }
+        let ban = find("command.ban");
+        assert_eq!(ban["user"], "admin");
+        assert_eq!(ban["role"], "admin");
+        assert_eq!(ban["request_id"], "audit-trail-1");
+        assert_eq!(ban["client_ip"], "127.0.0.1");
+        assert_eq!(ban["target"], "sshd");
+        assert_eq!(ban["details"]["payload"]["ips"], json!(["192.0.2.7"]));
+        let filtered: Value = app
+            .http
+            .get(app.url("/api/v1/audit?action=user.&user=admin"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(filtered["total"], 1, "{filtered}");
+        // Viewers may not read it.
+        let carol = bearer_client(
+            &login_token(&app.base, "carol", "a long enough passphrase", "viewer").await,
+        );
+        assert_error(
+            carol
+                .get(app.url("/api/v1/audit"))
+                .send()
+                .await
+                .expect("req"),
+            403,
+            "forbidden",
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app(backends()[0]).await;
+    for path in [
+        "/healthz",
+        "/api/v1/status",
+        "/api/v1/nothing",
+        "/api/docs/",
+    ] {
+        let r = app.http.get(app.url(path)).send().await.expect("req");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        if path != "/api/docs/" {
+            assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        }
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert!(
+            h.contains_key("strict-transport-security"),
+            "secure by default sends HSTS"
+        );
+    }
+    app.stop().await;
+}
