@@ -22,6 +22,8 @@ export BANGUI_DATABASE_URL=${BANGUI_DATABASE_URL:-sqlite://./var/bangui.db?mode=
 export BANGUI_API_ADDR=${BANGUI_API_ADDR:-127.0.0.1:8080}
 export BANGUI_SCHEDULER_ADDR=${BANGUI_SCHEDULER_ADDR:-127.0.0.1:9090}
 export BANGUI_LOG_FORMAT=${BANGUI_LOG_FORMAT:-pretty}
+# Served over plain http on this machine: a Secure cookie would never come back.
+export BANGUI_COOKIE_SECURE=${BANGUI_COOKIE_SECURE:-false}
 
 host_socket=${BANGUI_FAIL2BAN_SOCKET:-/var/run/fail2ban/fail2ban.sock}
 demo=${BANGUI_DEMO:-}
@@ -95,6 +97,9 @@ cat <<MSG
     Scheduler      http://$BANGUI_API_ADDR/api/v1/scheduler
     Health         http://$BANGUI_API_ADDR/healthz  http://$BANGUI_API_ADDR/readyz
     Metrics        http://$BANGUI_API_ADDR/metrics  http://$BANGUI_SCHEDULER_ADDR/metrics
+  First run: create the admin with POST /api/v1/setup (see the README), or
+    curl -s -X POST http://$BANGUI_API_ADDR/api/v1/setup -H 'content-type: application/json' \\
+      -d '{"username":"admin","password":"<a long passphrase>"}'
   Press Ctrl-C to stop.
 
 MSG
