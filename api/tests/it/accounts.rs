@@ -852,3 +852,34 @@ async fn every_response_carries_the_security_headers() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+    for (trusted, expected) in [("", "127.0.0.1"), ("127.0.0.0/8", "198.51.100.9")] {
+        let app = spawn_app_with(backends()[0], true, &[("BANGUI_TRUSTED_PROXIES", trusted)]).await;
+        let r = app
+            .anon
+            .post(app.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", "198.51.100.9")
+            .json(&json!({"username": "nobody", "password": "whatever whatever"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 401);
+        let audit: Value = app
+            .http
+            .get(app.url("/api/v1/audit?action=login&page_size=1"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            audit["items"][0]["client_ip"], expected,
+            "trusted proxies {trusted:?}: {audit}"
+        );
+        assert_eq!(audit["items"][0]["result"], "denied");
+        app.stop().await;
+    }
+}
