@@ -95,3 +95,24 @@ pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
     ips.dedup();
     Ok(ips)
 }
+
+/// A `LIKE` pattern matching values that start with `prefix`, with `%`, `_` and `\`
+/// taken literally (use with `ESCAPE '\'`).
+pub fn like_prefix(prefix: &str) -> String {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(like_prefix("10.1"), "10.1%");
+        assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
+    }
+}

@@ -23,6 +23,14 @@ fn dberr(e: sea_orm::DbErr) -> ApiError {
     ApiError::database(&e)
 }
 
+fn last_admin() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "last_admin",
+        "this is the last active admin",
+    )
+}
+
 fn role_of(raw: &str) -> ApiResult<Role> {
     Role::parse(raw).ok_or_else(|| {
         ApiError::bad_request(format!("role {raw:?}: use viewer, operator or admin"))
@@ -329,6 +337,33 @@ impl AccountsApi {
         audit::record(&self.auth.db, actor, action, target, result, details).await;
     }
 
+    /// Runs one statement on the accounts database.
+    async fn exec(
+        &self,
+        sql: &str,
+        values: impl IntoIterator<Item = sea_orm::Value>,
+    ) -> ApiResult<u64> {
+        db::execute(&self.auth.db, sql, values).await.map_err(dberr)
+    }
+
+    async fn set_password_hash(&self, user_id: i64, hash: String) -> ApiResult<()> {
+        self.exec(
+            "UPDATE users SET password_hash = $2, updated_at_ms = {now_ms} WHERE id = $1",
+            [user_id.into(), hash.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Ends every session of a user, except the one with `keep_token_hash`.
+    async fn end_sessions(&self, user_id: i64, keep_token_hash: Option<&str>) -> ApiResult<u64> {
+        self.exec(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+            [user_id.into(), keep_token_hash.unwrap_or_default().into()],
+        )
+        .await
+    }
+
     /// Active admins other than `except`.
     async fn other_active_admins(&self, except: i64) -> ApiResult<i64> {
         db::query_one(&self.auth.db, "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = false AND id <> $1", [except.into()])
@@ -538,13 +573,7 @@ impl AccountsApi {
     )]
     async fn logout_all(&self, req: &Request) -> ApiResult<LogoutResponse> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let n = db::execute(
-            &self.auth.db,
-            "DELETE FROM sessions WHERE user_id = $1",
-            [caller.user_id.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        let n = self.end_sessions(caller.user_id, None).await?;
         self.audit(
             &(&caller).into(),
             "logout_all",
@@ -622,24 +651,12 @@ impl AccountsApi {
         }
         password::check_policy(&caller.name, &body.new_password)?;
         let hash = password::hash(body.new_password.clone()).await?;
-        db::execute(
-            &self.auth.db,
-            "UPDATE users SET password_hash = $2, updated_at_ms = {now_ms} WHERE id = $1",
-            [caller.user_id.into(), hash.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        self.set_password_hash(caller.user_id, hash).await?;
         let keep = match &caller.via {
-            Via::Session { token_hash } => token_hash.clone(),
-            Via::Token { .. } => String::new(),
+            Via::Session { token_hash } => Some(token_hash.as_str()),
+            Via::Token { .. } => None,
         };
-        db::execute(
-            &self.auth.db,
-            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
-            [caller.user_id.into(), keep.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        self.end_sessions(caller.user_id, keep).await?;
         self.audit(
             &(&caller).into(),
             "password.change",
@@ -836,11 +853,7 @@ impl AccountsApi {
             && !user.disabled
             && (role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
         if losing_admin && self.other_active_admins(id.0).await? == 0 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "this is the last active admin",
-            ));
+            return Err(last_admin());
         }
         if let Some(r) = role {
             db::execute(
@@ -860,13 +873,7 @@ impl AccountsApi {
             .await
             .map_err(dberr)?;
             if d {
-                db::execute(
-                    &self.auth.db,
-                    "DELETE FROM sessions WHERE user_id = $1",
-                    [id.0.into()],
-                )
-                .await
-                .map_err(dberr)?;
+                self.end_sessions(id.0, None).await?;
             }
         }
         self.audit(
@@ -896,20 +903,8 @@ impl AccountsApi {
         let user = self.user(id.0).await?;
         password::check_policy(&user.username, &body.password)?;
         let hash = password::hash(body.password.clone()).await?;
-        db::execute(
-            &self.auth.db,
-            "UPDATE users SET password_hash = $2, updated_at_ms = {now_ms} WHERE id = $1",
-            [id.0.into(), hash.into()],
-        )
-        .await
-        .map_err(dberr)?;
-        db::execute(
-            &self.auth.db,
-            "DELETE FROM sessions WHERE user_id = $1",
-            [id.0.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        self.set_password_hash(id.0, hash).await?;
+        self.end_sessions(id.0, None).await?;
         self.audit(
             &(&caller).into(),
             "user.password_reset",
@@ -927,33 +922,11 @@ impl AccountsApi {
         let caller = self.auth.require(req, Role::Admin).await?;
         let user = self.user(id.0).await?;
         if user.role == "admin" && !user.disabled && self.other_active_admins(id.0).await? == 0 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "this is the last active admin",
-            ));
+            return Err(last_admin());
         }
-        db::execute(
-            &self.auth.db,
-            "DELETE FROM sessions WHERE user_id = $1",
-            [id.0.into()],
-        )
-        .await
-        .map_err(dberr)?;
-        db::execute(
-            &self.auth.db,
-            "DELETE FROM api_tokens WHERE user_id = $1",
-            [id.0.into()],
-        )
-        .await
-        .map_err(dberr)?;
-        db::execute(
-            &self.auth.db,
-            "DELETE FROM users WHERE id = $1",
-            [id.0.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        // Sessions and API tokens go with the user (ON DELETE CASCADE).
+        self.exec("DELETE FROM users WHERE id = $1", [id.0.into()])
+            .await?;
         self.audit(
             &(&caller).into(),
             "user.delete",
@@ -990,11 +963,7 @@ impl AccountsApi {
             filter.push_str(&format!(" AND username = ${}", values.len()));
         }
         if let Some(a) = &action.0 {
-            let escaped = a
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            values.push(format!("{escaped}%").into());
+            values.push(crate::validate::like_prefix(a).into());
             filter.push_str(&format!(" AND action LIKE ${} ESCAPE '\\'", values.len()));
         }
         if let Some(s) = since.0 {

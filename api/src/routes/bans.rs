@@ -98,12 +98,7 @@ pub async fn list_bans(
         if q.len() > 64 {
             return Err(ApiError::bad_request("q: at most 64 characters"));
         }
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-            .to_lowercase();
-        values.push(format!("{escaped}%").into());
+        values.push(validate::like_prefix(&q.to_lowercase()).into());
         filter.push_str(&format!(
             " AND lower(ip) LIKE ${} ESCAPE '\\'",
             values.len()

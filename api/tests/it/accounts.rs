@@ -883,3 +883,48 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn deleting_a_user_ends_their_sessions_and_tokens() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let dave = create_user(&app, "dave", "operator").await;
+        let token = bearer_client(
+            &login_token(&app.base, "dave", "a long enough passphrase", "operator").await,
+        );
+        assert_eq!(
+            token
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            200
+        );
+        assert_eq!(
+            app.http
+                .delete(app.url(&format!("/api/v1/users/{dave}")))
+                .send()
+                .await
+                .expect("req")
+                .status(),
+            204
+        );
+        assert_error(
+            token
+                .get(app.url("/api/v1/status"))
+                .send()
+                .await
+                .expect("req"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        let rows = shared::db::query_all(&app.db, "SELECT user_id FROM api_tokens WHERE user_id = $1 UNION ALL SELECT user_id FROM sessions WHERE user_id = $1", [dave.into()])
+            .await
+            .expect("q")
+            .len();
+        assert_eq!(rows, 0, "{backend:?}: sessions and tokens cascaded");
+        app.stop().await;
+    }
+}
