@@ -13,6 +13,7 @@ use sea_orm_migration::sea_orm::{
 mod m20261126_000001_foundation;
 mod m20261126_000002_fail2ban;
 mod m20261126_000003_accounts;
+mod m20261126_000004_history;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_fail2ban::Migration),
             Box::new(m20261126_000003_accounts::Migration),
+            Box::new(m20261126_000004_history::Migration),
         ]
     }
 }

@@ -39,7 +39,7 @@ async fn concurrent_migrators_apply_each_migration_exactly_once() {
         }
         let applied_once = outputs
             .iter()
-            .filter(|o| text(o).contains("applied 3 migration"))
+            .filter(|o| text(o).contains("applied 4 migration"))
             .count();
         let applied_none = outputs
             .iter()
@@ -78,7 +78,7 @@ async fn down_then_up_round_trips_and_status_reports_pending() {
             .wait_with_output()
             .expect("status");
         assert!(
-            text(&status).contains("pending  m20261126_000003_accounts"),
+            text(&status).contains("pending  m20261126_000004_history"),
             "{}",
             text(&status)
         );

@@ -10,8 +10,9 @@ use shared::lease::{LeaseStore, SCHEDULER_LEASE, holder_identity};
 use tokio_util::sync::CancellationToken;
 
 use crate::fail2ban::Fail2ban;
+use crate::geo::Geo;
 use crate::http::SidePort;
-use crate::jobs::JobSet;
+use crate::jobs::{JobDeps, JobSet};
 use crate::leadership::{LeaderStatus, Leadership};
 
 pub struct App {
@@ -39,15 +40,16 @@ impl App {
         let status = Arc::new(LeaderStatus::new(&holder));
         let jobs = JobSet::standard(&config);
         let f2b = Arc::new(Fail2ban::new(config.fail2ban.clone()));
-        let leadership = Leadership::new(
-            db.clone(),
-            store,
-            config.lease,
-            jobs,
-            status.clone(),
+        let geo = Arc::new(Geo::from_config(&config.history).context("cannot load the geo data")?);
+        tracing::info!(geo = %geo.describe(), "geo data loaded");
+        let deps = JobDeps {
             f2b,
-            config.command_expiry,
-        );
+            geo,
+            history: config.history.clone(),
+            command_expiry: config.command_expiry,
+        };
+        let leadership =
+            Leadership::new(db.clone(), store, config.lease, jobs, status.clone(), deps);
         let side_port = SidePort::bind(config.scheduler_addr, metrics, status.clone())
             .await
             .with_context(|| format!("cannot listen on {}", config.scheduler_addr))?;

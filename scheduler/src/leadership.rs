@@ -11,8 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::fail2ban::Fail2ban;
-use crate::jobs::{JobContext, JobSet};
+use crate::jobs::{JobContext, JobDeps, JobSet};
 
 /// How long stopped jobs get to finish before they are aborted.
 const JOB_STOP_GRACE: Duration = Duration::from_millis(800);
@@ -69,8 +68,7 @@ pub struct Leadership {
     timing: LeaseTiming,
     jobs: JobSet,
     status: Arc<LeaderStatus>,
-    f2b: Arc<Fail2ban>,
-    command_expiry: Duration,
+    deps: JobDeps,
 }
 
 impl Leadership {
@@ -80,8 +78,7 @@ impl Leadership {
         timing: LeaseTiming,
         jobs: JobSet,
         status: Arc<LeaderStatus>,
-        f2b: Arc<Fail2ban>,
-        command_expiry: Duration,
+        deps: JobDeps,
     ) -> Self {
         status.set(false, None);
         metrics::counter!("scheduler_lease_renew_failures_total").absolute(0);
@@ -91,8 +88,7 @@ impl Leadership {
             timing,
             jobs,
             status,
-            f2b,
-            command_expiry,
+            deps,
         }
     }
 
@@ -192,8 +188,7 @@ impl Leadership {
         let ctx = JobContext::new(
             self.db.clone(),
             self.store.fence(token),
-            self.f2b.clone(),
-            self.command_expiry,
+            self.deps.clone(),
             valid_rx,
         );
         let handle = tokio::spawn(self.jobs.clone().run(ctx, cancel.clone()));

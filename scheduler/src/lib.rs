@@ -5,6 +5,7 @@ pub mod app;
 pub mod bans;
 pub mod commands;
 pub mod fail2ban;
+pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod leadership;

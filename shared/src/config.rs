@@ -125,6 +125,25 @@ pub struct Fail2banConfig {
     pub blocklist_jail: JailName,
 }
 
+/// The history archive, its rollups, retention and geo data (scheduler side).
+#[derive(Debug, Clone)]
+pub struct HistoryConfig {
+    /// Ban events (and audit rows) older than this are purged.
+    pub retention: Duration,
+    pub retention_interval: Duration,
+    /// Finished commands older than this are purged.
+    pub command_retention: Duration,
+    pub rollup_interval: Duration,
+    pub geo_interval: Duration,
+    /// Cached geo answers older than this are looked up again.
+    pub geo_max_age: Duration,
+    pub geoip_country_db: Option<PathBuf>,
+    pub geoip_asn_db: Vec<PathBuf>,
+    /// `http(s)://…{ip}…`; `None`: no HTTP fallback (the default).
+    pub geo_http_url: Option<String>,
+    pub geo_http_per_minute: u32,
+}
+
 /// Everything both binaries read. Each binary uses the part it needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -137,6 +156,7 @@ pub struct Config {
     /// A command nobody picked up within this time fails with `scheduler_unavailable`.
     pub command_expiry: Duration,
     pub fail2ban: Fail2banConfig,
+    pub history: HistoryConfig,
     /// Whether the session cookie is marked `Secure` (off only for plain-http local use).
     pub cookie_secure: bool,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
@@ -225,6 +245,66 @@ impl Sources {
     }
 }
 
+fn history_config(src: &Sources) -> Result<HistoryConfig, ConfigError> {
+    let existing_file = |var: &str, raw: &str| {
+        let path = PathBuf::from(raw);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(invalid(var, format!("{raw:?} is not a readable file")))
+        }
+    };
+    let geoip_country_db = src
+        .get("BANGUI_GEOIP_COUNTRY_DB")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| existing_file("BANGUI_GEOIP_COUNTRY_DB", v))
+        .transpose()?;
+    let geoip_asn_db = src
+        .string_or("BANGUI_GEOIP_ASN_DB", "")
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| existing_file("BANGUI_GEOIP_ASN_DB", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let geo_http_url = match src.string_or("BANGUI_GEO_HTTP_URL", "") {
+        url if url.is_empty() => None,
+        url if (url.starts_with("https://") || url.starts_with("http://"))
+            && url.contains("{ip}") =>
+        {
+            Some(url)
+        }
+        url => {
+            return Err(invalid(
+                "BANGUI_GEO_HTTP_URL",
+                format!("{url:?} must be an http(s) URL containing {{ip}}"),
+            ));
+        }
+    };
+    let geo_http_per_minute = u32::try_from(src.usize_or("BANGUI_GEO_HTTP_PER_MINUTE", 30)?)
+        .ok()
+        .filter(|n| (1..=6000).contains(n))
+        .ok_or_else(|| invalid("BANGUI_GEO_HTTP_PER_MINUTE", "must be between 1 and 6000"))?;
+    let retention = src.duration_or("BANGUI_RETENTION", Duration::from_secs(365 * 86_400))?;
+    if retention < Duration::from_secs(86_400) {
+        return Err(invalid("BANGUI_RETENTION", "must be at least 1d"));
+    }
+    Ok(HistoryConfig {
+        retention,
+        retention_interval: src
+            .interval_or("BANGUI_RETENTION_INTERVAL", Duration::from_secs(3600))?,
+        command_retention: src
+            .duration_or("BANGUI_COMMAND_RETENTION", Duration::from_secs(30 * 86_400))?,
+        rollup_interval: src.interval_or("BANGUI_ROLLUP_INTERVAL", Duration::from_secs(60))?,
+        geo_interval: src.interval_or("BANGUI_GEO_INTERVAL", Duration::from_secs(10))?,
+        geo_max_age: src.duration_or("BANGUI_GEO_MAX_AGE", Duration::from_secs(30 * 86_400))?,
+        geoip_country_db,
+        geoip_asn_db,
+        geo_http_url,
+        geo_http_per_minute,
+    })
+}
+
 /// A trusted proxy address or network; unlike a ban target, loopback is fine here.
 fn proxy_net(raw: &str) -> Result<crate::domain::IpOrNet, String> {
     crate::domain::IpOrNet::parse_any(raw).map_err(|e| e.to_string())
@@ -296,6 +376,7 @@ impl Config {
             )
             .map_err(|e| invalid("BANGUI_BLOCKLIST_JAIL", e.to_string()))?,
         };
+        let history = history_config(src)?;
         let command_expiry = src.duration_or("BANGUI_COMMAND_EXPIRY", Duration::from_secs(60))?;
         let cookie_secure = match src
             .string_or("BANGUI_COOKIE_SECURE", "true")
@@ -344,6 +425,7 @@ impl Config {
             max_body_bytes,
             command_expiry,
             fail2ban,
+            history,
             cookie_secure,
             trusted_proxies,
             log: LogConfig { format, filter },

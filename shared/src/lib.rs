@@ -3,9 +3,11 @@
 
 pub mod commands;
 pub mod config;
+pub mod countries;
 pub mod db;
 pub mod domain;
 pub mod duration;
+pub mod history;
 pub mod lease;
 pub mod metrics;
 pub mod request_id;

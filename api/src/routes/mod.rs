@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod bans;
 pub mod commands;
+pub mod dashboard;
 pub mod health;
+pub mod history;
 pub mod jails;
 pub mod scheduler;
 pub mod status;
@@ -28,6 +30,8 @@ pub enum ApiTags {
     Scheduler,
     /// Setup, sign-in, sessions, API tokens, users and the audit log.
     Accounts,
+    /// The ban archive: dashboard aggregates, history, IP timelines and geo data.
+    History,
 }
 
 pub type Apis = (
@@ -37,6 +41,8 @@ pub type Apis = (
     bans::BansApi,
     commands::CommandsApi,
     scheduler::SchedulerApi,
+    dashboard::DashboardApi,
+    history::HistoryApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -61,7 +67,9 @@ pub fn api_service(
             jails::JailsApi::new(db.clone(), command_expiry, auth.clone()),
             bans::BansApi::new(db.clone(), command_expiry, auth.clone()),
             commands::CommandsApi::new(db.clone(), command_expiry, auth.clone()),
-            scheduler::SchedulerApi::new(db, auth),
+            scheduler::SchedulerApi::new(db.clone(), auth.clone()),
+            dashboard::DashboardApi::new(db.clone(), auth.clone()),
+            history::HistoryApi::new(db, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

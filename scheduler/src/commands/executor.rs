@@ -18,6 +18,7 @@ use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_ba
 use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
+use crate::geo::GeoLookup;
 use crate::jobs::{JobContext, JobError, Worker};
 
 const POLL: Duration = Duration::from_millis(100);
@@ -294,7 +295,13 @@ async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(),
     let n = match &outcome {
         Outcome::Succeeded(result) => {
             if let Ok(command) = Command::from_payload(&cmd.payload) {
-                apply_to_snapshot(&txn, &command, ctx.f2b.config.blocklist_jail.as_str()).await?;
+                apply_to_snapshot(
+                    &txn,
+                    &command,
+                    ctx.f2b.config.blocklist_jail.as_str(),
+                    ctx.geo.local.as_ref(),
+                )
+                .await?;
             }
             tracing::info!("command succeeded");
             db::execute(
@@ -342,6 +349,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
     txn: &C,
     command: &Command,
     blocklist_jail: &str,
+    geo: &dyn GeoLookup,
 ) -> Result<(), DbErr> {
     let now = db::db_now_ms(txn).await?;
     match command {
@@ -386,7 +394,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     source: Source::Command,
                 })
                 .collect();
-            bans::insert_events(txn, &events).await?;
+            bans::insert_events(txn, &events, geo).await?;
             bans::upsert_current(txn, &new, now).await?;
         }
         Command::Unban { ips, jail } => {
@@ -402,11 +410,11 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     targets.contains(&b.ip) && jail.as_ref().is_none_or(|j| j.as_str() == b.jail)
                 })
                 .collect();
-            end_bans(txn, gone, now).await?;
+            end_bans(txn, gone, now, geo).await?;
         }
         Command::UnbanAll => {
             let all = bans::load_current(txn).await?;
-            end_bans(txn, all, now).await?;
+            end_bans(txn, all, now, geo).await?;
         }
         Command::JailIdle { jail, on } => {
             db::execute(
@@ -433,6 +441,7 @@ async fn end_bans<C: ConnectionTrait>(
     txn: &C,
     gone: Vec<CurrentBan>,
     now: i64,
+    geo: &dyn GeoLookup,
 ) -> Result<(), DbErr> {
     let pairs: Vec<(String, String)> = gone
         .iter()
@@ -447,6 +456,6 @@ async fn end_bans<C: ConnectionTrait>(
             source: Source::Command,
         })
         .collect();
-    bans::insert_events(txn, &events).await?;
+    bans::insert_events(txn, &events, geo).await?;
     bans::delete_current(txn, &pairs).await
 }

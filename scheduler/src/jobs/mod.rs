@@ -7,8 +7,11 @@
 
 pub mod archive_sync;
 pub mod ban_sync;
+pub mod geo_resolve;
 pub mod heartbeat;
 pub mod jail_sync;
+pub mod retention;
+pub mod rollups;
 pub mod status_probe;
 
 use std::future::Future;
@@ -23,7 +26,10 @@ use shared::lease::{Fence, fenced_execute};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use shared::config::HistoryConfig;
+
 use crate::fail2ban::Fail2ban;
+use crate::geo::Geo;
 
 /// How often the job loop looks for due jobs.
 const TICK: Duration = Duration::from_millis(200);
@@ -42,13 +48,25 @@ pub enum JobError {
     Fail2ban(#[from] crate::fail2ban::client::ClientError),
 }
 
-/// What a job may use: the database, its fence, fail2ban, and the local leadership
-/// deadline.
+/// What the jobs use besides the database, built once by the composition root.
+#[derive(Clone)]
+pub struct JobDeps {
+    pub f2b: Arc<Fail2ban>,
+    pub geo: Arc<Geo>,
+    pub history: HistoryConfig,
+    /// Pending commands older than this fail with `scheduler_unavailable`.
+    pub command_expiry: Duration,
+}
+
+/// What a job may use: the database, its fence, fail2ban, geo data, and the local
+/// leadership deadline.
 #[derive(Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
     pub fence: Fence,
     pub f2b: Arc<Fail2ban>,
+    pub geo: Arc<Geo>,
+    pub history: HistoryConfig,
     /// Pending commands older than this fail with `scheduler_unavailable`.
     pub command_expiry: Duration,
     valid_until: watch::Receiver<Instant>,
@@ -58,15 +76,16 @@ impl JobContext {
     pub fn new(
         db: DatabaseConnection,
         fence: Fence,
-        f2b: Arc<Fail2ban>,
-        command_expiry: Duration,
+        deps: JobDeps,
         valid_until: watch::Receiver<Instant>,
     ) -> Self {
         Self {
             db,
             fence,
-            f2b,
-            command_expiry,
+            f2b: deps.f2b,
+            geo: deps.geo,
+            history: deps.history,
+            command_expiry: deps.command_expiry,
             valid_until,
         }
     }
@@ -225,6 +244,9 @@ impl JobSet {
                 jail_sync::job(f.jail_sync_interval),
                 ban_sync::job(f.ban_sync_interval),
                 archive_sync::job(f.archive_interval),
+                geo_resolve::job(config.history.geo_interval),
+                rollups::job(config.history.rollup_interval),
+                retention::job(config.history.retention_interval),
             ],
             vec![crate::commands::executor::worker()],
         )

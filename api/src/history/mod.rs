@@ -1,0 +1,570 @@
+//! The history archive as the API reads it: filters, counts (from the rollups), lists,
+//! repeat offenders, an IP's timeline and cached geo answers. The HTTP surface is in
+//! `routes::dashboard` and `routes::history`.
+
+pub mod query;
+pub mod range;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use poem_openapi::Object;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use shared::countries::country_name;
+use shared::db;
+use shared::history::ip_key;
+
+use self::query::{Filters, STATE_SQL, Sql};
+use crate::time::from_epoch_ms;
+
+/// The furthest a list may be paged (offset): deeper pages get slower for nobody's
+/// benefit; narrow the filters or flip the sort instead.
+pub const MAX_OFFSET: u64 = 10_000;
+/// Lists count their total exactly up to here when the rollups cannot answer.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One ban as the history shows it.
+#[derive(Debug, Object)]
+pub struct BanRecord {
+    pub id: i64,
+    /// When the ban started (UTC).
+    pub at: DateTime<Utc>,
+    /// The same time in the requested zone (`tz`), with its offset.
+    pub at_local: String,
+    pub ip: String,
+    pub jail: String,
+    /// `auto`, `manual` or `blocklist`.
+    pub origin: String,
+    /// ISO 3166-1 alpha-2; null when unknown.
+    pub country: Option<String>,
+    pub country_name: Option<String>,
+    pub asn: Option<i64>,
+    pub asn_org: Option<String>,
+    pub failures: Option<i32>,
+    pub bancount: i32,
+    /// Seconds; -1 permanent; null unknown.
+    pub bantime_s: Option<i64>,
+    /// `banned` (fail2ban holds it now), `expired` or `unbanned`.
+    pub state: String,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_at_local: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct BanRecordPage {
+    pub items: Vec<BanRecord>,
+    pub total: i64,
+    /// False when `total` stopped counting at 10 000 (narrow the filters for an exact one).
+    pub total_exact: bool,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+const RECORD_COLUMNS: &str = "e.id, e.at_ms, e.ip, e.jail, e.origin, e.country, e.asn, \
+    a.org AS asn_org, e.failures, e.bancount, e.bantime_s, e.ended_at_ms";
+
+fn record(r: &QueryResult, tz: Tz) -> Result<BanRecord, DbErr> {
+    let at_ms: i64 = r.try_get("", "at_ms")?;
+    let ended: Option<i64> = r.try_get("", "ended_at_ms")?;
+    let country: Option<String> = r.try_get("", "country")?;
+    Ok(BanRecord {
+        id: r.try_get("", "id")?,
+        at: from_epoch_ms(at_ms),
+        at_local: range::local(at_ms, tz),
+        ip: r.try_get("", "ip")?,
+        jail: r.try_get("", "jail")?,
+        origin: r.try_get("", "origin")?,
+        country_name: country.as_deref().and_then(country_name).map(str::to_owned),
+        country,
+        asn: r.try_get("", "asn")?,
+        asn_org: r.try_get("", "asn_org")?,
+        failures: r.try_get("", "failures")?,
+        bancount: r.try_get("", "bancount")?,
+        bantime_s: r.try_get("", "bantime_s")?,
+        state: r.try_get("", "state")?,
+        ended_at: ended.map(from_epoch_ms),
+        ended_at_local: ended.map(|t| range::local(t, tz)),
+    })
+}
+
+/// Newest (or oldest) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A page of bans under `f`.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    sort: Sort,
+    page: u32,
+    page_size: u32,
+    tz: Tz,
+) -> Result<BanRecordPage, DbErr> {
+    let (total, total_exact) = query::total(db, f, COUNT_CAP).await?;
+    let items = rows(db, f, sort, page, page_size, tz).await?;
+    Ok(BanRecordPage {
+        items,
+        total,
+        total_exact,
+        page,
+        page_size,
+    })
+}
+
+/// The rows of one page, without a total.
+pub async fn rows<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    sort: Sort,
+    page: u32,
+    page_size: u32,
+    tz: Tz,
+) -> Result<Vec<BanRecord>, DbErr> {
+    let mut sql = Sql::default();
+    let conds = f.raw_conditions(&mut sql);
+    let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
+    let dir = match sort {
+        Sort::NewestFirst => "DESC",
+        Sort::OldestFirst => "ASC",
+    };
+    let offset = u64::from(page.saturating_sub(1)) * u64::from(page_size);
+    let text = format!(
+        "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM ban_events e \
+         LEFT JOIN asn_names a ON a.asn = e.asn \
+         WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
+         ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}"
+    );
+    db::query_all(db, &text, sql.values)
+        .await?
+        .iter()
+        .map(|r| record(r, tz))
+        .collect()
+}
+
+/// One repeat offender.
+#[derive(Debug, Object)]
+pub struct Offender {
+    pub ip: String,
+    /// Bans in the range (under the filters).
+    pub bans: i64,
+    pub last_at: DateTime<Utc>,
+    pub last_at_local: String,
+    pub jails: Vec<String>,
+    pub country: Option<String>,
+    pub country_name: Option<String>,
+    pub asn: Option<i64>,
+    pub asn_org: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct OffenderList {
+    pub items: Vec<Offender>,
+    /// `raw` (counted from the events in range) or `ip_stats` (candidates walked by
+    /// their all-time ban count, stopping once no further IP can make the list).
+    pub plan: String,
+}
+
+/// Ranges with fewer bans than this are grouped directly; above, candidates are walked
+/// from `ip_stats`.
+pub const OFFENDERS_RAW_LIMIT: i64 = 40_000;
+const CANDIDATE_PAGE: usize = 400;
+const MAX_CANDIDATE_PAGES: usize = 50;
+
+struct Tally {
+    ip: String,
+    bans: i64,
+    last_ms: i64,
+}
+
+async fn tally_rows<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    extra: &str,
+    mut sql: Sql,
+    min_bans: i64,
+    limit: Option<u32>,
+) -> Result<Vec<Tally>, DbErr> {
+    let conds = f.raw_conditions(&mut sql);
+    let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
+    let min = sql.arg(min_bans);
+    let limit = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+    let text = format!(
+        "SELECT e.ip, COUNT(*) AS n, MAX(e.at_ms) AS last_ms FROM ban_events e \
+         WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip \
+         HAVING COUNT(*) >= {min} ORDER BY n DESC, last_ms DESC{limit}"
+    );
+    db::query_all(db, &text, sql.values)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Tally {
+                ip: r.try_get("", "ip")?,
+                bans: r.try_get("", "n")?,
+                last_ms: r.try_get("", "last_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// The IPs banned most often under `f` (at least `min_bans` times), most first.
+///
+/// Small ranges are grouped directly. Large ones walk `ip_stats` (bans per IP over the
+/// whole archive, an upper bound of any range's count) from the top, counting each
+/// candidate's bans in range through the IP index, and stop once the next candidate's
+/// all-time count cannot beat the current `limit`-th place. Events the rollup job has
+/// not reached yet are not in `ip_stats`, so their IPs are always candidates too.
+pub async fn repeat_offenders<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    min_bans: i64,
+    limit: u32,
+    tz: Tz,
+    raw_limit: i64,
+) -> Result<OffenderList, DbErr> {
+    let (estimate, _) = query::total(db, f, raw_limit).await?;
+    let (mut top, plan) = if estimate < raw_limit || f.ip.is_some() {
+        (
+            tally_rows(db, f, "", Sql::default(), min_bans, Some(limit)).await?,
+            "raw",
+        )
+    } else {
+        (walk_candidates(db, f, min_bans, limit).await?, "ip_stats")
+    };
+    top.truncate(limit as usize);
+    let mut items = Vec::with_capacity(top.len());
+    for t in top {
+        items.push(describe_offender(db, f, t, tz).await?);
+    }
+    Ok(OffenderList {
+        items,
+        plan: plan.into(),
+    })
+}
+
+async fn walk_candidates<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    min_bans: i64,
+    limit: u32,
+) -> Result<Vec<Tally>, DbErr> {
+    let limit = limit as usize;
+    let mut best: Vec<Tally> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // IPs of events not yet in ip_stats.
+    let fresh: Vec<String> = db::query_all(
+        db,
+        "SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' \
+         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+        [],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get("", "ip"))
+    .collect::<Result<_, _>>()?;
+    let mut after: Option<(i64, String)> = None;
+    let mut batch = fresh;
+    for page in 0..=MAX_CANDIDATE_PAGES {
+        let mut bound = i64::MAX;
+        if page > 0 {
+            let mut sql = Sql::default();
+            let min = sql.arg(min_bans);
+            let keyset = match &after {
+                Some((bans, ip)) => {
+                    let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
+                    format!(" AND (bans < {b} OR (bans = {b} AND ip > {i}))")
+                }
+                None => String::new(),
+            };
+            let rows = db::query_all(
+                db,
+                &format!(
+                    "SELECT ip, bans FROM ip_stats WHERE bans >= {min}{keyset} \
+                     ORDER BY bans DESC, ip LIMIT {CANDIDATE_PAGE}"
+                ),
+                sql.values,
+            )
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            batch = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let ip: String = r.try_get("", "ip")?;
+                let bans: i64 = r.try_get("", "bans")?;
+                bound = bans;
+                after = Some((bans, ip.clone()));
+                batch.push(ip);
+            }
+        }
+        batch.retain(|ip| seen.insert(ip.clone()));
+        for chunk in batch.chunks(CANDIDATE_PAGE) {
+            let mut sql = Sql::default();
+            let keys: Vec<String> = chunk
+                .iter()
+                .filter_map(|ip| ip.parse().ok())
+                .map(|a| sql.arg(ip_key(a).to_vec()))
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let extra = format!(" AND e.ip_bin IN ({})", keys.join(", "));
+            best.extend(tally_rows(db, f, &extra, sql, min_bans, None).await?);
+        }
+        best.sort_by(|a, b| b.bans.cmp(&a.bans).then(b.last_ms.cmp(&a.last_ms)));
+        best.truncate(limit);
+        // Nobody further down can reach the current last place.
+        if best.len() == limit && best.last().is_some_and(|t| t.bans >= bound) {
+            break;
+        }
+        if page > 0 && bound < min_bans {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+async fn describe_offender<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    t: Tally,
+    tz: Tz,
+) -> Result<Offender, DbErr> {
+    let key = t.ip.parse().map(|a| ip_key(a).to_vec()).unwrap_or_default();
+    let mut sql = Sql::default();
+    let k = sql.arg(key);
+    let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
+    let jails = db::query_all(
+        db,
+        &format!(
+            "SELECT DISTINCT e.jail FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = {k} \
+             AND e.at_ms >= {lo} AND e.at_ms < {hi} ORDER BY e.jail"
+        ),
+        sql.values,
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get("", "jail"))
+    .collect::<Result<Vec<String>, _>>()?;
+    let geo = geo_of(db, &t.ip).await?;
+    Ok(Offender {
+        last_at: from_epoch_ms(t.last_ms),
+        last_at_local: range::local(t.last_ms, tz),
+        jails,
+        country_name: geo.as_ref().and_then(|g| g.country_name.clone()),
+        country: geo.as_ref().and_then(|g| g.country.clone()),
+        asn: geo.as_ref().and_then(|g| g.asn),
+        asn_org: geo.and_then(|g| g.asn_org),
+        ip: t.ip,
+        bans: t.bans,
+    })
+}
+
+/// What the scheduler found out about an IP.
+#[derive(Debug, Clone, Object)]
+pub struct GeoView {
+    pub ip: String,
+    pub country: Option<String>,
+    pub country_name: Option<String>,
+    pub asn: Option<i64>,
+    pub asn_org: Option<String>,
+    /// `local` (the geo files), `http` (the fallback service) or `none` (nobody knew;
+    /// it is looked up again later).
+    pub source: String,
+    pub resolved_at: DateTime<Utc>,
+}
+
+pub async fn geo_of<C: ConnectionTrait>(db: &C, ip: &str) -> Result<Option<GeoView>, DbErr> {
+    let row = db::query_one(
+        db,
+        "SELECT ip, country, asn, asn_org, source, resolved_at_ms FROM geo_cache WHERE ip = $1",
+        [ip.into()],
+    )
+    .await?;
+    row.map(|r| {
+        let country: Option<String> = r.try_get("", "country")?;
+        Ok(GeoView {
+            ip: r.try_get("", "ip")?,
+            country_name: country.as_deref().and_then(country_name).map(str::to_owned),
+            country,
+            asn: r.try_get("", "asn")?,
+            asn_org: r.try_get("", "asn_org")?,
+            source: r.try_get("", "source")?,
+            resolved_at: from_epoch_ms(r.try_get("", "resolved_at_ms")?),
+        })
+    })
+    .transpose()
+}
+
+/// One ban in an IP's timeline.
+#[derive(Debug, Object)]
+pub struct TimelineBan {
+    pub jail: String,
+    pub start: DateTime<Utc>,
+    pub start_local: String,
+    /// The ban time fail2ban gave (seconds; -1 permanent).
+    pub bantime_s: Option<i64>,
+    /// `banned`, `expired` or `unbanned`.
+    pub state: String,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_at_local: Option<String>,
+    /// How long the ban lasted (to its end, or until now while it holds), seconds.
+    pub lasted_s: Option<i64>,
+    pub origin: String,
+    pub failures: Option<i32>,
+    pub bancount: i32,
+    /// The log lines that led to the ban.
+    pub matches: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct IpTimeline {
+    pub ip: String,
+    pub geo: Option<GeoView>,
+    /// Jails holding the IP now (from the latest snapshot).
+    pub banned_in: Vec<String>,
+    pub total_bans: i64,
+    pub total_failures: i64,
+    pub total_matches: i64,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    /// Newest first, at most `limit`.
+    pub bans: Vec<TimelineBan>,
+}
+
+fn flatten_matches(raw: Option<String>) -> Vec<String> {
+    let Some(v) = raw.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) else {
+        return Vec::new();
+    };
+    let line = |x: &serde_json::Value| match x {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(parts) => parts
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect::<String>()
+            .trim()
+            .to_owned(),
+        other => other.to_string(),
+    };
+    v.as_array()
+        .map(|a| a.iter().map(line).collect())
+        .unwrap_or_default()
+}
+
+/// An IP's whole story; `None` when BanGUI never saw it.
+pub async fn timeline<C: ConnectionTrait>(
+    db: &C,
+    ip: std::net::IpAddr,
+    limit: u32,
+    tz: Tz,
+) -> Result<Option<IpTimeline>, DbErr> {
+    let text = ip.to_string();
+    let key = ip_key(ip).to_vec();
+    let totals = db::query_one(
+        db,
+        "SELECT COUNT(*) AS n, CAST(SUM(COALESCE(e.failures, 0)) AS BIGINT) AS failures, \
+         CAST(SUM(COALESCE(e.match_count, 0)) AS BIGINT) AS matches, MIN(e.at_ms) AS first_ms, \
+         MAX(e.at_ms) AS last_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $1",
+        [key.clone().into()],
+    )
+    .await?;
+    let banned_in: Vec<String> = db::query_all(
+        db,
+        "SELECT jail FROM f2b_bans WHERE ip = $1 ORDER BY jail",
+        [text.clone().into()],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get("", "jail"))
+    .collect::<Result<_, _>>()?;
+    let (n, failures, matches, first, last) = match totals {
+        Some(r) => (
+            r.try_get::<i64>("", "n")?,
+            r.try_get::<Option<i64>>("", "failures")?.unwrap_or(0),
+            r.try_get::<Option<i64>>("", "matches")?.unwrap_or(0),
+            r.try_get::<Option<i64>>("", "first_ms")?,
+            r.try_get::<Option<i64>>("", "last_ms")?,
+        ),
+        None => (0, 0, 0, None, None),
+    };
+    if n == 0 && banned_in.is_empty() {
+        return Ok(None);
+    }
+    let now = db::db_now_ms(db).await?;
+    let rows = db::query_all(
+        db,
+        &format!(
+            "SELECT e.jail, e.at_ms, e.bantime_s, e.ended_at_ms, e.origin, e.failures, e.bancount, \
+             e.matches, {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $1 \
+             ORDER BY e.at_ms DESC, e.id DESC LIMIT {limit}"
+        ),
+        [key.into()],
+    )
+    .await?;
+    let mut bans = Vec::with_capacity(rows.len());
+    for r in rows {
+        let start: i64 = r.try_get("", "at_ms")?;
+        let ended: Option<i64> = r.try_get("", "ended_at_ms")?;
+        let bantime: Option<i64> = r.try_get("", "bantime_s")?;
+        let state: String = r.try_get("", "state")?;
+        let lasted_ms = match (ended, state.as_str(), bantime) {
+            (Some(end), _, _) => Some(end - start),
+            (None, "banned", _) => Some(now - start),
+            (None, _, Some(b)) if b >= 0 => Some(b * 1000),
+            _ => None,
+        };
+        bans.push(TimelineBan {
+            jail: r.try_get("", "jail")?,
+            start: from_epoch_ms(start),
+            start_local: range::local(start, tz),
+            bantime_s: bantime,
+            state,
+            ended_at: ended.map(from_epoch_ms),
+            ended_at_local: ended.map(|t| range::local(t, tz)),
+            lasted_s: lasted_ms.map(|ms| ms.max(0) / 1000),
+            origin: r.try_get("", "origin")?,
+            failures: r.try_get("", "failures")?,
+            bancount: r.try_get("", "bancount")?,
+            matches: flatten_matches(r.try_get("", "matches")?),
+        });
+    }
+    Ok(Some(IpTimeline {
+        geo: geo_of(db, &text).await?,
+        ip: text,
+        banned_in,
+        total_bans: n,
+        total_failures: failures,
+        total_matches: matches,
+        first_at: first.map(from_epoch_ms),
+        last_at: last.map(from_epoch_ms),
+        bans,
+    }))
+}
+
+/// ASN organisation names for a set of ASNs.
+pub async fn asn_orgs<C: ConnectionTrait>(
+    db: &C,
+    asns: &[i64],
+) -> Result<HashMap<i64, String>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in asns.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        for r in db::query_all(
+            db,
+            &format!("SELECT asn, org FROM asn_names WHERE asn IN ({list})"),
+            [],
+        )
+        .await?
+        {
+            out.insert(r.try_get("", "asn")?, r.try_get("", "org")?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,674 @@
+//! The dashboard: bans in a time range and their aggregates (trend, countries, jails,
+//! ASNs, repeat offenders), all under the same filters. Counts come from the rollups
+//! (`history::query`), so they stay fast at millions of events.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use poem::Request;
+use poem::http::StatusCode;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use shared::countries::{COUNTRIES, country_name};
+use shared::db;
+
+use crate::auth::{Auth, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::history::query::{self, CountryFilter, Filters, Key, State};
+use crate::history::range::{self, Range};
+use crate::history::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
+use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::time::from_epoch_ms;
+use crate::validate;
+
+/// The raw filter parameters every history endpoint shares.
+#[derive(Default)]
+pub struct FilterArgs {
+    pub range: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub origin: Option<String>,
+    pub jail: Option<String>,
+    pub country: Option<String>,
+    pub asn: Option<i64>,
+    pub ip: Option<String>,
+    pub state: Option<String>,
+}
+
+fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message).with_details(json!({ "field": field }))
+}
+
+/// Validates the filters; `all_time` allows `range=all` (the history).
+pub async fn parse_filters(
+    db: &DatabaseConnection,
+    a: FilterArgs,
+    all_time: bool,
+) -> ApiResult<(Filters, Range)> {
+    let now = db::db_now_ms(db)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    let r = range::resolve(
+        a.range.as_deref(),
+        a.from.as_deref(),
+        a.to.as_deref(),
+        now,
+        all_time,
+    )
+    .map_err(|e| invalid("invalid_range", "range", e.to_string()))?;
+    let origin = match a.origin.as_deref().map(str::trim) {
+        None | Some("" | "all") => None,
+        Some(o @ ("auto" | "manual" | "blocklist")) => Some(o.to_owned()),
+        Some(_) => {
+            return Err(invalid(
+                "invalid_origin",
+                "origin",
+                "origin must be auto, manual, blocklist or all",
+            ));
+        }
+    };
+    let jail = a
+        .jail
+        .as_deref()
+        .filter(|j| !j.trim().is_empty())
+        .map(validate::jail_name)
+        .transpose()?
+        .map(|j| j.as_str().to_owned());
+    let country = match a.country.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) if c.eq_ignore_ascii_case("unknown") => Some(CountryFilter::Unknown),
+        Some(c) if country_name(c).is_some() => Some(CountryFilter::Code(c.to_ascii_uppercase())),
+        Some(_) => {
+            return Err(invalid(
+                "invalid_country",
+                "country",
+                "country must be an ISO 3166-1 alpha-2 code (e.g. DE) or unknown",
+            ));
+        }
+    };
+    if a.asn.is_some_and(|n| !(0..=4_294_967_295).contains(&n)) {
+        return Err(invalid(
+            "invalid_asn",
+            "asn",
+            "asn must be between 0 (unknown) and 4294967295",
+        ));
+    }
+    let ip =
+        a.ip.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(shared::history::parse_ip_search)
+            .transpose()
+            .map_err(|e| invalid("invalid_ip_search", "ip", e.to_string()))?;
+    let state = match a.state.as_deref().map(str::trim) {
+        None | Some("" | "all") => None,
+        Some(s) => Some(State::parse(s).ok_or_else(|| {
+            invalid(
+                "invalid_state",
+                "state",
+                "state must be banned, expired, unbanned or all",
+            )
+        })?),
+    };
+    Ok((
+        Filters {
+            from_ms: r.from_ms,
+            to_ms: r.to_ms,
+            origin,
+            jail,
+            country,
+            asn: a.asn,
+            ip,
+            state,
+        },
+        r,
+    ))
+}
+
+pub fn parse_tz(raw: Option<&str>) -> ApiResult<Tz> {
+    range::parse_tz(raw).map_err(|m| invalid("invalid_timezone", "tz", m))
+}
+
+pub fn parse_sort(raw: Option<&str>) -> ApiResult<Sort> {
+    match raw.map(str::trim) {
+        None | Some("" | "-at") => Ok(Sort::NewestFirst),
+        Some("at") => Ok(Sort::OldestFirst),
+        Some(_) => Err(invalid(
+            "invalid_sort",
+            "sort",
+            "sort must be -at (newest first) or at (oldest first)",
+        )),
+    }
+}
+
+pub fn check_depth(page: u32, page_size: u32) -> ApiResult<()> {
+    let offset = u64::from(page - 1) * u64::from(page_size);
+    if offset > MAX_OFFSET {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "page_too_deep",
+            format!(
+                "pages start at most {MAX_OFFSET} rows deep; narrow the filters or reverse the sort"
+            ),
+        )
+        .with_details(json!({ "field": "page", "max_offset": MAX_OFFSET })));
+    }
+    Ok(())
+}
+
+fn db_err(e: sea_orm::DbErr) -> ApiError {
+    ApiError::database(&e)
+}
+
+#[derive(Debug, Object)]
+pub struct TrendBucket {
+    pub start: DateTime<Utc>,
+    pub start_local: String,
+    pub end: DateTime<Utc>,
+    pub total: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct TrendSeries {
+    /// An origin or a jail; `other` gathers the jails beyond the top eight.
+    pub name: String,
+    /// One count per bucket, in bucket order.
+    pub counts: Vec<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct Trend {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bucket_seconds: i64,
+    /// Every bucket of the range, empty ones included (zero).
+    pub buckets: Vec<TrendBucket>,
+    /// Present when `series` was asked for.
+    pub series: Vec<TrendSeries>,
+    /// `rollups` or `raw`: how the counts were computed.
+    pub plan: String,
+}
+
+#[derive(Debug, Object)]
+pub struct CountryCount {
+    /// ISO 3166-1 alpha-2; null for IPs no source could place.
+    pub country: Option<String>,
+    pub name: String,
+    /// ISO 3166-1 numeric (what world maps such as world-atlas key on).
+    pub numeric: Option<u16>,
+    pub bans: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct ByCountry {
+    pub items: Vec<CountryCount>,
+    pub total: i64,
+    /// The companion list: the latest 200 bans, or (with `country`) every ban of that
+    /// country, a page at a time.
+    pub bans: BanRecordPage,
+    pub plan: String,
+}
+
+#[derive(Debug, Object)]
+pub struct JailCount {
+    pub jail: String,
+    pub bans: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct ByJail {
+    pub items: Vec<JailCount>,
+    pub total: i64,
+    pub plan: String,
+}
+
+#[derive(Debug, Object)]
+pub struct AsnCount {
+    /// Null for IPs in no known autonomous system.
+    pub asn: Option<i64>,
+    pub org: Option<String>,
+    pub bans: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct ByAsn {
+    pub items: Vec<AsnCount>,
+    pub total: i64,
+    pub plan: String,
+}
+
+/// The jails shown as their own trend series; the rest are summed as `other`.
+const SERIES_JAILS: usize = 8;
+/// The companion list of the map without a country.
+const LATEST: u32 = 200;
+
+pub struct DashboardApi {
+    db: DatabaseConnection,
+    auth: std::sync::Arc<Auth>,
+}
+
+impl DashboardApi {
+    pub fn new(db: DatabaseConnection, auth: std::sync::Arc<Auth>) -> Self {
+        Self { db, auth }
+    }
+
+    async fn total(&self, f: &Filters) -> ApiResult<i64> {
+        Ok(query::counts(&self.db, f, &[], None)
+            .await
+            .map_err(db_err)?
+            .0
+            .first()
+            .map_or(0, |c| c.n))
+    }
+}
+
+fn args(
+    range: Query<Option<String>>,
+    from: Query<Option<String>>,
+    to: Query<Option<String>>,
+    origin: Query<Option<String>>,
+    jail: Query<Option<String>>,
+    country: Query<Option<String>>,
+    asn: Query<Option<i64>>,
+) -> FilterArgs {
+    FilterArgs {
+        range: range.0,
+        from: from.0,
+        to: to.0,
+        origin: origin.0,
+        jail: jail.0,
+        country: country.0,
+        asn: asn.0,
+        ip: None,
+        state: None,
+    }
+}
+
+#[OpenApi(tag = "ApiTags::History")]
+impl DashboardApi {
+    /// Bans in a range, newest first (`sort=at`: oldest first). `range` is 24h, 7d, 30d or
+    /// 365d (default 24h) or give `from` and `to` (RFC 3339); `origin` auto|manual|blocklist;
+    /// `country` an ISO code or `unknown`; `asn` a number (0: unknown); `tz` an IANA zone
+    /// for the `*_local` fields. Role: viewer.
+    #[oai(
+        path = "/dashboard/bans",
+        method = "get",
+        operation_id = "dashboard_bans"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn bans(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+        sort: Query<Option<String>>,
+        tz: Query<Option<String>>,
+        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        #[oai(
+            default = "default_page_size",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        page_size: Query<u32>,
+    ) -> ApiResult<Json<BanRecordPage>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, _) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let (sort, tz) = (parse_sort(sort.0.as_deref())?, parse_tz(tz.0.as_deref())?);
+        check_depth(page.0, page_size.0)?;
+        Ok(Json(
+            history::list(&self.db, &f, sort, page.0, page_size.0, tz)
+                .await
+                .map_err(db_err)?,
+        ))
+    }
+
+    /// Bans per time bucket: 24h → 1 h × 24, 7d → 6 h × 28, 30d → 1 d × 30, 365d → 7 d × 53
+    /// (custom ranges: buckets by span); empty buckets are zero. `series=origin|jail` adds
+    /// one count line per origin or per jail (top eight, then `other`). Role: viewer.
+    #[oai(
+        path = "/dashboard/trend",
+        method = "get",
+        operation_id = "dashboard_trend"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn trend(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+        series: Query<Option<String>>,
+        tz: Query<Option<String>>,
+    ) -> ApiResult<Json<Trend>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, r) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let tz = parse_tz(tz.0.as_deref())?;
+        let series_key = match series.0.as_deref().map(str::trim) {
+            None | Some("" | "none") => None,
+            Some("origin") => Some(Key::Origin),
+            Some("jail") => Some(Key::Jail),
+            Some(_) => {
+                return Err(invalid(
+                    "invalid_series",
+                    "series",
+                    "series must be origin, jail or none",
+                ));
+            }
+        };
+        let bucket = Key::Bucket {
+            start: r.bucket_start_ms,
+            size: r.bucket_ms,
+        };
+        let mut keys = vec![bucket];
+        keys.extend(series_key);
+        let (counts, plan) = query::counts(&self.db, &f, &keys, None)
+            .await
+            .map_err(db_err)?;
+        let n = usize::try_from(r.buckets).unwrap_or(0);
+        let mut totals = vec![0i64; n];
+        let mut by_series: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for c in &counts {
+            let Some(i) = usize::try_from(c.keys[0].int()).ok().filter(|i| *i < n) else {
+                continue;
+            };
+            totals[i] += c.n;
+            if let Some(name) = c.keys.get(1) {
+                by_series
+                    .entry(name.text().to_owned())
+                    .or_insert_with(|| vec![0; n])[i] += c.n;
+            }
+        }
+        let mut series: Vec<TrendSeries> = by_series
+            .into_iter()
+            .map(|(name, counts)| TrendSeries { name, counts })
+            .collect();
+        if series_key == Some(Key::Jail) && series.len() > SERIES_JAILS {
+            series.sort_by_key(|s| std::cmp::Reverse(s.counts.iter().sum::<i64>()));
+            let rest = series.split_off(SERIES_JAILS);
+            let mut other = vec![0; n];
+            for s in rest {
+                for (o, c) in other.iter_mut().zip(s.counts) {
+                    *o += c;
+                }
+            }
+            series.push(TrendSeries {
+                name: "other".into(),
+                counts: other,
+            });
+        }
+        let buckets = (0..r.buckets)
+            .zip(totals)
+            .map(|(i, total)| {
+                let start = r.bucket_start_ms + i * r.bucket_ms;
+                TrendBucket {
+                    start: from_epoch_ms(start),
+                    start_local: range::local(start, tz),
+                    end: from_epoch_ms(start + r.bucket_ms),
+                    total,
+                }
+            })
+            .collect();
+        Ok(Json(Trend {
+            from: from_epoch_ms(r.from_ms),
+            to: from_epoch_ms(r.to_ms),
+            bucket_seconds: r.bucket_ms / 1000,
+            buckets,
+            series,
+            plan: plan.as_str().into(),
+        }))
+    }
+
+    /// Bans per country (every country with bans, most first) and the companion list:
+    /// the latest 200 bans, or with `country` every ban of that country a page at a
+    /// time. Role: viewer.
+    #[oai(
+        path = "/dashboard/by-country",
+        method = "get",
+        operation_id = "dashboard_by_country"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn by_country(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+        tz: Query<Option<String>>,
+        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        #[oai(
+            default = "default_page_size",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        page_size: Query<u32>,
+    ) -> ApiResult<Json<ByCountry>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, _) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let tz = parse_tz(tz.0.as_deref())?;
+        // The map shades every country, so the counts ignore the selected country.
+        let map_filters = Filters {
+            country: None,
+            ..f.clone()
+        };
+        let (counts, plan) = query::counts(&self.db, &map_filters, &[Key::Country], None)
+            .await
+            .map_err(db_err)?;
+        let total = counts.iter().map(|c| c.n).sum();
+        let items = counts
+            .into_iter()
+            .map(|c| {
+                let code = c.keys[0].text().to_owned();
+                let known = COUNTRIES.iter().find(|(a, _, _)| *a == code);
+                CountryCount {
+                    name: known.map_or("Unknown", |k| k.2).to_owned(),
+                    numeric: known.map(|k| k.1),
+                    country: known.map(|k| k.0.to_owned()),
+                    bans: c.n,
+                }
+            })
+            .collect();
+        let bans = if f.country.is_some() {
+            check_depth(page.0, page_size.0)?;
+            history::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
+                .await
+                .map_err(db_err)?
+        } else {
+            let items = history::rows(&self.db, &f, Sort::NewestFirst, 1, LATEST, tz)
+                .await
+                .map_err(db_err)?;
+            BanRecordPage {
+                total: i64::try_from(items.len()).unwrap_or(0),
+                total_exact: true,
+                items,
+                page: 1,
+                page_size: LATEST,
+            }
+        };
+        Ok(Json(ByCountry {
+            items,
+            total,
+            bans,
+            plan: plan.as_str().into(),
+        }))
+    }
+
+    /// Bans per jail, most first. Role: viewer.
+    #[oai(
+        path = "/dashboard/by-jail",
+        method = "get",
+        operation_id = "dashboard_by_jail"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn by_jail(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+    ) -> ApiResult<Json<ByJail>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, _) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let (counts, plan) = query::counts(&self.db, &f, &[Key::Jail], None)
+            .await
+            .map_err(db_err)?;
+        Ok(Json(ByJail {
+            total: counts.iter().map(|c| c.n).sum(),
+            items: counts
+                .into_iter()
+                .map(|c| JailCount {
+                    jail: c.keys[0].text().to_owned(),
+                    bans: c.n,
+                })
+                .collect(),
+            plan: plan.as_str().into(),
+        }))
+    }
+
+    /// The autonomous systems with the most bans (`limit`, default 20). Role: viewer.
+    #[oai(
+        path = "/dashboard/by-asn",
+        method = "get",
+        operation_id = "dashboard_by_asn"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn by_asn(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Json<ByAsn>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, _) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let (counts, plan) = query::counts(&self.db, &f, &[Key::Asn], Some(limit.0))
+            .await
+            .map_err(db_err)?;
+        let asns: Vec<i64> = counts.iter().map(|c| c.keys[0].int()).collect();
+        let orgs = history::asn_orgs(&self.db, &asns).await.map_err(db_err)?;
+        Ok(Json(ByAsn {
+            total: self.total(&f).await?,
+            items: counts
+                .into_iter()
+                .map(|c| {
+                    let asn = c.keys[0].int();
+                    AsnCount {
+                        asn: (asn > 0).then_some(asn),
+                        org: orgs.get(&asn).cloned(),
+                        bans: c.n,
+                    }
+                })
+                .collect(),
+            plan: plan.as_str().into(),
+        }))
+    }
+
+    /// The IPs banned most often in the range (at least `min_bans` times, default 2; the
+    /// top `limit`, default 20). Role: viewer.
+    #[oai(
+        path = "/dashboard/repeat-offenders",
+        method = "get",
+        operation_id = "dashboard_repeat_offenders"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn repeat_offenders(
+        &self,
+        req: &Request,
+        range: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        origin: Query<Option<String>>,
+        jail: Query<Option<String>>,
+        country: Query<Option<String>>,
+        asn: Query<Option<i64>>,
+        tz: Query<Option<String>>,
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+        #[oai(
+            default = "default_min_bans",
+            validator(minimum(value = "2"), maximum(value = "1000000"))
+        )]
+        min_bans: Query<i64>,
+    ) -> ApiResult<Json<OffenderList>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let (f, _) = parse_filters(
+            &self.db,
+            args(range, from, to, origin, jail, country, asn),
+            false,
+        )
+        .await?;
+        let tz = parse_tz(tz.0.as_deref())?;
+        Ok(Json(
+            history::repeat_offenders(
+                &self.db,
+                &f,
+                min_bans.0,
+                limit.0,
+                tz,
+                history::OFFENDERS_RAW_LIMIT,
+            )
+            .await
+            .map_err(db_err)?,
+        ))
+    }
+}
+
+fn default_limit() -> u32 {
+    20
+}
+
+fn default_min_bans() -> i64 {
+    2
+}

@@ -1,0 +1,149 @@
+//! Retention: ban events past `BANGUI_RETENTION` (default 365 days) leave the archive,
+//! their counts leave the rollups and `ip_stats` in the same transaction, a few thousand
+//! rows at a time so writers are never held up for long. The cut-off is rounded down to a
+//! week boundary, so whole rollup buckets empty out and can be dropped. The same job
+//! trims the other tables that would grow forever: expired sessions, stale rate-limit
+//! rows, finished commands past `BANGUI_COMMAND_RETENTION`, audit rows past the archive
+//! retention, and geo answers for IPs no longer in the archive.
+
+use std::time::Duration;
+
+use shared::history::{self, Grain};
+use shared::{db, history::DAY_MS};
+
+use super::{Job, JobContext, JobError};
+
+/// Rows per purge transaction.
+pub const BATCH: i64 = 5_000;
+
+pub fn job(every: Duration) -> Job {
+    Job::new(
+        "retention",
+        every,
+        Duration::from_secs(1800),
+        |ctx| async move { purge(&ctx).await.map(|_| ()) },
+    )
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs every purge; returns how many ban events left the archive.
+pub async fn purge(ctx: &JobContext) -> Result<u64, JobError> {
+    let now = db::db_now_ms(&ctx.db).await?;
+    let cutoff = Grain::Week.floor(now - ms(ctx.history.retention));
+    let events = purge_events(ctx, cutoff).await?;
+    purge_simple(ctx, now, cutoff).await?;
+    Ok(events)
+}
+
+/// Purges ban events older than `cutoff` (ms) that the rollups already counted.
+pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError> {
+    let mut purged = 0;
+    loop {
+        ctx.ensure_leading()?;
+        // The batch ends at the time of the BATCH-th oldest row (or the cut-off).
+        let edge = db::query_one(
+            &ctx.db,
+            &format!(
+                "SELECT at_ms FROM ban_events WHERE at_ms < $1 ORDER BY at_ms LIMIT 1 OFFSET {}",
+                BATCH - 1
+            ),
+            [cutoff.into()],
+        )
+        .await?
+        .map(|r| r.try_get::<i64>("", "at_ms"))
+        .transpose()?;
+        let until = edge.map_or(cutoff, |e| (e + 1).min(cutoff));
+        let txn = ctx.fenced_txn().await?;
+        db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
+        let hwm: i64 = db::query_one(&txn, history::READ_HWM, [])
+            .await?
+            .map(|r| r.try_get("", "hwm_id"))
+            .transpose()?
+            .unwrap_or(0);
+        // Rows the rollups have not counted yet stay until they have been.
+        let old = "at_ms < $1 AND id <= $2";
+        for sql in history::rollup_statements(old, -1) {
+            db::execute(&txn, &sql, [until.into(), hwm.into()]).await?;
+        }
+        let n = db::execute(
+            &txn,
+            &format!("DELETE FROM ban_events WHERE {old}"),
+            [until.into(), hwm.into()],
+        )
+        .await?;
+        ctx.commit(txn).await?;
+        purged += n;
+        metrics::counter!("scheduler_retention_events_total").increment(n);
+        if edge.is_none() || n == 0 {
+            break;
+        }
+    }
+    // Every bucket before the (week-aligned) cut-off is empty now.
+    let txn = ctx.fenced_txn().await?;
+    db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
+    db::execute(
+        &txn,
+        "DELETE FROM ban_rollups WHERE bucket_ms < $1",
+        [cutoff.into()],
+    )
+    .await?;
+    ctx.commit(txn).await?;
+    Ok(purged)
+}
+
+/// The other tables: each a bounded delete, repeated until nothing is left to delete.
+async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), JobError> {
+    let command_cutoff = now - ms(ctx.history.command_retention);
+    let jobs: [(&str, &str, i64); 5] = [
+        (
+            "sessions",
+            "token_hash IN (SELECT token_hash FROM sessions WHERE expires_at_ms < $1 LIMIT 5000)",
+            now,
+        ),
+        (
+            "rate_limits",
+            "key IN (SELECT key FROM rate_limits WHERE window_start_ms < $1 \
+             AND (blocked_until_ms IS NULL OR blocked_until_ms < $1) LIMIT 5000)",
+            now - DAY_MS,
+        ),
+        (
+            "commands",
+            "id IN (SELECT id FROM commands WHERE status IN ('succeeded', 'failed') \
+             AND created_at_ms < $1 LIMIT 5000)",
+            command_cutoff,
+        ),
+        (
+            "audit_log",
+            "id IN (SELECT id FROM audit_log WHERE at_ms < $1 LIMIT 5000)",
+            cutoff,
+        ),
+        (
+            "geo_cache",
+            "ip IN (SELECT g.ip FROM geo_cache g WHERE g.resolved_at_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM ip_stats s WHERE s.ip = g.ip) \
+             AND NOT EXISTS (SELECT 1 FROM f2b_bans b WHERE b.ip = g.ip) LIMIT 5000)",
+            // Never the IPs of events the rollups have not reached yet.
+            now - DAY_MS,
+        ),
+    ];
+    for (table, condition, arg) in jobs {
+        loop {
+            ctx.ensure_leading()?;
+            let txn = ctx.fenced_txn().await?;
+            let n = db::execute(
+                &txn,
+                &format!("DELETE FROM {table} WHERE {condition}"),
+                [arg.into()],
+            )
+            .await?;
+            ctx.commit(txn).await?;
+            if n < 5000 {
+                break;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! The shape of the history archive both binaries agree on: the binary IP key, IP prefix
+//! search ranges, the rollup grains and dimension sets, and the SQL that folds ban events
+//! into `ban_rollups` and `ip_stats` (written by the scheduler, read by the API).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The fixed-width key of an IP: 16 bytes, IPv4 as the mapped address `::ffff:a.b.c.d`,
+/// so one byte-wise index orders and range-scans both families.
+pub fn ip_key(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// The key stored for an archived IP text; empty for text that is not an address (so
+/// it never matches an IP search, but the row is still written).
+pub fn ip_key_of_text(ip: &str) -> Vec<u8> {
+    ip.parse::<IpAddr>()
+        .map(|a| ip_key(a).to_vec())
+        .unwrap_or_default()
+}
+
+/// What an IP search means: one address, or every address of a network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRange {
+    /// Canonical text: `192.0.2.7`, `10.1.0.0/16`, `2001:db8::/32`.
+    pub text: String,
+    pub first: [u8; 16],
+    pub last: [u8; 16],
+}
+
+impl IpRange {
+    pub fn is_single(&self) -> bool {
+        self.first == self.last
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an IP address, a CIDR network or the start of an address (e.g. 10.1. or 2001:db8:)"
+)]
+pub struct BadIpSearch(pub String);
+
+fn range_of(addr: IpAddr, prefix: u8) -> IpRange {
+    let (bits, total) = match addr {
+        IpAddr::V4(_) => (u32::from(prefix) + 96, 128),
+        IpAddr::V6(_) => (u32::from(prefix), 128),
+    };
+    let key = u128::from_be_bytes(ip_key(addr));
+    let host_bits = total - bits;
+    let mask: u128 = if host_bits >= 128 {
+        0
+    } else {
+        u128::MAX << host_bits
+    };
+    let first = key & mask;
+    let last = first | !mask;
+    let net = match addr {
+        IpAddr::V4(_) => IpAddr::V4(
+            Ipv6Addr::from(first)
+                .to_ipv4_mapped()
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+        ),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(first)),
+    };
+    let full = matches!((addr, prefix), (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128));
+    IpRange {
+        text: if full {
+            net.to_string()
+        } else {
+            format!("{net}/{prefix}")
+        },
+        first: first.to_be_bytes(),
+        last: last.to_be_bytes(),
+    }
+}
+
+/// Parses an IP search: an address, a CIDR network, or the start of an address typed by
+/// hand: `10.1.` / `10.1` (whole octets → `10.1.0.0/16`) or `2001:db8:` (whole groups →
+/// `2001:db8::/32`).
+pub fn parse_ip_search(raw: &str) -> Result<IpRange, BadIpSearch> {
+    let s = raw.trim();
+    let bad = || BadIpSearch(raw.chars().take(64).collect());
+    if s.is_empty() || s.len() > 64 {
+        return Err(bad());
+    }
+    if let Some((addr, prefix)) = s.split_once('/') {
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return Err(bad());
+        }
+        return Ok(range_of(addr, prefix));
+    }
+    if let Ok(addr) = s.parse::<IpAddr>() {
+        return Ok(range_of(addr, if addr.is_ipv4() { 32 } else { 128 }));
+    }
+    if s.contains(':') {
+        let groups: Vec<&str> = s.trim_end_matches(':').split(':').collect();
+        if groups.is_empty() || groups.len() > 7 || s.contains("::") {
+            return Err(bad());
+        }
+        let mut octets = [0u16; 8];
+        for (i, g) in groups.iter().enumerate() {
+            if g.is_empty() || g.len() > 4 {
+                return Err(bad());
+            }
+            octets[i] = u16::from_str_radix(g, 16).map_err(|_| bad())?;
+        }
+        let prefix = u8::try_from(groups.len() * 16).map_err(|_| bad())?;
+        return Ok(range_of(IpAddr::V6(Ipv6Addr::from(octets)), prefix));
+    }
+    let parts: Vec<&str> = s.trim_end_matches('.').split('.').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return Err(bad());
+    }
+    let mut octets = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 3 {
+            return Err(bad());
+        }
+        octets[i] = p.parse().map_err(|_| bad())?;
+    }
+    let prefix = u8::try_from(parts.len() * 8).map_err(|_| bad())?;
+    Ok(range_of(IpAddr::V4(Ipv4Addr::from(octets)), prefix))
+}
+
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+pub const WEEK_MS: i64 = 7 * DAY_MS;
+/// Weeks start on Monday 00:00 UTC; the epoch was a Thursday, so Monday 1970-01-05.
+pub const WEEK_ALIGN_MS: i64 = 4 * DAY_MS;
+
+/// The time buckets rollups are kept at, finest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Hour,
+    Day,
+    Week,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Hour, Grain::Day, Grain::Week];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Grain::Hour => "h",
+            Grain::Day => "d",
+            Grain::Week => "w",
+        }
+    }
+
+    pub fn size_ms(self) -> i64 {
+        match self {
+            Grain::Hour => HOUR_MS,
+            Grain::Day => DAY_MS,
+            Grain::Week => WEEK_MS,
+        }
+    }
+
+    pub fn align_ms(self) -> i64 {
+        match self {
+            Grain::Week => WEEK_ALIGN_MS,
+            _ => 0,
+        }
+    }
+
+    /// The start of the bucket holding `t`.
+    pub fn floor(self, t: i64) -> i64 {
+        t - (t - self.align_ms()).rem_euclid(self.size_ms())
+    }
+
+    pub fn is_aligned(self, t: i64) -> bool {
+        self.floor(t) == t
+    }
+
+    /// SQL for the start of the bucket holding `col` (a positive epoch-ms column).
+    pub fn bucket_sql(self, col: &str) -> String {
+        format!(
+            "({col} - (({col} - {}) % {}))",
+            self.align_ms(),
+            self.size_ms()
+        )
+    }
+}
+
+/// The dimension sets rollups are kept for. Every set also groups by origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dims {
+    Origin,
+    Jail,
+    Country,
+    Asn,
+    JailCountry,
+    JailAsn,
+}
+
+/// Which dimensions a question needs (as a filter or a grouping).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub jail: bool,
+    pub country: bool,
+    pub asn: bool,
+}
+
+impl Dims {
+    pub const ALL: [Dims; 6] = [
+        Dims::Origin,
+        Dims::Jail,
+        Dims::Country,
+        Dims::Asn,
+        Dims::JailCountry,
+        Dims::JailAsn,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Dims::Origin => "o",
+            Dims::Jail => "j",
+            Dims::Country => "c",
+            Dims::Asn => "a",
+            Dims::JailCountry => "jc",
+            Dims::JailAsn => "ja",
+        }
+    }
+
+    fn has(self) -> Needs {
+        let (jail, country, asn) = match self {
+            Dims::Origin => (false, false, false),
+            Dims::Jail => (true, false, false),
+            Dims::Country => (false, true, false),
+            Dims::Asn => (false, false, true),
+            Dims::JailCountry => (true, true, false),
+            Dims::JailAsn => (true, false, true),
+        };
+        Needs { jail, country, asn }
+    }
+
+    /// The smallest set that answers a question needing `n`; `None` when no set does
+    /// (country and ASN together), so the question is answered from the raw events.
+    pub fn covering(n: Needs) -> Option<Dims> {
+        Dims::ALL.into_iter().find(|d| {
+            let h = d.has();
+            (!n.jail || h.jail) && (!n.country || h.country) && (!n.asn || h.asn)
+        })
+    }
+
+    /// `(jail, country, asn)` expressions over `ban_events` for this set.
+    fn event_exprs(self) -> (&'static str, &'static str, &'static str) {
+        let h = self.has();
+        (
+            if h.jail { "jail" } else { "'*'" },
+            if h.country {
+                "COALESCE(country, '')"
+            } else {
+                "'*'"
+            },
+            if h.asn { "COALESCE(asn, 0)" } else { "-1" },
+        )
+    }
+}
+
+/// Takes the rollup lock for the rest of the transaction and returns the high-water
+/// mark: events with `id <= hwm` are counted in the rollups. Every writer that changes
+/// rolled-up rows (rollup job, geo correction, retention) goes through here first, so
+/// they never interleave.
+pub const LOCK_ROLLUPS: &str =
+    "UPDATE rollup_state SET updated_at_ms = {now_ms} WHERE name = 'ban_rollups'";
+pub const READ_HWM: &str = "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'";
+
+/// Statements that add (`sign` 1) or remove (`sign` -1) the ban rows of `ban_events`
+/// matching `filter` (a SQL condition over ban_events, may use placeholders) to/from every
+/// rollup and `ip_stats`. Run them in one transaction with the change they account for.
+pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
+    let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 2);
+    for dims in Dims::ALL {
+        let (jail, country, asn) = dims.event_exprs();
+        for grain in Grain::ALL {
+            out.push(format!(
+                "INSERT INTO ban_rollups (dims, grain, bucket_ms, jail, origin, country, asn, bans) \
+                 SELECT '{}', '{}', {}, {jail}, origin, {country}, {asn}, {sign} * COUNT(*) \
+                 FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY 3, 4, 5, 6, 7 \
+                 ON CONFLICT (dims, grain, bucket_ms, jail, origin, country, asn) \
+                 DO UPDATE SET bans = ban_rollups.bans + excluded.bans",
+                dims.code(),
+                grain.code(),
+                grain.bucket_sql("at_ms"),
+            ));
+        }
+    }
+    out.push(format!(
+        "INSERT INTO ip_stats (ip, ip_bin, bans) SELECT ip, ip_bin, {sign} * COUNT(*) \
+         FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY ip, ip_bin \
+         ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans"
+    ));
+    if sign < 0 {
+        // Rollup rows that reach zero are harmless (readers skip empty sums) and are
+        // dropped with their bucket by the retention job; ip_stats is kept tight because
+        // repeat-offender search walks it by count.
+        out.push("DELETE FROM ip_stats WHERE bans <= 0".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(k: &[u8; 16]) -> String {
+        k.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn ipv4_keys_are_mapped_and_ordered_with_ipv6() {
+        let k = ip_key("192.0.2.1".parse().expect("ip"));
+        assert_eq!(hex(&k), "00000000000000000000ffffc0000201");
+        let a = ip_key("10.0.0.1".parse().expect("ip"));
+        let b = ip_key("10.0.0.2".parse().expect("ip"));
+        assert!(a < b);
+        assert!(ip_key_of_text("nonsense").is_empty());
+    }
+
+    #[test]
+    fn searches_become_ranges() {
+        let r = parse_ip_search("10.1.").expect("prefix");
+        assert_eq!(r.text, "10.1.0.0/16");
+        assert_eq!(hex(&r.first), "00000000000000000000ffff0a010000");
+        assert_eq!(hex(&r.last), "00000000000000000000ffff0a01ffff");
+        let r = parse_ip_search("2001:db8:").expect("v6 prefix");
+        assert_eq!(r.text, "2001:db8::/32");
+        assert_eq!(hex(&r.last), "20010db8ffffffffffffffffffffffff");
+        let r = parse_ip_search("2001:DB8::5").expect("v6");
+        assert!(r.is_single());
+        assert_eq!(r.text, "2001:db8::5");
+        let r = parse_ip_search("192.0.2.77/24").expect("cidr");
+        assert_eq!(r.text, "192.0.2.0/24");
+        assert_eq!(
+            parse_ip_search("0.0.0.0/0").expect("all v4").text,
+            "0.0.0.0/0"
+        );
+        assert_eq!(parse_ip_search("::/0").expect("all v6").last, [0xff; 16]);
+        for bad in [
+            "",
+            "10.1.2.3.4",
+            "300.1.",
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "a:b::c:",
+            "x",
+            "1..2",
+        ] {
+            assert!(parse_ip_search(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grains_floor_to_their_boundaries() {
+        let t = 1_764_000_000_123; // 2025-11-24 16:00:00.123 UTC, a Monday
+        assert_eq!(Grain::Hour.floor(t), 1_764_000_000_000);
+        assert_eq!(Grain::Day.floor(t), 1_763_942_400_000);
+        assert_eq!(Grain::Week.floor(t), 1_763_942_400_000);
+        assert!(Grain::Week.is_aligned(WEEK_ALIGN_MS));
+    }
+
+    #[test]
+    fn the_smallest_covering_set_is_chosen() {
+        let n = |jail, country, asn| Needs { jail, country, asn };
+        assert_eq!(Dims::covering(n(false, false, false)), Some(Dims::Origin));
+        assert_eq!(Dims::covering(n(true, false, false)), Some(Dims::Jail));
+        assert_eq!(
+            Dims::covering(n(true, true, false)),
+            Some(Dims::JailCountry)
+        );
+        assert_eq!(Dims::covering(n(false, false, true)), Some(Dims::Asn));
+        assert_eq!(Dims::covering(n(false, true, true)), None);
+    }
+}
