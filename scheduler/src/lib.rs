@@ -9,3 +9,4 @@ pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod leadership;
+pub mod synthetic;

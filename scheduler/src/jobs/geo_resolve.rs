@@ -100,19 +100,17 @@ pub async fn retry_unknown(ctx: &JobContext) -> Result<(), JobError> {
         };
         let mut found = ctx.geo.local.lookup(addr);
         let mut source = "local";
-        if !found.is_known() {
-            if let Some(http) = &ctx.geo.http {
-                match http.lookup(addr).await {
-                    Ok(Some(g)) => {
-                        found = g;
-                        source = "http";
-                    }
-                    // The minute's budget is spent: the rest waits for the next run.
-                    Ok(None) => return Ok(()),
-                    Err(e) => {
-                        metrics::counter!("scheduler_geo_http_failures_total").increment(1);
-                        tracing::debug!(%ip, error = %e, "geo HTTP lookup failed");
-                    }
+        if let (false, Some(http)) = (found.is_known(), &ctx.geo.http) {
+            match http.lookup(addr).await {
+                Ok(Some(g)) => {
+                    found = g;
+                    source = "http";
+                }
+                // The minute's budget is spent: the rest waits for the next run.
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    metrics::counter!("scheduler_geo_http_failures_total").increment(1);
+                    tracing::debug!(%ip, error = %e, "geo HTTP lookup failed");
                 }
             }
         }

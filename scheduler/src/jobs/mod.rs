@@ -106,6 +106,11 @@ impl JobContext {
         }
     }
 
+    /// The leadership deadline this context runs under.
+    pub fn valid_until(&self) -> watch::Receiver<Instant> {
+        self.valid_until.clone()
+    }
+
     /// Whether this process may still act as leader by its own clock. Jobs check it
     /// before every side effect the database cannot fence (a fail2ban call).
     pub fn is_leading(&self) -> bool {

@@ -4,6 +4,7 @@
 
 mod common;
 mod fail2ban_e2e;
+mod history;
 mod lease_processes;
 mod lease_sql;
 mod rehearsal;

@@ -1,0 +1,908 @@
+//! The history archive end to end: events written by the scheduler's own insert path,
+//! folded by the real rollup job, read over real HTTP from an in-process API, and every
+//! answer compared with a brute-force computation over the same rows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scheduler::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source};
+use scheduler::fail2ban::Fail2ban;
+use scheduler::geo::{Geo, GeoInfo, GeoLookup};
+use scheduler::jobs::{JobContext, JobDeps, geo_resolve, retention, rollups};
+use scheduler::synthetic::Generator;
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+use shared::config::{Config, Sources};
+use shared::db;
+use shared::history::{DAY_MS, HOUR_MS, ip_key};
+use shared::lease::{LeaseStore, LeaseTiming, SCHEDULER_LEASE};
+use shared::testing::{Backend, TestDb, backends};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::stack::admin_client;
+
+pub struct Harness {
+    pub test_db: TestDb,
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub base: String,
+    pub http: reqwest::Client,
+    store: LeaseStore,
+    token: i64,
+    _valid: watch::Sender<Instant>,
+    valid_rx: watch::Receiver<Instant>,
+    api_shutdown: CancellationToken,
+}
+
+fn config(url: &str) -> Config {
+    let env = HashMap::from([
+        ("BANGUI_DATABASE_URL".to_owned(), url.to_owned()),
+        ("BANGUI_API_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("BANGUI_LOG".to_owned(), "warn".to_owned()),
+        (
+            "BANGUI_FAIL2BAN_SOCKET".to_owned(),
+            "/nonexistent/f2b.sock".to_owned(),
+        ),
+    ]);
+    Config::from_sources(&Sources::from_env(env).expect("env")).expect("config")
+}
+
+impl Harness {
+    pub async fn start(backend: Backend) -> Harness {
+        let test_db = TestDb::create(backend).await;
+        let config = config(&test_db.url);
+        let db = test_db.connect().await;
+        migrations::up_guarded(&db).await.expect("migrate");
+        let timing = LeaseTiming::new(
+            Duration::from_secs(600),
+            Duration::from_secs(5),
+            Duration::from_secs(10),
+        )
+        .expect("timing");
+        let store = LeaseStore::new(SCHEDULER_LEASE, "history-test", &timing);
+        let token = store
+            .acquire_or_renew(&db)
+            .await
+            .expect("lease")
+            .expect("free")
+            .token;
+        let (valid, valid_rx) = watch::channel(Instant::now() + Duration::from_secs(3600));
+        let app = api::app::App::build(config.clone()).await.expect("api");
+        let base = format!("http://{}/api/v1", app.local_addr());
+        let api_shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(api_shutdown.clone()));
+        let http = admin_client(&base).await;
+        Harness {
+            test_db,
+            db,
+            config,
+            base,
+            http,
+            store,
+            token,
+            _valid: valid,
+            valid_rx,
+            api_shutdown,
+        }
+    }
+
+    /// A leader's job context with `geo` as its lookup.
+    pub fn ctx(&self, geo: Box<dyn GeoLookup>) -> JobContext {
+        let deps = JobDeps {
+            f2b: Arc::new(Fail2ban::new(self.config.fail2ban.clone())),
+            geo: Arc::new(Geo::new(geo, None, "test".into())),
+            history: self.config.history.clone(),
+            command_expiry: Duration::from_secs(60),
+        };
+        JobContext::new(
+            self.db.clone(),
+            self.store.fence(self.token),
+            deps,
+            self.valid_rx.clone(),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        let status = r.status();
+        let v: Value = r.json().await.expect("JSON");
+        assert_eq!(status, 200, "{path}: {v}");
+        v
+    }
+
+    pub async fn get_status(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn stop(self) {
+        self.api_shutdown.cancel();
+        self.db.close_by_ref().await.ok();
+        self.test_db.drop_db().await;
+    }
+}
+
+/// One ban row as stored.
+#[derive(Debug, Clone)]
+struct Row {
+    at: i64,
+    ip: String,
+    jail: String,
+    origin: String,
+    country: String,
+    asn: i64,
+}
+
+async fn all_bans(db: &DatabaseConnection) -> Vec<Row> {
+    db::query_all(
+        db,
+        "SELECT at_ms, ip, jail, origin, country, asn FROM ban_events WHERE kind = 'ban'",
+        [],
+    )
+    .await
+    .expect("rows")
+    .iter()
+    .map(|r| Row {
+        at: r.try_get("", "at_ms").expect("at"),
+        ip: r.try_get("", "ip").expect("ip"),
+        jail: r.try_get("", "jail").expect("jail"),
+        origin: r.try_get("", "origin").expect("origin"),
+        country: r
+            .try_get::<Option<String>>("", "country")
+            .expect("country")
+            .unwrap_or_default(),
+        asn: r
+            .try_get::<Option<i64>>("", "asn")
+            .expect("asn")
+            .unwrap_or(0),
+    })
+    .collect()
+}
+
+fn rfc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Counts of `key` over rows in `[from, to)` passing `keep`.
+fn brute<K: Ord>(
+    rows: &[Row],
+    from: i64,
+    to: i64,
+    keep: &dyn Fn(&Row) -> bool,
+    key: &dyn Fn(&Row) -> K,
+) -> BTreeMap<K, i64> {
+    let mut out = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.at >= from && r.at < to && keep(r)) {
+        *out.entry(key(r)).or_insert(0) += 1;
+    }
+    out
+}
+
+fn as_map(items: &Value, key: &str, count: &str) -> BTreeMap<String, i64> {
+    items
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            let k = match &i[key] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k, i[count].as_i64().expect("count"))
+        })
+        .collect()
+}
+
+async fn now_ms(db: &DatabaseConnection) -> i64 {
+    db::db_now_ms(db).await.expect("now")
+}
+
+/// Inserts events in batches the way the sync jobs do (one transaction each).
+async fn insert(ctx: &JobContext, events: &[BanEvent]) {
+    for chunk in events.chunks(2000) {
+        let txn = ctx.fenced_txn().await.expect("txn");
+        bans::insert_events(&txn, chunk, ctx.geo.local.as_ref())
+            .await
+            .expect("insert");
+        ctx.commit(txn).await.expect("commit");
+    }
+}
+
+/// Compares every aggregate endpoint with brute force for one filter combination.
+async fn check_aggregates(
+    h: &Harness,
+    rows: &[Row],
+    range_q: &str,
+    from: i64,
+    to: i64,
+    filter: &str,
+) {
+    let (origin, jail, country) = {
+        let p: HashMap<&str, &str> = filter
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        (
+            p.get("origin").map(|s| (*s).to_owned()),
+            p.get("jail").map(|s| (*s).to_owned()),
+            p.get("country").map(|s| (*s).to_owned()),
+        )
+    };
+    let keep = move |r: &Row| {
+        origin.as_ref().is_none_or(|o| &r.origin == o)
+            && jail.as_ref().is_none_or(|j| &r.jail == j)
+            && country.as_ref().is_none_or(|c| &r.country == c)
+    };
+    let q = format!("{range_q}{filter}");
+    let ctx = &q;
+
+    let by_jail = h.get(&format!("/dashboard/by-jail?{q}")).await;
+    let expect = brute(rows, from, to, &keep, &|r| r.jail.clone());
+    assert_eq!(
+        as_map(&by_jail["items"], "jail", "bans"),
+        expect,
+        "by-jail {ctx}"
+    );
+
+    let by_asn = h.get(&format!("/dashboard/by-asn?{q}&limit=100")).await;
+    let expect: BTreeMap<String, i64> = brute(rows, from, to, &keep, &|r| r.asn)
+        .into_iter()
+        .map(|(k, v)| (if k == 0 { String::new() } else { k.to_string() }, v))
+        .collect();
+    let got = as_map(&by_asn["items"], "asn", "bans");
+    if expect.len() <= 100 {
+        assert_eq!(got, expect, "by-asn {ctx}");
+    }
+    let total: i64 = brute(rows, from, to, &keep, &|_| ()).values().sum();
+    assert_eq!(by_asn["total"], total, "by-asn total {ctx}");
+
+    let trend = h.get(&format!("/dashboard/trend?{q}&series=origin")).await;
+    let size = trend["bucket_seconds"].as_i64().expect("size") * 1000;
+    let start =
+        chrono::DateTime::parse_from_rfc3339(trend["buckets"][0]["start"].as_str().expect("start"))
+            .expect("rfc")
+            .timestamp_millis();
+    let expect = brute(rows, from, to, &keep, &|r| (r.at - start) / size);
+    let buckets = trend["buckets"].as_array().expect("buckets");
+    for (i, b) in buckets.iter().enumerate() {
+        assert_eq!(
+            b["total"].as_i64(),
+            Some(expect.get(&(i as i64)).copied().unwrap_or(0)),
+            "trend bucket {i} {ctx}"
+        );
+    }
+    let by_origin = brute(rows, from, to, &keep, &|r| r.origin.clone());
+    for s in trend["series"].as_array().expect("series") {
+        let sum: i64 = s["counts"]
+            .as_array()
+            .expect("counts")
+            .iter()
+            .filter_map(Value::as_i64)
+            .sum();
+        assert_eq!(
+            Some(&sum),
+            by_origin.get(s["name"].as_str().expect("name")),
+            "series {ctx}"
+        );
+    }
+
+    if !filter.contains("country=") {
+        let by_country = h.get(&format!("/dashboard/by-country?{q}")).await;
+        let expect = brute(rows, from, to, &keep, &|r| r.country.clone());
+        assert_eq!(
+            as_map(&by_country["items"], "country", "bans"),
+            expect,
+            "by-country {ctx}"
+        );
+        let latest = by_country["bans"]["items"].as_array().expect("latest");
+        assert_eq!(latest.len() as i64, total.min(200), "companion list {ctx}");
+    }
+
+    let page = h.get(&format!("/dashboard/bans?{q}&page_size=20")).await;
+    assert_eq!(page["total"], total, "bans total {ctx}");
+    let mut times: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.at >= from && r.at < to && keep(r))
+        .map(|r| r.at)
+        .collect();
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    let got: Vec<i64> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            chrono::DateTime::parse_from_rfc3339(i["at"].as_str().expect("at"))
+                .expect("rfc")
+                .timestamp_millis()
+        })
+        .collect();
+    assert_eq!(
+        got,
+        times.into_iter().take(20).collect::<Vec<_>>(),
+        "bans order {ctx}"
+    );
+
+    let offenders = h
+        .get(&format!("/dashboard/repeat-offenders?{q}&limit=10"))
+        .await;
+    let counts = brute(rows, from, to, &keep, &|r| r.ip.clone());
+    let mut expect: Vec<i64> = counts.values().copied().filter(|n| *n >= 2).collect();
+    expect.sort_unstable_by(|a, b| b.cmp(a));
+    expect.truncate(10);
+    let got: Vec<i64> = offenders["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["bans"].as_i64().expect("bans"))
+        .collect();
+    assert_eq!(got, expect, "repeat offenders {ctx}");
+    for i in offenders["items"].as_array().expect("items") {
+        assert_eq!(
+            counts.get(i["ip"].as_str().expect("ip")).copied(),
+            i["bans"].as_i64(),
+            "{ctx}"
+        );
+    }
+}
+
+/// Random events (some exactly on bucket edges), partly rolled up, then every aggregate
+/// against brute force under many filter combinations and ranges.
+#[tokio::test]
+async fn aggregates_equal_brute_force_on_random_data() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let now = now_ms(&h.db).await;
+        for seed in [7_u64, 1234] {
+            let mut generator = Generator::new(seed, 300);
+            let mut events = generator.events(2500, now - 400 * DAY_MS, now);
+            // Bucket edges: exactly on an hour/day boundary and one millisecond before.
+            let edge = now - now % DAY_MS - 3 * DAY_MS;
+            for (i, at) in [edge, edge - 1, edge + HOUR_MS, edge + HOUR_MS - 1]
+                .into_iter()
+                .enumerate()
+            {
+                let mut e = events[i].clone();
+                e.kind = EventKind::Ban;
+                e.at_ms = at;
+                e.ban.banned_at_ms = at;
+                events.push(e);
+            }
+            let ctx = h.ctx(Box::new(generator.geo));
+            let (first, second) = events.split_at(events.len() * 2 / 3);
+            insert(&ctx, first).await;
+            rollups::catch_up(&ctx, 500).await.expect("rollups");
+            // The rest is not rolled up yet: answers must include it anyway.
+            insert(&ctx, second).await;
+            let rows = all_bans(&h.db).await;
+            let jail = rows[0].jail.clone();
+            let country = rows
+                .iter()
+                .find(|r| !r.country.is_empty())
+                .map(|r| r.country.clone())
+                .expect("country");
+            let filters = [
+                String::new(),
+                "&origin=auto".into(),
+                format!("&jail={jail}"),
+                format!("&country={country}"),
+                format!("&jail={jail}&origin=auto&country={country}"),
+            ];
+            for preset in ["24h", "7d", "30d", "365d"] {
+                let trend = h.get(&format!("/dashboard/trend?range={preset}")).await;
+                let from =
+                    chrono::DateTime::parse_from_rfc3339(trend["from"].as_str().expect("from"))
+                        .expect("rfc")
+                        .timestamp_millis();
+                let to = chrono::DateTime::parse_from_rfc3339(trend["to"].as_str().expect("to"))
+                    .expect("rfc")
+                    .timestamp_millis();
+                for f in &filters {
+                    check_aggregates(&h, &rows, &format!("range={preset}"), from, to, f).await;
+                }
+            }
+            // Custom ranges with ragged edges (raw pieces at both ends).
+            for (from, to) in [
+                (now - 200 * DAY_MS - 12_345, now - 3 * DAY_MS + 777),
+                (edge - 1, edge + HOUR_MS),
+                (now - 40 * DAY_MS + 1, now - 20 * DAY_MS - 1),
+            ] {
+                let q = format!("from={}&to={}", rfc(from), rfc(to));
+                for f in &filters {
+                    check_aggregates(&h, &rows, &q, from, to, f).await;
+                }
+            }
+            // Everything rolled up now: same answers.
+            rollups::catch_up(&ctx, 100_000).await.expect("rollups");
+            let trend = h.get("/dashboard/trend?range=365d").await;
+            let from = chrono::DateTime::parse_from_rfc3339(trend["from"].as_str().expect("from"))
+                .expect("rfc")
+                .timestamp_millis();
+            let to = chrono::DateTime::parse_from_rfc3339(trend["to"].as_str().expect("to"))
+                .expect("rfc")
+                .timestamp_millis();
+            assert_eq!(trend["plan"], "rollups");
+            for f in &filters {
+                check_aggregates(&h, &rows, "range=365d", from, to, f).await;
+            }
+            db::execute(&h.db, "DELETE FROM ban_events", [])
+                .await
+                .expect("reset");
+            db::execute(&h.db, "DELETE FROM ban_rollups", [])
+                .await
+                .expect("reset");
+            db::execute(&h.db, "DELETE FROM ip_stats", [])
+                .await
+                .expect("reset");
+            db::execute(
+                &h.db,
+                "UPDATE rollup_state SET hwm_id = (SELECT COALESCE(MAX(id), 0) FROM ban_events)",
+                [],
+            )
+            .await
+            .expect("reset");
+        }
+        h.stop().await;
+    }
+}
+
+/// The candidate walk over `ip_stats` finds the same top list as grouping everything.
+#[tokio::test]
+async fn repeat_offender_walk_matches_the_full_grouping() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let now = now_ms(&h.db).await;
+        let mut generator = Generator::new(99, 400);
+        let events = generator.events(6000, now - 300 * DAY_MS, now);
+        let ctx = h.ctx(Box::new(generator.geo));
+        insert(&ctx, &events[..5000]).await;
+        rollups::catch_up(&ctx, 100_000).await.expect("rollups");
+        insert(&ctx, &events[5000..]).await;
+        for (from, to) in [
+            (now - 300 * DAY_MS, now + 1),
+            (now - 30 * DAY_MS, now + 1),
+            (now - 2 * DAY_MS, now + 1),
+        ] {
+            let f = api::history::query::Filters {
+                from_ms: from,
+                to_ms: to,
+                ..Default::default()
+            };
+            let tz = chrono_tz::Tz::UTC;
+            let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
+                .await
+                .expect("raw");
+            let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
+                .await
+                .expect("walk");
+            assert_eq!((raw.plan.as_str(), walk.plan.as_str()), ("raw", "ip_stats"));
+            let counts =
+                |l: &api::history::OffenderList| l.items.iter().map(|o| o.bans).collect::<Vec<_>>();
+            assert_eq!(counts(&raw), counts(&walk), "{from}..{to}");
+        }
+        h.stop().await;
+    }
+}
+
+fn event(ip: &str, jail: &str, at: i64, kind: EventKind) -> BanEvent {
+    BanEvent {
+        kind,
+        at_ms: at,
+        ban: CurrentBan {
+            jail: jail.into(),
+            ip: ip.into(),
+            banned_at_ms: at,
+            expires_at_ms: Some(at + 600_000),
+            bantime_s: Some(600),
+            bancount: 1,
+            origin: Origin::Auto,
+            failures: Some(5),
+            matches: Some(r#"["line one", "line two"]"#.into()),
+        },
+        source: Source::Sync,
+    }
+}
+
+struct FixedGeo(HashMap<String, GeoInfo>);
+
+impl GeoLookup for FixedGeo {
+    fn lookup(&self, ip: std::net::IpAddr) -> GeoInfo {
+        self.0.get(&ip.to_string()).cloned().unwrap_or_default()
+    }
+}
+
+fn place(country: &str, asn: i64) -> GeoInfo {
+    GeoInfo {
+        country: Some(country.into()),
+        asn: Some(asn),
+        asn_org: Some(format!("Org {asn}")),
+    }
+}
+
+/// IP search (exact, CIDR, typed prefixes; IPv4 and IPv6), the timeline, geo, states,
+/// time zones and every bad input.
+#[tokio::test]
+async fn history_search_timeline_geo_and_bad_input() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let now = now_ms(&h.db).await;
+        let geo = FixedGeo(HashMap::from([
+            ("2001:db8:1::7".to_owned(), place("DE", 3320)),
+            ("198.51.100.7".to_owned(), place("FR", 3215)),
+        ]));
+        let ctx = h.ctx(Box::new(geo));
+        let t = now - 10 * DAY_MS;
+        let mut events = vec![
+            event("2001:db8:1::7", "sshd", t, EventKind::Ban),
+            event("2001:db8:1::7", "sshd", t, EventKind::Unban),
+            event("2001:db8:1::7", "postfix", t + HOUR_MS, EventKind::Ban),
+            event("2001:db8:2::9", "sshd", t + 2 * HOUR_MS, EventKind::Ban),
+            event("198.51.100.7", "sshd", t + 3 * HOUR_MS, EventKind::Ban),
+            event("198.51.100.7", "sshd", t + 3 * HOUR_MS, EventKind::Expire),
+            event("198.51.101.1", "sshd", t + 4 * HOUR_MS, EventKind::Ban),
+        ];
+        events[6].at_ms = now - 1000;
+        events[6].ban.banned_at_ms = now - 1000;
+        insert(&ctx, &events).await;
+        bans::upsert_current(&h.db, &[events[6].ban.clone()], now)
+            .await
+            .expect("current");
+        rollups::catch_up(&ctx, 1000).await.expect("rollups");
+
+        let ips = |v: &Value| -> Vec<String> {
+            let mut l: Vec<String> = v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["ip"].as_str().expect("ip").to_owned())
+                .collect();
+            l.sort();
+            l
+        };
+        let find = |q: &str| format!("/history?ip={}", q.replace(':', "%3A").replace('/', "%2F"));
+        assert_eq!(
+            ips(&h.get(&find("2001:db8:")).await),
+            ["2001:db8:1::7", "2001:db8:1::7", "2001:db8:2::9"]
+        );
+        assert_eq!(
+            ips(&h.get(&find("2001:db8:1::/48")).await),
+            ["2001:db8:1::7", "2001:db8:1::7"]
+        );
+        assert_eq!(
+            ips(&h.get(&find("2001:DB8:1:0::7")).await),
+            ["2001:db8:1::7", "2001:db8:1::7"]
+        );
+        assert_eq!(
+            ips(&h.get(&find("198.51.")).await),
+            ["198.51.100.7", "198.51.101.1"]
+        );
+        assert_eq!(
+            ips(&h.get(&find("198.51.100.0/24")).await),
+            ["198.51.100.7"]
+        );
+        assert_eq!(ips(&h.get(&find("10.")).await), Vec::<String>::new());
+        // States: unbanned, expired (ended or gone), banned (fail2ban holds it now).
+        let state = |s: &'static str| format!("/history?state={s}");
+        assert_eq!(ips(&h.get(&state("unbanned")).await), ["2001:db8:1::7"]);
+        assert_eq!(ips(&h.get(&state("banned")).await), ["198.51.101.1"]);
+        assert_eq!(
+            ips(&h.get(&state("expired")).await),
+            ["198.51.100.7", "2001:db8:1::7", "2001:db8:2::9"]
+        );
+        // Country and ASN filters; unknown places.
+        assert_eq!(
+            ips(&h.get("/history?country=de").await),
+            ["2001:db8:1::7", "2001:db8:1::7"]
+        );
+        assert_eq!(ips(&h.get("/history?asn=3215").await), ["198.51.100.7"]);
+        assert_eq!(
+            ips(&h.get("/history?country=unknown").await),
+            ["198.51.101.1", "2001:db8:2::9"]
+        );
+        assert_eq!(
+            ips(&h.get("/history?asn=0&range=24h").await),
+            ["198.51.101.1"]
+        );
+        let v = h.get("/dashboard/bans?range=24h&tz=Europe%2FBerlin").await;
+        assert_eq!(ips(&v), ["198.51.101.1"]);
+        let at = chrono::DateTime::parse_from_rfc3339(v["items"][0]["at"].as_str().expect("at"))
+            .expect("rfc");
+        let local = chrono::DateTime::parse_from_rfc3339(
+            v["items"][0]["at_local"].as_str().expect("local"),
+        )
+        .expect("rfc");
+        assert_eq!(at, local, "the same instant");
+        assert!(
+            [3600, 7200].contains(&local.offset().local_minus_utc()),
+            "Berlin offset"
+        );
+        assert_eq!(at.offset().local_minus_utc(), 0, "stored and sent as UTC");
+
+        // The timeline of an IPv6 address, with its path written differently.
+        let tl = h.get("/history/2001:DB8:1:0:0:0:0:7?tz=Asia%2FTokyo").await;
+        assert_eq!(tl["ip"], "2001:db8:1::7");
+        assert_eq!(tl["total_bans"], 2);
+        assert_eq!(tl["total_failures"], 10);
+        assert_eq!(tl["total_matches"], 4);
+        assert_eq!(tl["geo"]["country"], "DE");
+        assert_eq!(tl["geo"]["country_name"], "Germany");
+        assert_eq!(tl["geo"]["asn_org"], "Org 3320");
+        let bans = tl["bans"].as_array().expect("bans");
+        assert_eq!(bans[0]["jail"], "postfix");
+        assert_eq!(bans[1]["state"], "unbanned");
+        assert_eq!(bans[1]["lasted_s"], 0);
+        assert_eq!(
+            bans[1]["matches"],
+            serde_json::json!(["line one", "line two"])
+        );
+        assert!(
+            bans[0]["start_local"]
+                .as_str()
+                .expect("local")
+                .ends_with("+09:00")
+        );
+        let tl = h.get("/history/198.51.101.1").await;
+        assert_eq!(tl["banned_in"], serde_json::json!(["sshd"]));
+        assert_eq!(tl["bans"][0]["state"], "banned");
+
+        let g = h.get("/geo/198.51.100.7").await;
+        assert_eq!(
+            (
+                g["country"].as_str(),
+                g["asn"].as_i64(),
+                g["source"].as_str()
+            ),
+            (Some("FR"), Some(3215), Some("local"))
+        );
+        let g = h.get("/geo/2001:db8:2::9").await;
+        assert_eq!(
+            (g["country"].clone(), g["source"].as_str()),
+            (Value::Null, Some("none"))
+        );
+
+        for (path, status, code) in [
+            ("/history/203.0.113.250", 404, "ip_not_seen"),
+            ("/history/not-an-ip", 400, "invalid_ip"),
+            ("/geo/203.0.113.250", 404, "geo_not_resolved"),
+            ("/geo/999.1.1.1", 400, "invalid_ip"),
+            ("/dashboard/bans?range=2d", 400, "invalid_range"),
+            ("/dashboard/bans?range=all", 400, "invalid_range"),
+            (
+                "/dashboard/bans?from=2026-01-01T00:00:00Z",
+                400,
+                "invalid_range",
+            ),
+            (
+                "/dashboard/bans?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                400,
+                "invalid_range",
+            ),
+            (
+                "/dashboard/bans?from=yesterday&to=2026-01-01T00:00:00Z",
+                400,
+                "invalid_range",
+            ),
+            (
+                "/dashboard/trend?from=1990-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                400,
+                "invalid_range",
+            ),
+            ("/dashboard/bans?origin=robot", 400, "invalid_origin"),
+            ("/dashboard/bans?country=XX", 400, "invalid_country"),
+            ("/dashboard/bans?asn=-4", 400, "invalid_asn"),
+            ("/dashboard/bans?jail=a%20b", 400, "invalid_jail_name"),
+            ("/dashboard/bans?tz=Mars%2FOlympus", 400, "invalid_timezone"),
+            ("/dashboard/bans?sort=ip", 400, "invalid_sort"),
+            (
+                "/dashboard/bans?page=1000&page_size=500",
+                400,
+                "page_too_deep",
+            ),
+            ("/dashboard/trend?series=country", 400, "invalid_series"),
+            ("/history?ip=300.1.", 400, "invalid_ip_search"),
+            (
+                "/history?ip=2001%3Adb8%3A%3A%2F200",
+                400,
+                "invalid_ip_search",
+            ),
+            ("/history?state=gone", 400, "invalid_state"),
+        ] {
+            let (s, body) = h.get_status(path).await;
+            assert_eq!(
+                (s, body["error_code"].as_str()),
+                (status, Some(code)),
+                "{path}: {body}"
+            );
+            assert!(body["request_id"].is_string(), "{path}");
+        }
+        // Viewers read; nobody else does.
+        let anon = reqwest::Client::new();
+        let r = anon
+            .get(format!("{}/dashboard/trend", h.base))
+            .send()
+            .await
+            .expect("anon");
+        assert_eq!(r.status(), 401);
+        h.stop().await;
+    }
+}
+
+/// Unknown IPs resolved later move their bans' counts to the right country; the rollup
+/// job survives being stopped mid-way; retention purges old rows and keeps every
+/// aggregate exact.
+#[tokio::test]
+async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let now = now_ms(&h.db).await;
+        let mut generator = Generator::new(5, 500);
+        let events = generator.events(8000, now - 420 * DAY_MS, now);
+        let ctx = h.ctx(Box::new(generator.geo));
+
+        // Rollups stopped mid-way: a leader that loses its deadline after one batch...
+        insert(&ctx, &events).await;
+        let (expired_tx, expired_rx) = watch::channel(Instant::now() + Duration::from_millis(300));
+        let short = JobContext::new(
+            h.db.clone(),
+            ctx.fence.clone(),
+            JobDeps {
+                f2b: ctx.f2b.clone(),
+                geo: ctx.geo.clone(),
+                history: ctx.history.clone(),
+                command_expiry: ctx.command_expiry,
+            },
+            expired_rx,
+        );
+        let first = rollups::step(&short, 700).await.expect("one batch");
+        assert_eq!(first, 700);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(
+            rollups::catch_up(&short, 700).await.is_err(),
+            "stops when no longer leading"
+        );
+        drop(expired_tx);
+        // ...and a run killed in the middle of its work, as a crashed process would be (its
+        // own connections die with it).
+        let crashed_db = h.test_db.connect().await;
+        let crashed = JobContext::new(
+            crashed_db.clone(),
+            ctx.fence.clone(),
+            JobDeps {
+                f2b: ctx.f2b.clone(),
+                geo: ctx.geo.clone(),
+                history: ctx.history.clone(),
+                command_expiry: ctx.command_expiry,
+            },
+            h.ctx(Box::new(FixedGeo(HashMap::new()))).valid_until(),
+        );
+        let killed = tokio::spawn(async move { rollups::catch_up(&crashed, 300).await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        killed.abort();
+        let _ = killed.await;
+        crashed_db.close().await.ok();
+        rollups::catch_up(&ctx, 1000).await.expect("catch up");
+        let hwm: i64 = db::query_one(&h.db, "SELECT hwm_id FROM rollup_state", [])
+            .await
+            .expect("q")
+            .expect("row")
+            .try_get("", "hwm_id")
+            .expect("hwm");
+        let max: i64 = db::query_one(&h.db, "SELECT MAX(id) AS m FROM ban_events", [])
+            .await
+            .expect("q")
+            .expect("row")
+            .try_get("", "m")
+            .expect("max");
+        assert_eq!(hwm, max);
+        let rows = all_bans(&h.db).await;
+        let range = |q: &str| format!("from={}&to={}{q}", rfc(now - 500 * DAY_MS), rfc(now + 1));
+        check_aggregates(&h, &rows, &range(""), now - 500 * DAY_MS, now + 1, "").await;
+        let stats: i64 = db::query_one(
+            &h.db,
+            "SELECT CAST(SUM(bans) AS BIGINT) AS n FROM ip_stats",
+            [],
+        )
+        .await
+        .expect("q")
+        .expect("row")
+        .try_get("", "n")
+        .expect("n");
+        assert_eq!(stats, rows.len() as i64, "ip_stats counts every ban once");
+
+        // An IP nobody knew becomes known: its bans and the rollups follow.
+        let unknown = rows
+            .iter()
+            .find(|r| r.country.is_empty())
+            .expect("an unknown IP")
+            .ip
+            .clone();
+        db::execute(
+            &h.db,
+            "UPDATE geo_cache SET retry_at_ms = 0 WHERE ip = $1",
+            [unknown.clone().into()],
+        )
+        .await
+        .expect("due");
+        let knows = h.ctx(Box::new(FixedGeo(HashMap::from([(
+            unknown.clone(),
+            place("NZ", 9500),
+        )]))));
+        geo_resolve::retry_unknown(&knows).await.expect("retry");
+        let rows = all_bans(&h.db).await;
+        assert!(
+            rows.iter()
+                .filter(|r| r.ip == unknown)
+                .all(|r| r.country == "NZ" && r.asn == 9500)
+        );
+        check_aggregates(&h, &rows, &range(""), now - 500 * DAY_MS, now + 1, "").await;
+        let g = h.get(&format!("/geo/{unknown}")).await;
+        assert_eq!(g["country"], "NZ");
+
+        // Retention: everything before the week-aligned cut-off goes, in batches.
+        let purged = retention::purge(&ctx).await.expect("purge");
+        assert!(purged > 0);
+        let cutoff = shared::history::Grain::Week.floor(now - 365 * DAY_MS);
+        let left = all_bans(&h.db).await;
+        assert!(left.iter().all(|r| r.at >= cutoff));
+        assert_eq!(left.len(), rows.iter().filter(|r| r.at >= cutoff).count());
+        let old: i64 = db::query_one(
+            &h.db,
+            "SELECT COUNT(*) AS n FROM ban_events WHERE at_ms < $1",
+            [cutoff.into()],
+        )
+        .await
+        .expect("q")
+        .expect("row")
+        .try_get("", "n")
+        .expect("n");
+        assert_eq!(old, 0, "end events go too");
+        check_aggregates(&h, &left, &range(""), now - 500 * DAY_MS, now + 1, "").await;
+        let trend = h.get("/dashboard/trend?range=365d").await;
+        let from = chrono::DateTime::parse_from_rfc3339(trend["from"].as_str().expect("from"))
+            .expect("rfc")
+            .timestamp_millis();
+        let to = chrono::DateTime::parse_from_rfc3339(trend["to"].as_str().expect("to"))
+            .expect("rfc")
+            .timestamp_millis();
+        check_aggregates(&h, &left, "range=365d", from, to, "&origin=auto").await;
+        let stats: i64 = db::query_one(
+            &h.db,
+            "SELECT CAST(SUM(bans) AS BIGINT) AS n FROM ip_stats",
+            [],
+        )
+        .await
+        .expect("q")
+        .expect("row")
+        .try_get("", "n")
+        .expect("n");
+        assert_eq!(stats, left.len() as i64);
+        let empty: i64 = db::query_one(
+            &h.db,
+            "SELECT COUNT(*) AS n FROM ban_rollups WHERE bucket_ms < $1",
+            [cutoff.into()],
+        )
+        .await
+        .expect("q")
+        .expect("row")
+        .try_get("", "n")
+        .expect("n");
+        assert_eq!(empty, 0);
+        let key = ip_key(left[0].ip.parse().expect("ip"));
+        assert_eq!(key.len(), 16);
+        h.stop().await;
+    }
+}
