@@ -96,8 +96,11 @@ stop() {
 }
 
 attack() {
-  # Failed logins from the documentation networks (RFC 5737, RFC 3849), a few a second,
-  # some IPs persistent enough to be banned, IPv4 and IPv6.
+  # Failed logins from the documentation networks (RFC 5737, RFC 3849) and, so the map
+  # and country charts have something to show, from random addresses of public networks
+  # around the world (harmless: the private fail2ban's action only writes a file). A few
+  # a second; some IPs persistent enough to be banned; IPv4 and IPv6.
+  nets=(1 5 14 27 31 36 37 41 43 45 46 49 58 59 61 77 78 79 80 81 82 85 87 88 89 91 93 94 95 101 103 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 151 152 154 156 160 170 175 176 177 178 179 180 181 182 183 185 186 187 188 189 190 191 193 194 195 196 197 200 201 202 210 211 212 213 217 218 219 220 221 222 223)
   i=0
   while :; do
     i=$((i + 1))
@@ -114,6 +117,11 @@ attack() {
       printf '%s failure from 2001:db8:%x::%x\n' "$now" $((RANDOM % 4096)) $((RANDOM % 65535)) >> "$T/web.log"
     fi
     echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for root from 192.0.2.$((RANDOM % 250 + 1)) port 22 ssh2" >> "$T/auth.log"
+    # A world-wide attacker, persistent enough (4 tries) to be banned.
+    ip="${nets[$((RANDOM % ${#nets[@]}))]}.$((RANDOM % 256)).$((RANDOM % 256)).$((RANDOM % 254 + 1))"
+    for _ in 1 2 3 4; do
+      echo "$(date '+%b %d %H:%M:%S') demo sshd[$$]: Failed password for invalid user admin from $ip port 22 ssh2" >> "$T/auth.log"
+    done
     sleep "${ATTACK_PERIOD:-2}"
   done
 }

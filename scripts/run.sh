@@ -7,8 +7,8 @@
 # With a fail2ban on this host (its socket at BANGUI_FAIL2BAN_SOCKET, default
 # /var/run/fail2ban/fail2ban.sock, reachable by this user) BanGUI manages that one.
 # Without one, it starts a private demo fail2ban in ./var/demo-fail2ban (Debian's
-# package, no firewall changes) and a generator of failed logins from documentation
-# networks, so bans arrive within seconds. BANGUI_DEMO=1 forces the demo.
+# package, no firewall changes) and a generator of failed logins (documentation
+# networks and random public addresses), so bans arrive within seconds. BANGUI_DEMO=1 forces the demo.
 #
 # Every BANGUI_* variable (see Docs/configuration.md) is passed through, e.g.
 #   BANGUI_API_ADDR=0.0.0.0:8080 ./scripts/run.sh
@@ -44,6 +44,22 @@ if [ "$demo" = 1 ] && ! command -v fail2ban-server >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's nodejs and npm (for the offline geo data)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  else
+    echo "npm not found: sudo apt-get install nodejs npm" >&2
+    exit 1
+  fi
+fi
+echo "== offline geo data from the npm registry (@ip-location-db: country CC0, ASN CC-BY-4.0)"
+npm ci --prefix scheduler/geo --no-audit --no-fund --silent
+geo=$PWD/scheduler/geo/node_modules/@ip-location-db
+export BANGUI_GEOIP_COUNTRY_DB=${BANGUI_GEOIP_COUNTRY_DB:-$geo/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb}
+export BANGUI_GEOIP_ASN_DB=${BANGUI_GEOIP_ASN_DB:-$geo/asn/asn-ipv4.csv,$geo/asn/asn-ipv6.csv}
 
 echo "== building (release)"
 cargo build --release --locked -p api -p scheduler -p migrations

@@ -17,6 +17,7 @@ need_pkgs=()
 command -v fail2ban-server >/dev/null 2>&1 || need_pkgs+=(fail2ban)
 command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
 command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need_pkgs[*]}"
@@ -28,6 +29,10 @@ if ((${#need_pkgs[@]})); then
     exit 1
   fi
 fi
+
+# The offline geo data (npm registry; exact versions from scheduler/geo/package-lock.json).
+log "geo data (npm ci scheduler/geo)"
+npm ci --prefix scheduler/geo --no-audit --no-fund --silent
 
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust >= 1.95 (rustup)" >&2; exit 1; }
 

@@ -220,8 +220,46 @@ impl GeoDb {
     }
 }
 
+/// Whether an address can be somewhere: private, loopback, link-local, shared,
+/// documentation and other special-purpose ranges belong to no country (some data sets
+/// place them anyway, from whois records of their registrant).
+pub fn is_global(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || o[0] >= 240)
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
+        }
+    }
+}
+
 impl GeoLookup for GeoDb {
     fn lookup(&self, ip: IpAddr) -> GeoInfo {
+        if !is_global(ip) {
+            return GeoInfo::default();
+        }
         let (asn, asn_org) = self.asn_of(ip).unzip();
         GeoInfo {
             country: self.country_of(ip),
@@ -375,6 +413,16 @@ mod tests {
         std::fs::write(&path, "garbage\n").expect("write");
         assert!(GeoDb::load(None, &[path]).is_err());
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn special_purpose_addresses_are_nowhere() {
+        for ip in ["10.1.2.3", "192.168.1.1", "127.0.0.1", "100.64.0.1", "192.0.2.1", "fe80::1", "fd00::1", "2001:db8::1", "::ffff:10.0.0.1", "::1"] {
+            assert!(!is_global(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"] {
+            assert!(is_global(ip.parse().expect("ip")), "{ip}");
+        }
     }
 
     #[test]
