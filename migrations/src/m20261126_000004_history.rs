@@ -57,6 +57,16 @@ const COMMON_UP: &[&str] = &[
     )",
     "INSERT INTO rollup_state (name, hwm_id, updated_at_ms) VALUES ('ban_rollups', 0, 0)",
     "CREATE INDEX ip_stats_bans ON ip_stats (bans)",
+    // Bans per IP, week, jail and origin: a candidate's count over any range of weeks
+    // without touching its (possibly thousands of) events.
+    "CREATE TABLE ip_weeks (
+        ip TEXT NOT NULL,
+        week_ms BIGINT NOT NULL,
+        jail TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        bans BIGINT NOT NULL,
+        PRIMARY KEY (ip, week_ms, jail, origin)
+    )",
     "CREATE TABLE geo_cache (
         ip TEXT PRIMARY KEY,
         country TEXT NULL,
@@ -78,6 +88,7 @@ const COMMON_UP: &[&str] = &[
 const COMMON_DOWN: &[&str] = &[
     "DROP TABLE asn_names",
     "DROP TABLE geo_cache",
+    "DROP TABLE ip_weeks",
     "DROP TABLE ip_stats",
     "DROP TABLE rollup_state",
     "DROP TABLE ban_rollups",

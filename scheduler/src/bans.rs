@@ -13,9 +13,9 @@ use crate::geo::{GeoInfo, GeoLookup};
 /// When an IP the geo data does not know is looked up again.
 pub const GEO_RETRY_MS: i64 = 3_600_000;
 
-/// Rows per multi-row INSERT. Measured on 10 000 rows: 50 is fastest on PostgreSQL (0.4 s;
-/// 200 took 2.3 s, 1000 took 0.7 s) and as fast as larger batches on SQLite.
-const BATCH: usize = 50;
+/// Rows per multi-row INSERT (at most 15 values a row: well inside both databases'
+/// parameter limits). Measured with the history benchmark (`Docs/performance.md`).
+const BATCH: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

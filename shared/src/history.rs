@@ -247,6 +247,17 @@ impl Dims {
         })
     }
 
+    /// The grains this set is kept at. Hourly rows are kept only where they stay small
+    /// (origin, jail, country: a few hundred per hour at most); the ASN and jail×country
+    /// sets would have about one hourly row per event, so their sub-day edges are counted
+    /// from the events instead.
+    pub fn grains(self) -> &'static [Grain] {
+        match self {
+            Dims::Origin | Dims::Jail | Dims::Country => &Grain::ALL,
+            Dims::Asn | Dims::JailCountry | Dims::JailAsn => &[Grain::Day, Grain::Week],
+        }
+    }
+
     /// `(jail, country, asn)` expressions over `ban_events` for this set.
     fn event_exprs(self) -> (&'static str, &'static str, &'static str) {
         let h = self.has();
@@ -277,7 +288,7 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
     let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 2);
     for dims in Dims::ALL {
         let (jail, country, asn) = dims.event_exprs();
-        for grain in Grain::ALL {
+        for &grain in dims.grains() {
             out.push(format!(
                 "INSERT INTO ban_rollups (dims, grain, bucket_ms, jail, origin, country, asn, bans) \
                  SELECT '{}', '{}', {}, {jail}, origin, {country}, {asn}, {sign} * COUNT(*) \
@@ -291,6 +302,13 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         }
     }
     out.push(format!(
+        "INSERT INTO ip_weeks (ip, week_ms, jail, origin, bans) \
+         SELECT ip, {}, jail, origin, {sign} * COUNT(*) FROM ban_events \
+         WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3, 4 \
+         ON CONFLICT (ip, week_ms, jail, origin) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
+        Grain::Week.bucket_sql("at_ms")
+    ));
+    out.push(format!(
         "INSERT INTO ip_stats (ip, ip_bin, bans) SELECT ip, ip_bin, {sign} * COUNT(*) \
          FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY ip, ip_bin \
          ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans"
@@ -300,6 +318,9 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         // dropped with their bucket by the retention job; ip_stats is kept tight because
         // repeat-offender search walks it by count.
         out.push("DELETE FROM ip_stats WHERE bans <= 0".into());
+        out.push(format!(
+            "DELETE FROM ip_weeks WHERE bans <= 0 AND ip IN (SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
+        ));
     }
     out
 }

@@ -124,6 +124,16 @@ pub async fn rows<C: ConnectionTrait>(
     page_size: u32,
     tz: Tz,
 ) -> Result<Vec<BanRecord>, DbErr> {
+    let sql = rows_sql(f, sort, page, page_size);
+    db::query_all(db, &sql.text, sql.values)
+        .await?
+        .iter()
+        .map(|r| record(r, tz))
+        .collect()
+}
+
+/// The query [`rows`] runs (public so benchmarks can show its plan).
+pub fn rows_sql(f: &Filters, sort: Sort, page: u32, page_size: u32) -> Sql {
     let mut sql = Sql::default();
     let conds = f.raw_conditions(&mut sql);
     let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
@@ -132,17 +142,13 @@ pub async fn rows<C: ConnectionTrait>(
         Sort::OldestFirst => "ASC",
     };
     let offset = u64::from(page.saturating_sub(1)) * u64::from(page_size);
-    let text = format!(
+    sql.text = format!(
         "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM ban_events e \
          LEFT JOIN asn_names a ON a.asn = e.asn \
          WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
          ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}"
     );
-    db::query_all(db, &text, sql.values)
-        .await?
-        .iter()
-        .map(|r| record(r, tz))
-        .collect()
+    sql
 }
 
 /// One repeat offender.
@@ -153,6 +159,7 @@ pub struct Offender {
     pub bans: i64,
     pub last_at: DateTime<Utc>,
     pub last_at_local: String,
+    /// The jails that banned it in the weeks the range touches.
     pub jails: Vec<String>,
     pub country: Option<String>,
     pub country_name: Option<String>,
@@ -177,7 +184,10 @@ const MAX_CANDIDATE_PAGES: usize = 50;
 struct Tally {
     ip: String,
     bans: i64,
-    last_ms: i64,
+}
+
+fn order(t: &mut [Tally]) {
+    t.sort_by(|a, b| b.bans.cmp(&a.bans).then_with(|| a.ip.cmp(&b.ip)));
 }
 
 async fn tally_rows<C: ConnectionTrait>(
@@ -186,16 +196,14 @@ async fn tally_rows<C: ConnectionTrait>(
     extra: &str,
     mut sql: Sql,
     min_bans: i64,
-    limit: Option<u32>,
 ) -> Result<Vec<Tally>, DbErr> {
     let conds = f.raw_conditions(&mut sql);
     let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
     let min = sql.arg(min_bans);
-    let limit = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
     let text = format!(
-        "SELECT e.ip, COUNT(*) AS n, MAX(e.at_ms) AS last_ms FROM ban_events e \
+        "SELECT e.ip, COUNT(*) AS n FROM ban_events e \
          WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip \
-         HAVING COUNT(*) >= {min} ORDER BY n DESC, last_ms DESC{limit}"
+         HAVING COUNT(*) >= {min}"
     );
     db::query_all(db, &text, sql.values)
         .await?
@@ -204,7 +212,81 @@ async fn tally_rows<C: ConnectionTrait>(
             Ok(Tally {
                 ip: r.try_get("", "ip")?,
                 bans: r.try_get("", "n")?,
-                last_ms: r.try_get("", "last_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// Range counts of candidate IPs. With only origin/jail filters, whole weeks come from
+/// `ip_weeks` and only the range's edges (and events not rolled up yet) from the events.
+async fn tally_candidates<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    ips: &[String],
+    min_bans: i64,
+) -> Result<Vec<Tally>, DbErr> {
+    let addrs: Vec<std::net::IpAddr> = ips.iter().filter_map(|ip| ip.parse().ok()).collect();
+    if addrs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let weekly = f.country.is_none() && f.asn.is_none() && f.ip.is_none() && f.state.is_none();
+    if !weekly {
+        let mut sql = Sql::default();
+        let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
+        let extra = format!(" AND e.ip_bin IN ({})", keys.join(", "));
+        return tally_rows(db, f, &extra, sql, min_bans).await;
+    }
+    let mut sql = Sql::default();
+    let mut parts = Vec::new();
+    let pieces = query::decompose(f.from_ms, f.to_ms, &[shared::history::Grain::Week]);
+    let raw = |sql: &mut Sql, from: i64, to: i64, extra: &str| {
+        let conds = f.raw_conditions(sql);
+        let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
+        let (lo, hi) = (sql.arg(from), sql.arg(to));
+        format!(
+            "SELECT e.ip AS ip, COUNT(*) AS n FROM ban_events e WHERE {conds} AND e.ip_bin IN ({}) \
+             AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
+            keys.join(", ")
+        )
+    };
+    for p in &pieces {
+        if p.grain.is_none() {
+            parts.push(raw(&mut sql, p.from, p.to, ""));
+            continue;
+        }
+        let list: Vec<String> = ips.iter().map(|ip| sql.arg(ip.clone())).collect();
+        let (lo, hi) = (sql.arg(p.from), sql.arg(p.to));
+        let mut conds = String::new();
+        if let Some(o) = &f.origin {
+            conds.push_str(&format!(" AND w.origin = {}", sql.arg(o.clone())));
+        }
+        if let Some(j) = &f.jail {
+            conds.push_str(&format!(" AND w.jail = {}", sql.arg(j.clone())));
+        }
+        parts.push(format!(
+            "SELECT w.ip AS ip, CAST(SUM(w.bans) AS BIGINT) AS n FROM ip_weeks w WHERE w.ip IN ({}) \
+             AND w.week_ms >= {lo} AND w.week_ms < {hi}{conds} GROUP BY w.ip",
+            list.join(", ")
+        ));
+        parts.push(raw(
+            &mut sql,
+            p.from,
+            p.to,
+            " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+        ));
+    }
+    let min = sql.arg(min_bans);
+    let text = format!(
+        "SELECT ip, CAST(SUM(n) AS BIGINT) AS n FROM ({}) t GROUP BY ip HAVING SUM(n) >= {min}",
+        parts.join(" UNION ALL ")
+    );
+    db::query_all(db, &text, sql.values)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Tally {
+                ip: r.try_get("", "ip")?,
+                bans: r.try_get("", "n")?,
             })
         })
         .collect()
@@ -214,9 +296,10 @@ async fn tally_rows<C: ConnectionTrait>(
 ///
 /// Small ranges are grouped directly. Large ones walk `ip_stats` (bans per IP over the
 /// whole archive, an upper bound of any range's count) from the top, counting each
-/// candidate's bans in range through the IP index, and stop once the next candidate's
-/// all-time count cannot beat the current `limit`-th place. Events the rollup job has
-/// not reached yet are not in `ip_stats`, so their IPs are always candidates too.
+/// candidate's bans in range (from `ip_weeks` for whole weeks), and stop once the next
+/// candidate's all-time count cannot beat the current `limit`-th place. Events the
+/// rollup job has not reached yet are not in `ip_stats`, so their IPs are always
+/// candidates too.
 pub async fn repeat_offenders<C: ConnectionTrait>(
     db: &C,
     f: &Filters,
@@ -228,12 +311,13 @@ pub async fn repeat_offenders<C: ConnectionTrait>(
     let (estimate, _) = query::total(db, f, raw_limit).await?;
     let (mut top, plan) = if estimate < raw_limit || f.ip.is_some() {
         (
-            tally_rows(db, f, "", Sql::default(), min_bans, Some(limit)).await?,
+            tally_rows(db, f, "", Sql::default(), min_bans).await?,
             "raw",
         )
     } else {
         (walk_candidates(db, f, min_bans, limit).await?, "ip_stats")
     };
+    order(&mut top);
     top.truncate(limit as usize);
     let mut items = Vec::with_capacity(top.len());
     for t in top {
@@ -252,10 +336,11 @@ async fn walk_candidates<C: ConnectionTrait>(
     limit: u32,
 ) -> Result<Vec<Tally>, DbErr> {
     let limit = limit as usize;
+    let page_size = (limit * 2).max(40);
     let mut best: Vec<Tally> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     // IPs of events not yet in ip_stats.
-    let fresh: Vec<String> = db::query_all(
+    let mut batch: Vec<String> = db::query_all(
         db,
         "SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' \
          AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
@@ -266,7 +351,6 @@ async fn walk_candidates<C: ConnectionTrait>(
     .map(|r| r.try_get("", "ip"))
     .collect::<Result<_, _>>()?;
     let mut after: Option<(i64, String)> = None;
-    let mut batch = fresh;
     for page in 0..=MAX_CANDIDATE_PAGES {
         let mut bound = i64::MAX;
         if page > 0 {
@@ -283,7 +367,7 @@ async fn walk_candidates<C: ConnectionTrait>(
                 db,
                 &format!(
                     "SELECT ip, bans FROM ip_stats WHERE bans >= {min}{keyset} \
-                     ORDER BY bans DESC, ip LIMIT {CANDIDATE_PAGE}"
+                     ORDER BY bans DESC, ip LIMIT {page_size}"
                 ),
                 sql.values,
             )
@@ -302,25 +386,12 @@ async fn walk_candidates<C: ConnectionTrait>(
         }
         batch.retain(|ip| seen.insert(ip.clone()));
         for chunk in batch.chunks(CANDIDATE_PAGE) {
-            let mut sql = Sql::default();
-            let keys: Vec<String> = chunk
-                .iter()
-                .filter_map(|ip| ip.parse().ok())
-                .map(|a| sql.arg(ip_key(a).to_vec()))
-                .collect();
-            if keys.is_empty() {
-                continue;
-            }
-            let extra = format!(" AND e.ip_bin IN ({})", keys.join(", "));
-            best.extend(tally_rows(db, f, &extra, sql, min_bans, None).await?);
+            best.extend(tally_candidates(db, f, chunk, min_bans).await?);
         }
-        best.sort_by(|a, b| b.bans.cmp(&a.bans).then(b.last_ms.cmp(&a.last_ms)));
+        order(&mut best);
         best.truncate(limit);
         // Nobody further down can reach the current last place.
         if best.len() == limit && best.last().is_some_and(|t| t.bans >= bound) {
-            break;
-        }
-        if page > 0 && bound < min_bans {
             break;
         }
     }
@@ -335,15 +406,30 @@ async fn describe_offender<C: ConnectionTrait>(
 ) -> Result<Offender, DbErr> {
     let key = t.ip.parse().map(|a| ip_key(a).to_vec()).unwrap_or_default();
     let mut sql = Sql::default();
-    let k = sql.arg(key);
-    let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
-    let jails = db::query_all(
+    let (k, lo, hi) = (sql.arg(key), sql.arg(f.from_ms), sql.arg(f.to_ms));
+    let last_ms: i64 = db::query_one(
         db,
         &format!(
-            "SELECT DISTINCT e.jail FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = {k} \
-             AND e.at_ms >= {lo} AND e.at_ms < {hi} ORDER BY e.jail"
+            "SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = {k} \
+             AND e.at_ms >= {lo} AND e.at_ms < {hi} ORDER BY e.at_ms DESC LIMIT 1"
         ),
         sql.values,
+    )
+    .await?
+    .map(|r| r.try_get("", "at_ms"))
+    .transpose()?
+    .unwrap_or(0);
+    // The jails of the weeks the range touches (one small index range, however often
+    // the IP was banned).
+    let jails = db::query_all(
+        db,
+        "SELECT DISTINCT jail FROM ip_weeks WHERE ip = $1 AND week_ms >= $2 AND week_ms < $3 \
+         AND bans > 0 ORDER BY jail",
+        [
+            t.ip.clone().into(),
+            shared::history::Grain::Week.floor(f.from_ms).into(),
+            f.to_ms.into(),
+        ],
     )
     .await?
     .iter()
@@ -351,8 +437,8 @@ async fn describe_offender<C: ConnectionTrait>(
     .collect::<Result<Vec<String>, _>>()?;
     let geo = geo_of(db, &t.ip).await?;
     Ok(Offender {
-        last_at: from_epoch_ms(t.last_ms),
-        last_at_local: range::local(t.last_ms, tz),
+        last_at: from_epoch_ms(last_ms),
+        last_at_local: range::local(last_ms, tz),
         jails,
         country_name: geo.as_ref().and_then(|g| g.country_name.clone()),
         country: geo.as_ref().and_then(|g| g.country.clone()),

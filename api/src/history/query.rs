@@ -61,10 +61,14 @@ pub struct Filters {
     pub state: Option<State>,
 }
 
+/// Whether ban row `e` is the ban fail2ban holds now (a primary-key lookup).
+const CURRENT_SQL: &str = "e.end_kind IS NULL AND EXISTS (SELECT 1 FROM f2b_bans b \
+    WHERE b.jail = e.jail AND b.ip = e.ip AND b.banned_at_ms = e.banned_at_ms)";
+
 /// The state of a ban row `e`: how it ended, or whether fail2ban still holds it.
 pub const STATE_SQL: &str = "CASE WHEN e.end_kind = 'unban' THEN 'unbanned' \
-    WHEN e.end_kind IS NOT NULL THEN 'expired' \
-    WHEN EXISTS (SELECT 1 FROM f2b_bans b WHERE b.jail = e.jail AND b.ip = e.ip) THEN 'banned' \
+    WHEN e.end_kind IS NULL AND EXISTS (SELECT 1 FROM f2b_bans b \
+    WHERE b.jail = e.jail AND b.ip = e.ip AND b.banned_at_ms = e.banned_at_ms) THEN 'banned' \
     ELSE 'expired' END";
 
 impl Filters {
@@ -100,15 +104,15 @@ impl Filters {
         }
         match self.state {
             Some(State::Unbanned) => c.push("e.end_kind = 'unban'".into()),
+            // Driven from the (small) current-ban snapshot through the natural key.
             Some(State::Banned) => c.push(
-                "e.end_kind IS NULL AND EXISTS (SELECT 1 FROM f2b_bans b WHERE b.jail = e.jail AND b.ip = e.ip)"
+                "e.end_kind IS NULL AND e.id IN (SELECT x.id FROM f2b_bans b JOIN ban_events x \
+                 ON x.jail = b.jail AND x.ip = b.ip AND x.banned_at_ms = b.banned_at_ms AND x.kind = 'ban')"
                     .into(),
             ),
-            Some(State::Expired) => c.push(
-                "(e.end_kind = 'expire' OR (e.end_kind IS NULL AND NOT EXISTS \
-                 (SELECT 1 FROM f2b_bans b WHERE b.jail = e.jail AND b.ip = e.ip)))"
-                    .into(),
-            ),
+            Some(State::Expired) => c.push(format!(
+                "(e.end_kind = 'expire' OR (e.end_kind IS NULL AND NOT ({CURRENT_SQL})))"
+            )),
             None => {}
         }
         c.join(" AND ")
@@ -306,6 +310,30 @@ pub async fn counts<C: ConnectionTrait>(
     keys: &[Key],
     limit: Option<u32>,
 ) -> Result<(Vec<Count>, Plan), DbErr> {
+    let (sql, plan) = counts_sql(f, keys, limit);
+    let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
+    let rows = db::query_all(db, &sql.text, sql.values).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let n: Option<i64> = r.try_get("", "n")?;
+        let Some(n) = n.filter(|n| *n > 0) else {
+            continue;
+        };
+        let mut kv = Vec::with_capacity(keys.len());
+        for (k, name) in keys.iter().zip(&names) {
+            kv.push(if k.is_text() {
+                KeyValue::Text(r.try_get("", name)?)
+            } else {
+                KeyValue::Int(r.try_get("", name)?)
+            });
+        }
+        out.push(Count { keys: kv, n });
+    }
+    Ok((out, plan))
+}
+
+/// The query [`counts`] runs (public so benchmarks can show its plan).
+pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>) -> (Sql, Plan) {
     let mut needs = f.needs();
     for k in keys {
         match k {
@@ -338,7 +366,11 @@ pub async fn counts<C: ConnectionTrait>(
             Plan::Raw
         }
         Some(dims) => {
-            let pieces = decompose(f.from_ms, f.to_ms, &usable_grains(keys));
+            let grains: Vec<Grain> = usable_grains(keys)
+                .into_iter()
+                .filter(|g| dims.grains().contains(g))
+                .collect();
+            let pieces = decompose(f.from_ms, f.to_ms, &grains);
             for p in &pieces {
                 match p.grain {
                     None => parts.push(raw_select(&mut sql, p.from, p.to, "")),
@@ -392,24 +424,7 @@ pub async fn counts<C: ConnectionTrait>(
         text.push_str(&format!(" LIMIT {l}"));
     }
     sql.text = text;
-    let rows = db::query_all(db, &sql.text, sql.values).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let n: Option<i64> = r.try_get("", "n")?;
-        let Some(n) = n.filter(|n| *n > 0) else {
-            continue;
-        };
-        let mut kv = Vec::with_capacity(keys.len());
-        for (k, name) in keys.iter().zip(&names) {
-            kv.push(if k.is_text() {
-                KeyValue::Text(r.try_get("", name)?)
-            } else {
-                KeyValue::Int(r.try_get("", name)?)
-            });
-        }
-        out.push(Count { keys: kv, n });
-    }
-    Ok((out, plan))
+    (sql, plan)
 }
 
 fn group_by(n: usize) -> String {

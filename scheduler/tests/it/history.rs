@@ -911,10 +911,14 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
 /// places well-known addresses.
 #[test]
 fn real_geo_files_place_well_known_addresses() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geo/node_modules/@ip-location-db");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geo/node_modules/@ip-location-db");
     let country = dir.join("geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb");
     if !country.exists() {
-        assert!(std::env::var("CI").is_err(), "CI must install scheduler/geo (npm ci)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install scheduler/geo (npm ci)"
+        );
         eprintln!("skipped: run `npm ci --prefix scheduler/geo` first");
         return;
     }
@@ -924,9 +928,20 @@ fn real_geo_files_place_well_known_addresses() {
     eprintln!("loaded in {:?}: {}", started.elapsed(), geo.describe());
     let at = |ip: &str| geo.lookup(ip.parse().expect("ip"));
     let google = at("8.8.8.8");
-    assert_eq!((google.country.as_deref(), google.asn), (Some("US"), Some(15169)));
-    assert!(google.asn_org.is_some_and(|o| o.to_lowercase().contains("google")));
+    assert_eq!(
+        (google.country.as_deref(), google.asn),
+        (Some("US"), Some(15169))
+    );
+    assert!(
+        google
+            .asn_org
+            .is_some_and(|o| o.to_lowercase().contains("google"))
+    );
     assert_eq!(at("2001:4860:4860::8888").asn, Some(15169));
     assert_eq!(at("2001:4860:4860::8888").country.as_deref(), Some("US"));
-    assert_eq!(at("192.168.1.1"), GeoInfo::default(), "private addresses are nowhere");
+    assert_eq!(
+        at("192.168.1.1"),
+        GeoInfo::default(),
+        "private addresses are nowhere"
+    );
 }
