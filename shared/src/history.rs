@@ -139,16 +139,20 @@ pub enum Grain {
     Hour,
     Day,
     Week,
+    /// Four weeks (Monday-aligned): a year is 13 of them, so year-long top lists sum
+    /// a quarter of the rows weeks would need.
+    Weeks4,
 }
 
 impl Grain {
-    pub const ALL: [Grain; 3] = [Grain::Hour, Grain::Day, Grain::Week];
+    pub const ALL: [Grain; 4] = [Grain::Hour, Grain::Day, Grain::Week, Grain::Weeks4];
 
     pub fn code(self) -> &'static str {
         match self {
             Grain::Hour => "h",
             Grain::Day => "d",
             Grain::Week => "w",
+            Grain::Weeks4 => "4w",
         }
     }
 
@@ -157,12 +161,13 @@ impl Grain {
             Grain::Hour => HOUR_MS,
             Grain::Day => DAY_MS,
             Grain::Week => WEEK_MS,
+            Grain::Weeks4 => 4 * WEEK_MS,
         }
     }
 
     pub fn align_ms(self) -> i64 {
         match self {
-            Grain::Week => WEEK_ALIGN_MS,
+            Grain::Week | Grain::Weeks4 => WEEK_ALIGN_MS,
             _ => 0,
         }
     }
@@ -254,7 +259,9 @@ impl Dims {
     pub fn grains(self) -> &'static [Grain] {
         match self {
             Dims::Origin | Dims::Jail | Dims::Country => &Grain::ALL,
-            Dims::Asn | Dims::JailCountry | Dims::JailAsn => &[Grain::Day, Grain::Week],
+            Dims::Asn | Dims::JailCountry | Dims::JailAsn => {
+                &[Grain::Day, Grain::Week, Grain::Weeks4]
+            }
         }
     }
 
@@ -283,7 +290,8 @@ pub const READ_HWM: &str = "SELECT hwm_id FROM rollup_state WHERE name = 'ban_ro
 
 /// Statements that add (`sign` 1) or remove (`sign` -1) the ban rows of `ban_events`
 /// matching `filter` (a SQL condition over ban_events, may use placeholders) to/from every
-/// rollup and `ip_stats`. Run them in one transaction with the change they account for.
+/// rollup and `ip_stats`. Run them in one transaction with the change they account for,
+/// each with the values of the filter's placeholders.
 pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
     let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 2);
     for dims in Dims::ALL {
@@ -317,7 +325,11 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         // Rollup rows that reach zero are harmless (readers skip empty sums) and are
         // dropped with their bucket by the retention job; ip_stats is kept tight because
         // repeat-offender search walks it by count.
-        out.push("DELETE FROM ip_stats WHERE bans <= 0".into());
+        // Every statement uses the filter's placeholders: PostgreSQL prepares a text once
+        // with the parameter count of its first use.
+        out.push(format!(
+            "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
+        ));
         out.push(format!(
             "DELETE FROM ip_weeks WHERE bans <= 0 AND ip IN (SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
         ));

@@ -143,10 +143,11 @@ pub fn rows_sql(f: &Filters, sort: Sort, page: u32, page_size: u32) -> Sql {
     };
     let offset = u64::from(page.saturating_sub(1)) * u64::from(page_size);
     sql.text = format!(
-        "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM ban_events e \
+        "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM ban_events e{} \
          LEFT JOIN asn_names a ON a.asn = e.asn \
          WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
-         ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}"
+         ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}",
+        f.table_hint()
     );
     sql
 }
@@ -177,7 +178,7 @@ pub struct OffenderList {
 
 /// Ranges with fewer bans than this are grouped directly; above, candidates are walked
 /// from `ip_stats`.
-pub const OFFENDERS_RAW_LIMIT: i64 = 40_000;
+pub const OFFENDERS_RAW_LIMIT: i64 = 10_000;
 const CANDIDATE_PAGE: usize = 400;
 const MAX_CANDIDATE_PAGES: usize = 50;
 
@@ -201,9 +202,10 @@ async fn tally_rows<C: ConnectionTrait>(
     let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
     let min = sql.arg(min_bans);
     let text = format!(
-        "SELECT e.ip, COUNT(*) AS n FROM ban_events e \
+        "SELECT e.ip, COUNT(*) AS n FROM ban_events e{} \
          WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip \
-         HAVING COUNT(*) >= {min}"
+         HAVING COUNT(*) >= {min}",
+        f.table_hint()
     );
     db::query_all(db, &text, sql.values)
         .await?
@@ -239,19 +241,19 @@ async fn tally_candidates<C: ConnectionTrait>(
     let mut sql = Sql::default();
     let mut parts = Vec::new();
     let pieces = query::decompose(f.from_ms, f.to_ms, &[shared::history::Grain::Week]);
-    let raw = |sql: &mut Sql, from: i64, to: i64, extra: &str| {
+    let raw = |sql: &mut Sql, from: i64, to: i64, hint: &str, extra: &str| {
         let conds = f.raw_conditions(sql);
         let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
         let (lo, hi) = (sql.arg(from), sql.arg(to));
         format!(
-            "SELECT e.ip AS ip, COUNT(*) AS n FROM ban_events e WHERE {conds} AND e.ip_bin IN ({}) \
+            "SELECT e.ip AS ip, COUNT(*) AS n FROM ban_events e{hint} WHERE {conds} AND e.ip_bin IN ({}) \
              AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
             keys.join(", ")
         )
     };
     for p in &pieces {
         if p.grain.is_none() {
-            parts.push(raw(&mut sql, p.from, p.to, ""));
+            parts.push(raw(&mut sql, p.from, p.to, "", ""));
             continue;
         }
         let list: Vec<String> = ips.iter().map(|ip| sql.arg(ip.clone())).collect();
@@ -272,6 +274,7 @@ async fn tally_candidates<C: ConnectionTrait>(
             &mut sql,
             p.from,
             p.to,
+            "{by_rowid}",
             " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
         ));
     }
@@ -342,7 +345,7 @@ async fn walk_candidates<C: ConnectionTrait>(
     // IPs of events not yet in ip_stats.
     let mut batch: Vec<String> = db::query_all(
         db,
-        "SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' \
+        "SELECT DISTINCT ip FROM ban_events{by_rowid} WHERE kind = 'ban' \
          AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
         [],
     )
