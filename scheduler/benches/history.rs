@@ -148,17 +148,18 @@ async fn fill(
     events: usize,
     now: i64,
 ) -> (usize, f64) {
-    let weeks = 53;
-    let start = now - 365 * DAY_MS;
+    let year = 365 * DAY_MS;
+    let start = now - year;
     let mut written = 0;
     let mut spent = 0.0;
-    for w in 0..weeks {
+    for w in 0..53 {
         let from = start + w * 7 * DAY_MS;
         let to = (from + 7 * DAY_MS).min(now);
         if from >= to {
             break;
         }
-        let batch = generator.events(events / weeks as usize, from, to);
+        let share = usize::try_from((to - from) * 1000 / year).unwrap_or(0);
+        let batch = generator.events(events * share / 1000, from, to);
         let t = Instant::now();
         for chunk in batch.chunks(5000) {
             let txn = ctx.fenced_txn().await.expect("txn");

@@ -239,13 +239,19 @@ async fn remember_places<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let rows: Vec<(&String, &GeoInfo)> = places.iter().collect();
     for chunk in rows.chunks(BATCH) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
         let mut groups = Vec::with_capacity(chunk.len());
         for (i, (ip, g)) in chunk.iter().enumerate() {
-            let b = i * 5;
+            let b = i * 6;
+            // Unknown IPs are due for another look in an hour (NULL + x is NULL).
             groups.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, {{now_ms}}, CASE WHEN ${} = 'none' THEN {{now_ms}} + {GEO_RETRY_MS} ELSE NULL END)",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 5
+                "(${}, ${}, ${}, ${}, ${}, {{now_ms}}, {{now_ms}} + ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
             ));
             values.extend([
                 (*ip).clone().into(),
@@ -253,6 +259,7 @@ async fn remember_places<C: ConnectionTrait>(
                 g.asn.into(),
                 g.asn_org.clone().into(),
                 (if g.is_known() { "local" } else { "none" }).into(),
+                (!g.is_known()).then_some(GEO_RETRY_MS).into(),
             ]);
         }
         db::execute(

@@ -317,6 +317,13 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         Grain::Week.bucket_sql("at_ms")
     ));
     out.push(format!(
+        "INSERT INTO ip_week_totals (week_ms, ip, bans) \
+         SELECT {}, ip, {sign} * COUNT(*) FROM ban_events \
+         WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2 \
+         ON CONFLICT (week_ms, ip) DO UPDATE SET bans = ip_week_totals.bans + excluded.bans",
+        Grain::Week.bucket_sql("at_ms")
+    ));
+    out.push(format!(
         "INSERT INTO ip_stats (ip, ip_bin, bans) SELECT ip, ip_bin, {sign} * COUNT(*) \
          FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY ip, ip_bin \
          ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans"
@@ -330,9 +337,11 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         out.push(format!(
             "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
         ));
-        out.push(format!(
-            "DELETE FROM ip_weeks WHERE bans <= 0 AND ip IN (SELECT DISTINCT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
-        ));
+        for table in ["ip_weeks", "ip_week_totals"] {
+            out.push(format!(
+                "DELETE FROM {table} WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
+            ));
+        }
     }
     out
 }

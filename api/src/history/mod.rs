@@ -171,14 +171,18 @@ pub struct Offender {
 #[derive(Debug, Object)]
 pub struct OffenderList {
     pub items: Vec<Offender>,
-    /// `raw` (counted from the events in range) or `ip_stats` (candidates walked by
-    /// their all-time ban count, stopping once no further IP can make the list).
+    /// `raw` (counted from the events in range), `ip_week_totals` (candidates walked from
+    /// the top of each week the range touches) or `ip_stats` (candidates walked by their
+    /// all-time count); the walks stop once no further IP can make the list.
     pub plan: String,
 }
 
 /// Ranges with fewer bans than this are grouped directly; above, candidates are walked
 /// from `ip_stats`.
-pub const OFFENDERS_RAW_LIMIT: i64 = 10_000;
+pub const OFFENDERS_RAW_LIMIT: i64 = 20_000;
+/// Ranges touching at most this many weeks walk the weekly lists; longer ones the
+/// all-time list.
+const WEEK_LISTS: usize = 10;
 const CANDIDATE_PAGE: usize = 400;
 const MAX_CANDIDATE_PAGES: usize = 50;
 
@@ -312,10 +316,21 @@ pub async fn repeat_offenders<C: ConnectionTrait>(
     raw_limit: i64,
 ) -> Result<OffenderList, DbErr> {
     let (estimate, _) = query::total(db, f, raw_limit).await?;
+    let week = shared::history::Grain::Week;
+    let weeks: Vec<i64> = (0..)
+        .map(|i| week.floor(f.from_ms) + i * week.size_ms())
+        .take_while(|w| *w < f.to_ms)
+        .take(WEEK_LISTS + 1)
+        .collect();
     let (mut top, plan) = if estimate < raw_limit || f.ip.is_some() {
         (
             tally_rows(db, f, "", Sql::default(), min_bans).await?,
             "raw",
+        )
+    } else if weeks.len() <= WEEK_LISTS {
+        (
+            walk_weeks(db, f, &weeks, min_bans, limit).await?,
+            "ip_week_totals",
         )
     } else {
         (walk_candidates(db, f, min_bans, limit).await?, "ip_stats")
@@ -332,6 +347,91 @@ pub async fn repeat_offenders<C: ConnectionTrait>(
     })
 }
 
+/// Candidates for ranges of a few weeks: the IPs of each touched week from the top of
+/// `ip_week_totals` (Fagin's threshold algorithm: an IP not seen yet has at most the
+/// sum of the weeks' current positions, so once the current last place reaches that sum,
+/// nobody else can enter the list).
+async fn walk_weeks<C: ConnectionTrait>(
+    db: &C,
+    f: &Filters,
+    weeks: &[i64],
+    min_bans: i64,
+    limit: u32,
+) -> Result<Vec<Tally>, DbErr> {
+    let limit = limit as usize;
+    let page_size = (limit * 3).max(60);
+    let mut best: Vec<Tally> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut batch = fresh_ips(db).await?;
+    // Per week: the last (bans, ip) read, and whether the list is used up.
+    let mut cursors: Vec<(Option<(i64, String)>, bool)> = vec![(None, false); weeks.len()];
+    for _ in 0..=MAX_CANDIDATE_PAGES {
+        let mut bound = 0;
+        for (w, cursor) in weeks.iter().zip(cursors.iter_mut()) {
+            if cursor.1 {
+                continue;
+            }
+            let mut sql = Sql::default();
+            let week = sql.arg(*w);
+            let keyset = match &cursor.0 {
+                Some((bans, ip)) => {
+                    let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
+                    format!(" AND (bans < {b} OR (bans = {b} AND ip < {i}))")
+                }
+                None => String::new(),
+            };
+            let rows = db::query_all(
+                db,
+                &format!(
+                    "SELECT ip, bans FROM ip_week_totals WHERE week_ms = {week}{keyset} \
+                     ORDER BY bans DESC, ip DESC LIMIT {page_size}"
+                ),
+                sql.values,
+            )
+            .await?;
+            cursor.1 = rows.len() < page_size;
+            for r in &rows {
+                let ip: String = r.try_get("", "ip")?;
+                let bans: i64 = r.try_get("", "bans")?;
+                cursor.0 = Some((bans, ip.clone()));
+                batch.push(ip);
+            }
+            if !cursor.1 {
+                bound += cursor.0.as_ref().map_or(0, |c| c.0);
+            }
+        }
+        batch.retain(|ip| seen.insert(ip.clone()));
+        for chunk in batch.chunks(CANDIDATE_PAGE) {
+            best.extend(tally_candidates(db, f, chunk, min_bans).await?);
+        }
+        batch.clear();
+        order(&mut best);
+        best.truncate(limit);
+        let exhausted = cursors.iter().all(|c| c.1);
+        if exhausted
+            || bound < min_bans
+            || (best.len() == limit && best.last().is_some_and(|t| t.bans >= bound))
+        {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// IPs of events the rollup job has not reached yet (in no per-IP table so far).
+async fn fresh_ips<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    db::query_all(
+        db,
+        "SELECT DISTINCT ip FROM ban_events{by_rowid} WHERE kind = 'ban' \
+         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+        [],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get("", "ip"))
+    .collect()
+}
+
 async fn walk_candidates<C: ConnectionTrait>(
     db: &C,
     f: &Filters,
@@ -342,17 +442,7 @@ async fn walk_candidates<C: ConnectionTrait>(
     let page_size = (limit * 2).max(40);
     let mut best: Vec<Tally> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    // IPs of events not yet in ip_stats.
-    let mut batch: Vec<String> = db::query_all(
-        db,
-        "SELECT DISTINCT ip FROM ban_events{by_rowid} WHERE kind = 'ban' \
-         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
-        [],
-    )
-    .await?
-    .iter()
-    .map(|r| r.try_get("", "ip"))
-    .collect::<Result<_, _>>()?;
+    let mut batch = fresh_ips(db).await?;
     let mut after: Option<(i64, String)> = None;
     for page in 0..=MAX_CANDIDATE_PAGES {
         let mut bound = i64::MAX;

@@ -106,8 +106,9 @@ impl Filters {
             Some(State::Unbanned) => c.push("e.end_kind = 'unban'".into()),
             // Driven from the (small) current-ban snapshot through the natural key.
             Some(State::Banned) => c.push(
-                "e.end_kind IS NULL AND e.id IN (SELECT x.id FROM f2b_bans b JOIN ban_events x \
-                 ON x.jail = b.jail AND x.ip = b.ip AND x.banned_at_ms = b.banned_at_ms AND x.kind = 'ban')"
+                // CROSS JOIN: SQLite keeps the snapshot as the outer loop.
+                "e.end_kind IS NULL AND e.id IN (SELECT x.id FROM f2b_bans b CROSS JOIN ban_events x \
+                 WHERE x.jail = b.jail AND x.ip = b.ip AND x.banned_at_ms = b.banned_at_ms AND x.kind = 'ban')"
                     .into(),
             ),
             Some(State::Expired) => c.push(format!(

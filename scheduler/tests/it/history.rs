@@ -472,27 +472,39 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
         insert(&ctx, &events[..5000]).await;
         rollups::catch_up(&ctx, 100_000).await.expect("rollups");
         insert(&ctx, &events[5000..]).await;
-        for (from, to) in [
-            (now - 300 * DAY_MS, now + 1),
-            (now - 30 * DAY_MS, now + 1),
-            (now - 2 * DAY_MS, now + 1),
+        for (from, to, plan) in [
+            (now - 300 * DAY_MS, now + 1, "ip_stats"),
+            (now - 30 * DAY_MS, now + 1, "ip_week_totals"),
+            (now - 2 * DAY_MS - 5, now - 5, "ip_week_totals"),
         ] {
-            let f = api::history::query::Filters {
-                from_ms: from,
-                to_ms: to,
-                ..Default::default()
-            };
-            let tz = chrono_tz::Tz::UTC;
-            let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
-                .await
-                .expect("raw");
-            let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
-                .await
-                .expect("walk");
-            assert_eq!((raw.plan.as_str(), walk.plan.as_str()), ("raw", "ip_stats"));
-            let counts =
-                |l: &api::history::OffenderList| l.items.iter().map(|o| o.bans).collect::<Vec<_>>();
-            assert_eq!(counts(&raw), counts(&walk), "{from}..{to}");
+            for (origin, jail) in [(None, None), (Some("auto"), None), (None, Some("sshd"))] {
+                let f = api::history::query::Filters {
+                    from_ms: from,
+                    to_ms: to,
+                    origin: origin.map(str::to_owned),
+                    jail: jail.map(str::to_owned),
+                    ..Default::default()
+                };
+                let tz = chrono_tz::Tz::UTC;
+                let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
+                    .await
+                    .expect("raw");
+                let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
+                    .await
+                    .expect("walk");
+                assert_eq!((raw.plan.as_str(), walk.plan.as_str()), ("raw", plan));
+                let counts = |l: &api::history::OffenderList| {
+                    l.items
+                        .iter()
+                        .map(|o| (o.bans, o.ip.clone()))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    counts(&raw),
+                    counts(&walk),
+                    "{from}..{to} {origin:?} {jail:?}"
+                );
+            }
         }
         h.stop().await;
     }
