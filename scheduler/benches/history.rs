@@ -303,11 +303,7 @@ async fn main() {
             "rollups: {folded} event ids folded in {secs:.1} s = {:.0} events/s",
             folded as f64 / secs
         );
-        if a.postgres {
-            db::execute(&conn, "ANALYZE", []).await.expect("analyze");
-        } else {
-            db::execute(&conn, "ANALYZE", []).await.expect("analyze");
-        }
+        db::execute(&conn, "ANALYZE", []).await.expect("analyze");
     } else {
         println!("\n(reusing the {existing} events of an earlier run; --fresh to refill)");
     }
