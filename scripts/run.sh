@@ -61,6 +61,9 @@ geo=$PWD/scheduler/geo/node_modules/@ip-location-db
 export BANGUI_GEOIP_COUNTRY_DB=${BANGUI_GEOIP_COUNTRY_DB:-$geo/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb}
 export BANGUI_GEOIP_ASN_DB=${BANGUI_GEOIP_ASN_DB:-$geo/asn/asn-ipv4.csv,$geo/asn/asn-ipv6.csv}
 
+echo "== building the web UI (frontend/, npm registry packages only)"
+(cd frontend && npm ci --no-audit --no-fund --silent && npm run -s build >/dev/null)
+
 echo "== building (release)"
 cargo build --release --locked -p api -p scheduler -p migrations
 
@@ -106,6 +109,7 @@ done
 cat <<MSG
 
   BanGUI is running$([ "$demo" = 1 ] && echo " (demo fail2ban: $demo_dir, attack traffic from 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32)").
+    Web UI         http://$BANGUI_API_ADDR/
     API            http://$BANGUI_API_ADDR/api/v1/
     API explorer   http://$BANGUI_API_ADDR/api/docs/
     OpenAPI        http://$BANGUI_API_ADDR/api/v1/openapi.json

@@ -34,6 +34,20 @@ fi
 log "geo data (npm ci scheduler/geo)"
 npm ci --prefix scheduler/geo --no-audit --no-fund --silent
 
+# The web UI: its client must match the committed OpenAPI document (the Rust tests check
+# that document against the server), then types, lint, unit tests, and the build that
+# bangui-api embeds (its tests serve it).
+log "frontend: npm ci, client drift, tsc --noEmit, eslint, vitest, vite build"
+(
+  cd frontend
+  npm ci --no-audit --no-fund --silent
+  npm run -s check:api
+  npm run -s typecheck
+  npm run -s lint
+  npm test --silent
+  npm run -s build >/dev/null
+)
+
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust >= 1.95 (rustup)" >&2; exit 1; }
 
 # The Kubernetes manifest checks: kubectl (for kustomize) and kubernetes-validate (PyPI,

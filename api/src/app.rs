@@ -92,6 +92,8 @@ pub fn build_routes(
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics))
+        .at("/", crate::frontend::Frontend)
+        .at("/*path", crate::frontend::Frontend)
         .data(db)
         .data(metrics)
         .with(RequestContext::new(config.max_body_bytes))

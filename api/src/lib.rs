@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod frontend;
 pub mod history;
 pub mod middleware;
 pub mod routes;

@@ -7,6 +7,10 @@ use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+/// The web UI: Fluent UI writes its styles at run time, so styles (never scripts) may be
+/// inline; the favicon is a data: URL.
+const CSP_UI: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+     frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 const CSP_DOCS: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; object-src 'none'";
 
@@ -40,13 +44,17 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let docs = req.uri().path().starts_with("/api/docs");
+        let path = req.uri().path();
+        let csp = if path.starts_with("/api/docs") {
+            CSP_DOCS
+        } else if path.starts_with("/api/") || ["/healthz", "/readyz", "/metrics"].contains(&path) {
+            CSP
+        } else {
+            CSP_UI
+        };
         let mut resp = self.inner.call(req).await?.into_response();
         let h = resp.headers_mut();
-        h.insert(
-            "content-security-policy",
-            HeaderValue::from_static(if docs { CSP_DOCS } else { CSP }),
-        );
+        h.insert("content-security-policy", HeaderValue::from_static(csp));
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         h.insert(
             "x-content-type-options",

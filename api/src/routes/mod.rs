@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod bans;
+pub mod client_errors;
 pub mod commands;
 pub mod dashboard;
 pub mod health;
@@ -43,6 +44,7 @@ pub type Apis = (
     scheduler::SchedulerApi,
     dashboard::DashboardApi,
     history::HistoryApi,
+    client_errors::ClientErrorsApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -69,7 +71,8 @@ pub fn api_service(
             commands::CommandsApi::new(db.clone(), command_expiry, auth.clone()),
             scheduler::SchedulerApi::new(db.clone(), auth.clone()),
             dashboard::DashboardApi::new(db.clone(), auth.clone()),
-            history::HistoryApi::new(db, auth),
+            history::HistoryApi::new(db, auth.clone()),
+            client_errors::ClientErrorsApi::new(auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

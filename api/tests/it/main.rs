@@ -4,6 +4,7 @@ mod accounts;
 mod commands;
 mod common;
 mod errors;
+mod frontend;
 mod health;
 mod openapi;
 mod scheduler;

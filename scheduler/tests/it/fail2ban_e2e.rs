@@ -149,6 +149,28 @@ async fn log_lines_bans_and_unbans_flow_through_to_the_api_and_back() {
         );
         db.close().await.ok();
 
+        // The history shows the same story: how each ban ended, the IP's timeline, and the
+        // dashboard counts (current even before the rollup job has run).
+        let h = s.get("/history?ip=192.0.2.10").await;
+        assert_eq!(h["items"][0]["state"], "unbanned", "{h}");
+        assert_eq!(h["items"][0]["jail"], "web-auth");
+        let tl = s.get("/history/2001:DB8::5").await;
+        assert_eq!(tl["ip"], "2001:db8::5", "{tl}");
+        assert_eq!(tl["bans"][0]["state"], "banned", "{tl}");
+        assert_eq!(tl["banned_in"], json!(["web-auth"]));
+        let by_jail = s.get("/dashboard/by-jail?range=24h").await;
+        let web = by_jail["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|j| j["jail"] == "web-auth"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(web["bans"].as_i64() >= Some(3), "{by_jail}");
+        let g = s.get("/geo/192.0.2.10").await;
+        assert_eq!(
+            g["source"], "none",
+            "documentation addresses are nowhere: {g}"
+        );
+
         // Clear all.
         let (code, cmd) = s.post("/bans/clear?wait=5s", json!({})).await;
         assert_eq!(

@@ -1,0 +1,69 @@
+//! The browser UI, built by Vite into `frontend/dist` and embedded in the binary (release
+//! builds; debug builds read the folder from disk). Hashed files under `/assets/` are
+//! cached forever; `index.html` is never cached, and every client route (a path without a
+//! file extension outside `/api`) gets it, so deep links and reloads work.
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, Request, Response};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../frontend/dist"]
+#[allow_missing = true]
+struct Assets;
+
+const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>BanGUI</title>\
+<p>The BanGUI web interface was not built into this binary. Build it with \
+<code>npm ci &amp;&amp; npm run build</code> in <code>frontend/</code> (the run command does), \
+then rebuild bangui-api. The API is at <a href=\"/api/docs/\">/api/docs/</a>.";
+
+pub struct Frontend;
+
+fn file(path: &str, immutable: bool) -> Option<Response> {
+    let asset = Assets::get(path)?;
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Some(
+        Response::builder()
+            .header(header::CONTENT_TYPE, asset.metadata.mimetype())
+            .header(header::CACHE_CONTROL, HeaderValue::from_static(cache))
+            .body(asset.data.into_owned()),
+    )
+}
+
+impl Endpoint for Frontend {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Err(poem::Error::from_status(StatusCode::METHOD_NOT_ALLOWED));
+        }
+        let path = req.uri().path().trim_start_matches('/');
+        if path.starts_with("api/") {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
+        if !path.is_empty() && path != "index.html" {
+            if let Some(resp) = file(path, path.starts_with("assets/")) {
+                return Ok(resp);
+            }
+            // A missing file (an old hashed asset, a typo) is a 404, not the app.
+            if path
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains('.'))
+            {
+                return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+            }
+        }
+        Ok(file("index.html", false).unwrap_or_else(|| {
+            Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .header(header::CACHE_CONTROL, "no-cache")
+                .body(NOT_BUILT)
+        }))
+    }
+}

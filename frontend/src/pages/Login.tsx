@@ -1,0 +1,63 @@
+import { useState, type FormEvent } from "react";
+import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
+import { Button, Field, Input, MessageBar, MessageBarBody } from "@fluentui/react-components";
+import { ApiError, call } from "../api/client";
+import { useSession } from "../session";
+import { AuthCard } from "./AuthCard";
+
+/** Only same-site relative paths are followed after sign-in. */
+export function safeNext(next: string | null): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  return next;
+}
+
+export function Login() {
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const { session, setupRequired, refresh } = useSession();
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  if (setupRequired) return <Navigate to="/setup" replace />;
+  if (session) return <Navigate to={safeNext(params.get("next"))} replace />;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await call("POST", "/auth/login", { body: { username, password } });
+      await refresh();
+      navigate(safeNext(params.get("next")), { replace: true });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "invalid_credentials") setError("Wrong username or password.");
+      else if (err instanceof ApiError && err.code === "rate_limited") {
+        const wait = (err.details as { retry_after?: number } | undefined)?.retry_after;
+        setError(`Too many failed attempts. Try again${wait ? ` in ${wait} s` : " later"}.`);
+      } else setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <AuthCard title="Sign in to BanGUI" subtitle="Monitor and manage fail2ban.">
+      <form onSubmit={submit} style={{ display: "flex", flexDirection: "column", gap: 12 }}>
+        <Field label="Username" required>
+          <Input value={username} onChange={(_, d) => setUsername(d.value)} autoComplete="username" autoFocus />
+        </Field>
+        <Field label="Password" required>
+          <Input type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="current-password" />
+        </Field>
+        {error && (
+          <MessageBar intent="error" role="alert">
+            <MessageBarBody>{error}</MessageBarBody>
+          </MessageBar>
+        )}
+        <Button type="submit" appearance="primary" disabled={busy || !username || !password}>
+          {busy ? "Signing in…" : "Sign in"}
+        </Button>
+      </form>
+    </AuthCard>
+  );
+}

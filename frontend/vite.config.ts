@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+import react from "@vitejs/plugin-react";
+
+// Built assets are embedded in bangui-api (api/src/frontend.rs): hashed file names are
+// cached forever, index.html never. The dev server proxies the API.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    sourcemap: false,
+    chunkSizeWarningLimit: 900,
+    rollupOptions: {
+      output: {
+        manualChunks: {
+          charts: ["recharts"],
+          map: ["d3-geo", "topojson-client", "world-atlas/countries-110m.json"],
+        },
+      },
+    },
+  },
+  server: { proxy: { "/api": "http://127.0.0.1:8080" } },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
