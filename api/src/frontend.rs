@@ -49,12 +49,9 @@ impl Endpoint for Frontend {
             if let Some(resp) = file(path, path.starts_with("assets/")) {
                 return Ok(resp);
             }
-            // A missing file (an old hashed asset, a typo) is a 404, not the app.
-            if path
-                .rsplit('/')
-                .next()
-                .is_some_and(|last| last.contains('.'))
-            {
+            // A missing asset (an old hashed file) is a 404, not the app; anything else is a
+            // client route, dots included (`/history/192.0.2.7`).
+            if path.starts_with("assets/") {
                 return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
             }
         }

@@ -52,6 +52,7 @@ async fn the_ui_is_served_with_an_spa_fallback_and_the_right_caching() {
     // Client routes get the same page (deep links, reloads).
     for route in [
         "/history/2001:db8::1",
+        "/history/192.0.2.7",
         "/jails/sshd",
         "/map?country=DE",
         "/login",

@@ -81,7 +81,7 @@ export function BanTable({ rows, highlight }: { rows: Schemas["BanRecord"][]; hi
           {rows.map((r) => (
             <TableRow key={r.id}>
               <TableCell>{formatTime(r.at)}</TableCell>
-              <TableCell>
+              <TableCell style={{ wordBreak: "break-all" }}>
                 <Link to={`/history/${encodeURIComponent(r.ip)}`}>{r.ip}</Link>
                 {highlight?.(r.ip) && (
                   <Badge size="small" color="warning" style={{ marginLeft: 6 }}>
