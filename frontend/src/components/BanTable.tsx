@@ -14,7 +14,7 @@ import type { Schemas } from "../api/client";
 import { flag, formatTime } from "../time";
 
 const ORIGIN_COLOR = { auto: "brand", manual: "important", blocklist: "informative" } as const;
-const STATE_COLOR = { banned: "danger", expired: "subtle", unbanned: "success" } as const;
+const STATE_COLOR = { banned: "danger", expired: "informative", unbanned: "success" } as const;
 
 export function OriginBadge({ origin }: { origin: string }) {
   const label = origin === "auto" ? "automatic" : origin;

@@ -957,3 +957,85 @@ fn real_geo_files_place_well_known_addresses() {
         "private addresses are nowhere"
     );
 }
+
+/// The HTTP fallback (off by default) answers for IPs the files do not know, within its
+/// rate limit, and what it finds reaches the archive.
+#[tokio::test]
+async fn the_http_geo_fallback_is_used_for_unknown_ips_and_rate_limited() {
+    use poem::{Route, Server, get, handler, listener::TcpListener, web::Path};
+
+    #[handler]
+    fn answer(Path(ip): Path<String>) -> poem::web::Json<Value> {
+        poem::web::Json(
+            serde_json::json!({"ip": ip, "countryCode": "SE", "asn": "AS1299 Arelion", "isp": "Arelion"}),
+        )
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let server = tokio::spawn(
+        Server::new(TcpListener::bind(addr.to_string()))
+            .run(Route::new().at("/geo/:ip", get(answer))),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let h = Harness::start(backends()[0]).await;
+    let now = now_ms(&h.db).await;
+    let ctx = h.ctx(Box::new(FixedGeo(HashMap::new())));
+    let events: Vec<BanEvent> = (1..=4)
+        .map(|i| {
+            event(
+                &format!("203.0.113.{i}"),
+                "sshd",
+                now - i * HOUR_MS,
+                EventKind::Ban,
+            )
+        })
+        .collect();
+    insert(&ctx, &events).await;
+    rollups::catch_up(&ctx, 1000).await.expect("rollups");
+    db::execute(&h.db, "UPDATE geo_cache SET retry_at_ms = 0", [])
+        .await
+        .expect("due");
+    let http = scheduler::geo::HttpFallback::new(
+        format!("http://{addr}/geo/{{ip}}"),
+        3,
+        Duration::from_secs(2),
+    )
+    .expect("client");
+    let with_http = JobContext::new(
+        h.db.clone(),
+        ctx.fence.clone(),
+        JobDeps {
+            f2b: ctx.f2b.clone(),
+            geo: Arc::new(Geo::new(
+                Box::new(FixedGeo(HashMap::new())),
+                Some(http),
+                "test".into(),
+            )),
+            history: ctx.history.clone(),
+            command_expiry: ctx.command_expiry,
+        },
+        ctx.valid_until(),
+    );
+    geo_resolve::retry_unknown(&with_http).await.expect("retry");
+    let rows = all_bans(&h.db).await;
+    let resolved = rows
+        .iter()
+        .filter(|r| r.country == "SE" && r.asn == 1299)
+        .count();
+    assert_eq!(resolved, 3, "three lookups a minute: {rows:?}");
+    let g = h.get("/geo/203.0.113.1").await;
+    assert_eq!(
+        (g["source"].as_str(), g["asn_org"].as_str()),
+        (Some("http"), Some("Arelion")),
+        "{g}"
+    );
+    let by_country = h.get("/dashboard/by-country?range=24h").await;
+    assert_eq!(
+        as_map(&by_country["items"], "country", "bans").get("SE"),
+        Some(&3),
+        "{by_country}"
+    );
+    server.abort();
+    h.stop().await;
+}
