@@ -284,9 +284,23 @@ impl Dims {
 /// mark: events with `id <= hwm` are counted in the rollups. Every writer that changes
 /// rolled-up rows (rollup job, geo correction, retention) goes through here first, so
 /// they never interleave.
-pub const LOCK_ROLLUPS: &str =
-    "UPDATE rollup_state SET updated_at_ms = {now_ms} WHERE name = 'ban_rollups'";
-pub const READ_HWM: &str = "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'";
+pub async fn lock_rollups<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<i64, sea_orm::DbErr> {
+    crate::db::execute(
+        txn,
+        "UPDATE rollup_state SET updated_at_ms = {now_ms} WHERE name = 'ban_rollups'",
+        [],
+    )
+    .await?;
+    Ok(crate::db::query_one(
+        txn,
+        "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'",
+        [],
+    )
+    .await?
+    .map(|r| r.try_get("", "hwm_id"))
+    .transpose()?
+    .unwrap_or(0))
+}
 
 /// Statements that add (`sign` 1) or remove (`sign` -1) the ban rows of `ban_events`
 /// matching `filter` (a SQL condition over ban_events, may use placeholders) to/from every

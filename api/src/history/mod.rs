@@ -191,6 +191,24 @@ struct Tally {
     bans: i64,
 }
 
+/// Runs a query of `ip` and `n` columns.
+async fn tallies<C: ConnectionTrait>(
+    db: &C,
+    text: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<Tally>, DbErr> {
+    db::query_all(db, text, values)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Tally {
+                ip: r.try_get("", "ip")?,
+                bans: r.try_get("", "n")?,
+            })
+        })
+        .collect()
+}
+
 fn order(t: &mut [Tally]) {
     t.sort_by(|a, b| b.bans.cmp(&a.bans).then_with(|| a.ip.cmp(&b.ip)));
 }
@@ -211,16 +229,7 @@ async fn tally_rows<C: ConnectionTrait>(
          HAVING COUNT(*) >= {min}",
         f.table_hint()
     );
-    db::query_all(db, &text, sql.values)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Tally {
-                ip: r.try_get("", "ip")?,
-                bans: r.try_get("", "n")?,
-            })
-        })
-        .collect()
+    tallies(db, &text, sql.values).await
 }
 
 /// Range counts of candidate IPs. With only origin/jail filters, whole weeks come from
@@ -287,16 +296,7 @@ async fn tally_candidates<C: ConnectionTrait>(
         "SELECT ip, CAST(SUM(n) AS BIGINT) AS n FROM ({}) t GROUP BY ip HAVING SUM(n) >= {min}",
         parts.join(" UNION ALL ")
     );
-    db::query_all(db, &text, sql.values)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Tally {
-                ip: r.try_get("", "ip")?,
-                bans: r.try_get("", "n")?,
-            })
-        })
-        .collect()
+    tallies(db, &text, sql.values).await
 }
 
 /// The IPs banned most often under `f` (at least `min_bans` times), most first.

@@ -137,12 +137,7 @@ async fn record_answer(
         .await?;
         return ctx.commit(txn).await;
     }
-    db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
-    let hwm: i64 = db::query_one(&txn, history::READ_HWM, [])
-        .await?
-        .map(|r| r.try_get("", "hwm_id"))
-        .transpose()?
-        .unwrap_or(0);
+    let hwm = history::lock_rollups(&txn).await?;
     let ids: Vec<i64> = db::query_all(
         &txn,
         "SELECT id FROM ban_events WHERE ip = $1 AND country IS NULL AND asn IS NULL",

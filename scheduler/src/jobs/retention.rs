@@ -57,12 +57,7 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
         .transpose()?;
         let until = edge.map_or(cutoff, |e| (e + 1).min(cutoff));
         let txn = ctx.fenced_txn().await?;
-        db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
-        let hwm: i64 = db::query_one(&txn, history::READ_HWM, [])
-            .await?
-            .map(|r| r.try_get("", "hwm_id"))
-            .transpose()?
-            .unwrap_or(0);
+        let hwm = history::lock_rollups(&txn).await?;
         // Rows the rollups have not counted yet stay until they have been.
         let old = "at_ms < $1 AND id <= $2";
         for sql in history::rollup_statements(old, -1) {
@@ -83,7 +78,7 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
     }
     // Every bucket before the (week-aligned) cut-off is empty now.
     let txn = ctx.fenced_txn().await?;
-    db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
+    history::lock_rollups(&txn).await?;
     db::execute(
         &txn,
         "DELETE FROM ban_rollups WHERE bucket_ms < $1",

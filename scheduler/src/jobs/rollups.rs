@@ -58,12 +58,7 @@ pub async fn step(ctx: &JobContext, batch: i64) -> Result<i64, JobError> {
     )
     .await?;
     let txn = ctx.fenced_txn().await?;
-    db::execute(&txn, history::LOCK_ROLLUPS, []).await?;
-    let hwm: i64 = db::query_one(&txn, history::READ_HWM, [])
-        .await?
-        .map(|r| r.try_get("", "hwm_id"))
-        .transpose()?
-        .unwrap_or(0);
+    let hwm = history::lock_rollups(&txn).await?;
     let mut hi = max_id.min(hwm.saturating_add(batch));
     if let Some(first_unresolved) = unresolved {
         hi = hi.min(first_unresolved - 1);
