@@ -47,13 +47,13 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
-                // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the
+                // 128 MiB of page cache per connection (SQLite's default is 2 MiB): the
                 // archive's indexes are written in IP order, not time order, and thrash a
                 // small cache once the file outgrows it.
-                .pragma("cache_size", "-65536")
+                .pragma("cache_size", "-131072")
                 // Pages shared through the OS cache: a connection's own page cache is
                 // dropped whenever another connection of the pool has written.
-                .pragma("mmap_size", "1073741824")
+                .pragma("mmap_size", "17179869184")
                 .pragma("temp_store", "memory")
         });
     if !url.is_sqlite() {
