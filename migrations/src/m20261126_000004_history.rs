@@ -72,10 +72,10 @@ const COMMON_UP: &[&str] = &[
     // Bans per week and IP, walked from the top of a week for repeat offenders over
     // ranges of a few weeks (the lists of the weeks bound any IP not yet seen).
     "CREATE TABLE ip_week_totals (
-        week_ms BIGINT NOT NULL,
         ip TEXT NOT NULL,
+        week_ms BIGINT NOT NULL,
         bans BIGINT NOT NULL,
-        PRIMARY KEY (week_ms, ip)
+        PRIMARY KEY (ip, week_ms)
     )",
     "CREATE INDEX ip_week_totals_top ON ip_week_totals (week_ms, bans, ip)",
     "CREATE TABLE geo_cache (
@@ -131,8 +131,11 @@ impl MigrationTrait for Migration {
             "ALTER TABLE ban_events ADD COLUMN ip_bin {bytes} NULL"
         ))
         .await?;
+        // Per IP over the retained archive: bans (repeat offenders), failures and matched
+        // lines (the IP timeline's totals without reading every ban).
         db.execute_unprepared(&format!(
-            "CREATE TABLE ip_stats (ip TEXT PRIMARY KEY, ip_bin {bytes} NULL, bans BIGINT NOT NULL)"
+            "CREATE TABLE ip_stats (ip TEXT PRIMARY KEY, ip_bin {bytes} NULL, bans BIGINT NOT NULL, \
+             failures BIGINT NOT NULL DEFAULT 0, matches BIGINT NOT NULL DEFAULT 0)"
         ))
         .await?;
         for sql in COMMON_UP {

@@ -142,10 +142,18 @@ pub enum Grain {
     /// Four weeks (Monday-aligned): a year is 13 of them, so year-long top lists sum
     /// a quarter of the rows weeks would need.
     Weeks4,
+    /// Sixteen weeks: a year is three of them plus a few four-week and one-week pieces.
+    Weeks16,
 }
 
 impl Grain {
-    pub const ALL: [Grain; 4] = [Grain::Hour, Grain::Day, Grain::Week, Grain::Weeks4];
+    pub const ALL: [Grain; 5] = [
+        Grain::Hour,
+        Grain::Day,
+        Grain::Week,
+        Grain::Weeks4,
+        Grain::Weeks16,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -153,6 +161,7 @@ impl Grain {
             Grain::Day => "d",
             Grain::Week => "w",
             Grain::Weeks4 => "4w",
+            Grain::Weeks16 => "16w",
         }
     }
 
@@ -162,12 +171,13 @@ impl Grain {
             Grain::Day => DAY_MS,
             Grain::Week => WEEK_MS,
             Grain::Weeks4 => 4 * WEEK_MS,
+            Grain::Weeks16 => 16 * WEEK_MS,
         }
     }
 
     pub fn align_ms(self) -> i64 {
         match self {
-            Grain::Week | Grain::Weeks4 => WEEK_ALIGN_MS,
+            Grain::Week | Grain::Weeks4 | Grain::Weeks16 => WEEK_ALIGN_MS,
             _ => 0,
         }
     }
@@ -260,7 +270,7 @@ impl Dims {
         match self {
             Dims::Origin | Dims::Jail | Dims::Country => &Grain::ALL,
             Dims::Asn | Dims::JailCountry | Dims::JailAsn => {
-                &[Grain::Day, Grain::Week, Grain::Weeks4]
+                &[Grain::Day, Grain::Week, Grain::Weeks4, Grain::Weeks16]
             }
         }
     }
@@ -331,16 +341,18 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         Grain::Week.bucket_sql("at_ms")
     ));
     out.push(format!(
-        "INSERT INTO ip_week_totals (week_ms, ip, bans) \
-         SELECT {}, ip, {sign} * COUNT(*) FROM ban_events \
+        "INSERT INTO ip_week_totals (ip, week_ms, bans) \
+         SELECT ip, {}, {sign} * COUNT(*) FROM ban_events \
          WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2 \
-         ON CONFLICT (week_ms, ip) DO UPDATE SET bans = ip_week_totals.bans + excluded.bans",
+         ON CONFLICT (ip, week_ms) DO UPDATE SET bans = ip_week_totals.bans + excluded.bans",
         Grain::Week.bucket_sql("at_ms")
     ));
     out.push(format!(
-        "INSERT INTO ip_stats (ip, ip_bin, bans) SELECT ip, ip_bin, {sign} * COUNT(*) \
+        "INSERT INTO ip_stats (ip, ip_bin, bans, failures, matches) SELECT ip, ip_bin, {sign} * COUNT(*), \
+         {sign} * SUM(COALESCE(failures, 0)), {sign} * SUM(COALESCE(match_count, 0)) \
          FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY ip, ip_bin \
-         ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans"
+         ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans, \
+         failures = ip_stats.failures + excluded.failures, matches = ip_stats.matches + excluded.matches"
     ));
     if sign < 0 {
         // Rollup rows that reach zero are harmless (readers skip empty sums) and are

@@ -145,9 +145,10 @@ pub fn rows_sql(f: &Filters, sort: Sort, page: u32, page_size: u32) -> Sql {
     sql.text = format!(
         "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM ban_events e{} \
          LEFT JOIN asn_names a ON a.asn = e.asn \
-         WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
+         WHERE {conds} AND {at} >= {lo} AND {at} < {hi} \
          ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}",
-        f.table_hint()
+        f.table_hint(),
+        at = f.at_col()
     );
     sql
 }
@@ -225,9 +226,10 @@ async fn tally_rows<C: ConnectionTrait>(
     let min = sql.arg(min_bans);
     let text = format!(
         "SELECT e.ip, COUNT(*) AS n FROM ban_events e{} \
-         WHERE {conds} AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip \
+         WHERE {conds} AND {at} >= {lo} AND {at} < {hi}{extra} GROUP BY e.ip \
          HAVING COUNT(*) >= {min}",
-        f.table_hint()
+        f.table_hint(),
+        at = f.at_col()
     );
     tallies(db, &text, sql.values).await
 }
@@ -278,8 +280,14 @@ async fn tally_candidates<C: ConnectionTrait>(
         if let Some(j) = &f.jail {
             conds.push_str(&format!(" AND w.jail = {}", sql.arg(j.clone())));
         }
+        // Without jail/origin filters, one row per IP and week; with them, the split rows.
+        let table = if conds.is_empty() {
+            "ip_week_totals"
+        } else {
+            "ip_weeks"
+        };
         parts.push(format!(
-            "SELECT w.ip AS ip, CAST(SUM(w.bans) AS BIGINT) AS n FROM ip_weeks w WHERE w.ip IN ({}) \
+            "SELECT w.ip AS ip, CAST(SUM(w.bans) AS BIGINT) AS n FROM {table} w WHERE w.ip IN ({}) \
              AND w.week_ms >= {lo} AND w.week_ms < {hi}{conds} GROUP BY w.ip",
             list.join(", ")
         ));
@@ -642,12 +650,21 @@ pub async fn timeline<C: ConnectionTrait>(
 ) -> Result<Option<IpTimeline>, DbErr> {
     let text = ip.to_string();
     let key = ip_key(ip).to_vec();
+    // Totals from ip_stats plus the IP's events the rollup job has not reached yet;
+    // first and last from the two ends of the IP's index range. However often an IP was
+    // banned, this reads a handful of rows.
     let totals = db::query_one(
         db,
-        "SELECT COUNT(*) AS n, CAST(SUM(COALESCE(e.failures, 0)) AS BIGINT) AS failures, \
-         CAST(SUM(COALESCE(e.match_count, 0)) AS BIGINT) AS matches, MIN(e.at_ms) AS first_ms, \
-         MAX(e.at_ms) AS last_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $1",
-        [key.clone().into()],
+        "SELECT CAST(COALESCE(s.bans, 0) + u.n AS BIGINT) AS n, \
+         CAST(COALESCE(s.failures, 0) + COALESCE(u.failures, 0) AS BIGINT) AS failures, \
+         CAST(COALESCE(s.matches, 0) + COALESCE(u.matches, 0) AS BIGINT) AS matches, \
+         (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms LIMIT 1) AS first_ms, \
+         (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms DESC LIMIT 1) AS last_ms \
+         FROM (SELECT COUNT(*) AS n, SUM(COALESCE(failures, 0)) AS failures, SUM(COALESCE(match_count, 0)) AS matches \
+         FROM ban_events{by_rowid} WHERE kind = 'ban' AND ip = $1 \
+         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')) u \
+         LEFT JOIN ip_stats s ON s.ip = $1",
+        [text.clone().into(), key.clone().into()],
     )
     .await?;
     let banned_in: Vec<String> = db::query_all(

@@ -129,6 +129,17 @@ impl Filters {
         }
     }
 
+    /// The time column for range conditions: with an IP search, `+e.at_ms`, which keeps
+    /// SQLite on the `(ip_bin, at_ms)` index (a handful of IPs) instead of walking a long
+    /// time range; PostgreSQL reads it as the same column.
+    pub fn at_col(&self) -> &'static str {
+        if self.ip.is_some() {
+            "+e.at_ms"
+        } else {
+            "e.at_ms"
+        }
+    }
+
     /// Conditions over `ban_rollups` rows `r`.
     fn rollup_conditions(&self, sql: &mut Sql) -> String {
         let mut c = Vec::new();
@@ -469,9 +480,10 @@ pub async fn total<C: ConnectionTrait>(
     let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
     let text = format!(
         "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM ban_events e{} WHERE {conds} \
-         AND e.at_ms >= {lo} AND e.at_ms < {hi} LIMIT {}) t",
+         AND {at} >= {lo} AND {at} < {hi} LIMIT {}) t",
         f.table_hint(),
-        cap + 1
+        cap + 1,
+        at = f.at_col()
     );
     let n: i64 = db::query_one(db, &text, sql.values)
         .await?

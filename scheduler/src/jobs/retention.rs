@@ -1,7 +1,7 @@
 //! Retention: ban events past `BANGUI_RETENTION` (default 365 days) leave the archive,
 //! their counts leave the rollups and `ip_stats` in the same transaction, a few thousand
 //! rows at a time so writers are never held up for long. The cut-off is rounded down to a
-//! week boundary, so whole rollup buckets empty out and can be dropped. The same job
+//! week boundary; rollup buckets that empty out are dropped. The same job
 //! trims the other tables that would grow forever: expired sessions, stale rate-limit
 //! rows, finished commands past `BANGUI_COMMAND_RETENTION`, audit rows past the archive
 //! retention, and geo answers for IPs no longer in the archive.
@@ -76,12 +76,13 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
             break;
         }
     }
-    // Every bucket before the (week-aligned) cut-off is empty now.
+    // Buckets wholly before the cut-off are empty now; longer ones that straddle it
+    // (four and sixteen weeks) keep what is left of them.
     let txn = ctx.fenced_txn().await?;
     history::lock_rollups(&txn).await?;
     db::execute(
         &txn,
-        "DELETE FROM ban_rollups WHERE bucket_ms < $1",
+        "DELETE FROM ban_rollups WHERE bucket_ms < $1 AND bans <= 0",
         [cutoff.into()],
     )
     .await?;

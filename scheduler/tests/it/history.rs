@@ -904,7 +904,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         assert_eq!(stats, left.len() as i64);
         let empty: i64 = db::query_one(
             &h.db,
-            "SELECT COUNT(*) AS n FROM ban_rollups WHERE bucket_ms < $1",
+            "SELECT COUNT(*) AS n FROM ban_rollups WHERE bucket_ms < $1 AND bans <= 0",
             [cutoff.into()],
         )
         .await
