@@ -309,29 +309,21 @@ pub async fn remember_asn_names<C: ConnectionTrait>(
 }
 
 /// Marks the bans that unban/expire events end, so each ban row knows its own state.
+/// One primary-key-like update per end (the natural key index): a joined multi-row
+/// UPDATE was planned as a scan on PostgreSQL before the table had statistics.
 async fn mark_ended<C: ConnectionTrait>(db: &C, events: &[BanEvent]) -> Result<(), DbErr> {
-    let ends: Vec<&BanEvent> = events.iter().filter(|e| e.kind != EventKind::Ban).collect();
-    for chunk in ends.chunks(BATCH) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-        for e in chunk {
-            values.extend([
+    for e in events.iter().filter(|e| e.kind != EventKind::Ban) {
+        db::execute(
+            db,
+            "UPDATE ban_events SET end_kind = $1, ended_at_ms = $2 WHERE jail = $3 AND ip = $4 \
+             AND banned_at_ms = $5 AND kind = 'ban' AND end_kind IS NULL",
+            [
+                e.kind.as_str().into(),
+                e.at_ms.into(),
                 e.ban.jail.clone().into(),
                 e.ban.ip.clone().into(),
                 e.ban.banned_at_ms.into(),
-                e.kind.as_str().into(),
-                e.at_ms.into(),
-            ]);
-        }
-        db::execute(
-            db,
-            &format!(
-                "WITH ends (jail, ip, banned_at_ms, end_kind, ended_at_ms) AS (VALUES {}) \
-                 UPDATE ban_events SET end_kind = ends.end_kind, ended_at_ms = ends.ended_at_ms FROM ends \
-                 WHERE ban_events.kind = 'ban' AND ban_events.end_kind IS NULL AND ban_events.jail = ends.jail \
-                 AND ban_events.ip = ends.ip AND ban_events.banned_at_ms = ends.banned_at_ms",
-                values_clause(chunk.len(), 5)
-            ),
-            values,
+            ],
         )
         .await?;
     }
