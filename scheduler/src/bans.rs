@@ -135,17 +135,36 @@ pub async fn insert_events<C: ConnectionTrait>(
     geo: &dyn GeoLookup,
 ) -> Result<u64, DbErr> {
     let places = resolve(db, events, geo).await?;
+    // Ends of bans that arrive together with their ban (archive imports, catching up) are
+    // written into the ban row; only the others update an earlier row.
+    let ends_here: HashMap<(&str, &str, i64), (&'static str, i64)> = events
+        .iter()
+        .filter(|e| e.kind != EventKind::Ban)
+        .map(|e| {
+            (
+                (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms),
+                (e.kind.as_str(), e.at_ms),
+            )
+        })
+        .collect();
     let mut written = 0;
     for chunk in events.chunks(BATCH) {
         let sql = format!(
             "INSERT INTO ban_events (kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
-             failures, matches, source, ip_bin, country, asn, match_count) VALUES {} \
-             ON CONFLICT (jail, ip, banned_at_ms, kind) DO NOTHING",
-            values_clause(chunk.len(), 15)
+             failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms) VALUES {} \
+             ON CONFLICT (jail, ip, banned_at_ms, kind) DO UPDATE SET end_kind = excluded.end_kind, \
+             ended_at_ms = excluded.ended_at_ms \
+             WHERE excluded.end_kind IS NOT NULL AND ban_events.end_kind IS NULL",
+            values_clause(chunk.len(), 17)
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 15);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
         for e in chunk {
             let place = places.get(e.ban.ip.as_str());
+            let end = (e.kind == EventKind::Ban)
+                .then(|| {
+                    ends_here.get(&(e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms))
+                })
+                .flatten();
             values.extend([
                 e.kind.as_str().into(),
                 e.ban.jail.clone().into(),
@@ -162,12 +181,30 @@ pub async fn insert_events<C: ConnectionTrait>(
                 place.and_then(|g| g.country.clone()).into(),
                 place.and_then(|g| g.asn).into(),
                 match_count(e.ban.matches.as_deref()).into(),
+                end.map(|(kind, _)| *kind).into(),
+                end.map(|(_, at)| *at).into(),
             ]);
         }
         written += db::execute(db, &sql, values).await?;
     }
     remember_places(db, &places).await?;
-    mark_ended(db, events).await?;
+    let bans_here: std::collections::HashSet<(&str, &str, i64)> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Ban)
+        .map(|e| (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms))
+        .collect();
+    let later: Vec<&BanEvent> = events
+        .iter()
+        .filter(|e| {
+            e.kind != EventKind::Ban
+                && !bans_here.contains(&(
+                    e.ban.jail.as_str(),
+                    e.ban.ip.as_str(),
+                    e.ban.banned_at_ms,
+                ))
+        })
+        .collect();
+    mark_ended(db, &later).await?;
     Ok(written)
 }
 
@@ -311,8 +348,8 @@ pub async fn remember_asn_names<C: ConnectionTrait>(
 /// Marks the bans that unban/expire events end, so each ban row knows its own state.
 /// One primary-key-like update per end (the natural key index): a joined multi-row
 /// UPDATE was planned as a scan on PostgreSQL before the table had statistics.
-async fn mark_ended<C: ConnectionTrait>(db: &C, events: &[BanEvent]) -> Result<(), DbErr> {
-    for e in events.iter().filter(|e| e.kind != EventKind::Ban) {
+async fn mark_ended<C: ConnectionTrait>(db: &C, ends: &[&BanEvent]) -> Result<(), DbErr> {
+    for e in ends {
         db::execute(
             db,
             "UPDATE ban_events SET end_kind = $1, ended_at_ms = $2 WHERE jail = $3 AND ip = $4 \
