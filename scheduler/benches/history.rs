@@ -542,7 +542,8 @@ async fn main() {
     }
     if a.plans {
         println!("\n### Query plans ({backend}, {} events)", a.events);
-        let (c, _) = counts_sql(&year, &[Key::Country], None);
+        let hwm = api::history::query::rollup_mark(&conn).await.expect("mark");
+        let (c, _) = counts_sql(&year, &[Key::Country], None, hwm);
         explain(
             &conn,
             "by-country, 365 days (rollups + raw edges + not-yet-rolled events)",
@@ -561,6 +562,7 @@ async fn main() {
                 size: 7 * DAY_MS,
             }],
             None,
+            hwm,
         );
         explain(&conn, "trend of one jail, 53 weeks", &c.text, c.values).await;
         let r = rows_sql(&year, Sort::NewestFirst, 1, 50);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use poem_openapi::Object;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
 use shared::countries::country_name;
 use shared::db;
 use shared::history::ip_key;
@@ -96,7 +96,7 @@ pub enum Sort {
 }
 
 /// A page of bans under `f`.
-pub async fn list<C: ConnectionTrait>(
+pub async fn list<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     sort: Sort,
@@ -315,7 +315,7 @@ async fn tally_candidates<C: ConnectionTrait>(
 /// candidate's all-time count cannot beat the current `limit`-th place. Events the
 /// rollup job has not reached yet are not in `ip_stats`, so their IPs are always
 /// candidates too.
-pub async fn repeat_offenders<C: ConnectionTrait>(
+pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     min_bans: i64,
@@ -428,11 +428,11 @@ async fn walk_weeks<C: ConnectionTrait>(
 
 /// IPs of events the rollup job has not reached yet (in no per-IP table so far).
 async fn fresh_ips<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    let hwm = query::rollup_mark(db).await?;
     db::query_all(
         db,
-        "SELECT DISTINCT ip FROM ban_events{by_rowid} WHERE kind = 'ban' \
-         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
-        [],
+        "SELECT DISTINCT ip FROM ban_events{by_rowid} WHERE kind = 'ban' AND id > $1",
+        [hwm.into()],
     )
     .await?
     .iter()
@@ -661,10 +661,9 @@ pub async fn timeline<C: ConnectionTrait>(
          (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms LIMIT 1) AS first_ms, \
          (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms DESC LIMIT 1) AS last_ms \
          FROM (SELECT COUNT(*) AS n, SUM(COALESCE(failures, 0)) AS failures, SUM(COALESCE(match_count, 0)) AS matches \
-         FROM ban_events{by_rowid} WHERE kind = 'ban' AND ip = $1 \
-         AND id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')) u \
+         FROM ban_events WHERE kind = 'ban' AND ip_bin = $2 AND ip = $1 AND +id > $3) u \
          LEFT JOIN ip_stats s ON s.ip = $1",
-        [text.clone().into(), key.clone().into()],
+        [text.clone().into(), key.clone().into(), query::rollup_mark(db).await?.into()],
     )
     .await?;
     let banned_in: Vec<String> = db::query_all(

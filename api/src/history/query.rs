@@ -3,7 +3,9 @@
 //! not reached yet) counted from `ban_events`; lists walk the partial `(filter, at_ms)`
 //! indexes in time order. The plan is written down in `Docs/performance.md`.
 
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DbErr, IsolationLevel, TransactionSession, TransactionTrait, Value,
+};
 use shared::db;
 use shared::history::{Dims, Grain, IpRange, Needs};
 
@@ -326,15 +328,27 @@ impl Plan {
 
 /// Ban counts under `f`, grouped by `keys` (none: one total), biggest first, at most
 /// `limit` groups. Zero groups are left out.
-pub async fn counts<C: ConnectionTrait>(
+pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     keys: &[Key],
     limit: Option<u32>,
 ) -> Result<(Vec<Count>, Plan), DbErr> {
-    let (sql, plan) = counts_sql(f, keys, limit);
+    // One snapshot for the mark and the counts, so events the rollup job folds in between
+    // are neither missed nor counted twice. The mark goes in as a value: planners then see
+    // that "ids above it" are few (as a sub-select, PostgreSQL guessed a third of the table
+    // and walked the time index instead).
+    let txn = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let hwm = rollup_mark(&txn).await?;
+    let (sql, plan) = counts_sql(f, keys, limit, hwm);
     let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
-    let rows = db::query_all(db, &sql.text, sql.values).await?;
+    let rows = db::query_all(&txn, &sql.text, sql.values).await?;
+    txn.commit().await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let n: Option<i64> = r.try_get("", "n")?;
@@ -354,8 +368,21 @@ pub async fn counts<C: ConnectionTrait>(
     Ok((out, plan))
 }
 
+/// Events with ids above this are not in the rollups yet.
+pub async fn rollup_mark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(db::query_one(
+        db,
+        "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'",
+        [],
+    )
+    .await?
+    .map(|r| r.try_get("", "hwm_id"))
+    .transpose()?
+    .unwrap_or(0))
+}
+
 /// The query [`counts`] runs (public so benchmarks can show its plan).
-pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>) -> (Sql, Plan) {
+pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>, hwm: i64) -> (Sql, Plan) {
     let mut needs = f.needs();
     for k in keys {
         match k {
@@ -417,12 +444,13 @@ pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>) -> (Sql, Plan) 
             // Events the rollup job has not reached yet, inside the rolled-up span.
             let rolled: Vec<&Piece> = pieces.iter().filter(|p| p.grain.is_some()).collect();
             if let (Some(first), Some(last)) = (rolled.first(), rolled.last()) {
+                let mark = format!(" AND e.id > {hwm}");
                 parts.push(raw_select(
                     &mut sql,
                     first.from,
                     last.to,
                     "{by_rowid}",
-                    " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+                    &mark,
                 ));
             }
             Plan::Rollups
@@ -466,7 +494,7 @@ fn group_by(n: usize) -> String {
 
 /// The number of bans under `f`: exact from the rollups when they cover the filters,
 /// else counted up to `cap` (the bool says whether the count is exact).
-pub async fn total<C: ConnectionTrait>(
+pub async fn total<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     cap: i64,
