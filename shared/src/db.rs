@@ -59,10 +59,7 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
     if !url.is_sqlite() {
         options
             .set_application_name(role.name())
-            .statement_timeout(Duration::from_secs(30))
-            // BanGUI's queries are short; PostgreSQL's JIT compiler, triggered by the high
-            // cost estimates of the rollup UNIONs, took 50-100 ms per dashboard query.
-            .map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+            .statement_timeout(Duration::from_secs(30));
     }
     // Opening a SQLite file switches it to WAL, which needs a moment of exclusive access:
     // when another process is migrating or opening it at the same instant, SQLite says
