@@ -67,7 +67,7 @@ echo "== building the web UI (frontend/, npm registry packages only)"
 echo "== building (release)"
 cargo build --release --locked -p api -p scheduler -p migrations
 
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 echo "== migrating $BANGUI_DATABASE_URL"
 "$bin/bangui-migrate" up
 
