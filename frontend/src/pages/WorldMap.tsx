@@ -33,7 +33,10 @@ export function bands(max: number): number[] {
   if (max <= 0) return [];
   const steps = SCALE.length;
   const out: number[] = [];
-  for (let i = 0; i < steps; i++) out.push(Math.max(1, Math.round(Math.pow(max, i / steps))));
+  for (let i = 0; i < steps; i++) {
+    const t = Math.max(1, Math.round(Math.pow(max, i / steps)));
+    if (out[out.length - 1] !== t) out.push(t);
+  }
   return out;
 }
 
