@@ -390,13 +390,7 @@ async fn walk_weeks<C: ConnectionTrait>(
             }
             let mut sql = Sql::default();
             let week = sql.arg(*w);
-            let keyset = match &cursor.0 {
-                Some((bans, ip)) => {
-                    let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
-                    format!(" AND (bans < {b} OR (bans = {b} AND ip < {i}))")
-                }
-                None => String::new(),
-            };
+            let keyset = after_clause(&mut sql, cursor.0.as_ref(), "<");
             let rows = db::query_all(
                 db,
                 &format!(
@@ -435,6 +429,18 @@ async fn walk_weeks<C: ConnectionTrait>(
     Ok(best)
 }
 
+/// The keyset condition that continues a `bans DESC` list after `(bans, ip)`; `ip_op`
+/// is `>` for lists with ascending IPs among equal counts, `<` for descending.
+fn after_clause(sql: &mut Sql, after: Option<&(i64, String)>, ip_op: &str) -> String {
+    match after {
+        Some((bans, ip)) => {
+            let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
+            format!(" AND (bans < {b} OR (bans = {b} AND ip {ip_op} {i}))")
+        }
+        None => String::new(),
+    }
+}
+
 /// IPs of events the rollup job has not reached yet (in no per-IP table so far).
 async fn fresh_ips<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
     let hwm = query::rollup_mark(db).await?;
@@ -466,13 +472,7 @@ async fn walk_candidates<C: ConnectionTrait>(
         if page > 0 {
             let mut sql = Sql::default();
             let min = sql.arg(min_bans);
-            let keyset = match &after {
-                Some((bans, ip)) => {
-                    let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
-                    format!(" AND (bans < {b} OR (bans = {b} AND ip > {i}))")
-                }
-                None => String::new(),
-            };
+            let keyset = after_clause(&mut sql, after.as_ref(), ">");
             let rows = db::query_all(
                 db,
                 &format!(

@@ -134,6 +134,22 @@ impl Harness {
     }
 }
 
+/// The same leader's context with another database handle, geo or deadline.
+fn variant(
+    ctx: &JobContext,
+    db: DatabaseConnection,
+    geo: Arc<Geo>,
+    valid_until: watch::Receiver<Instant>,
+) -> JobContext {
+    let deps = JobDeps {
+        f2b: ctx.f2b.clone(),
+        geo,
+        history: ctx.history.clone(),
+        command_expiry: ctx.command_expiry,
+    };
+    JobContext::new(db, ctx.fence.clone(), deps, valid_until)
+}
+
 /// One ban row as stored.
 #[derive(Debug, Clone)]
 struct Row {
@@ -768,17 +784,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         // Rollups stopped mid-way: a leader that loses its deadline after one batch...
         insert(&ctx, &events).await;
         let (expired_tx, expired_rx) = watch::channel(Instant::now() + Duration::from_millis(300));
-        let short = JobContext::new(
-            h.db.clone(),
-            ctx.fence.clone(),
-            JobDeps {
-                f2b: ctx.f2b.clone(),
-                geo: ctx.geo.clone(),
-                history: ctx.history.clone(),
-                command_expiry: ctx.command_expiry,
-            },
-            expired_rx,
-        );
+        let short = variant(&ctx, h.db.clone(), ctx.geo.clone(), expired_rx);
         let first = rollups::step(&short, 700).await.expect("one batch");
         assert_eq!(first, 700);
         tokio::time::sleep(Duration::from_millis(350)).await;
@@ -790,17 +796,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         // ...and a run killed in the middle of its work, as a crashed process would be (its
         // own connections die with it).
         let crashed_db = h.test_db.connect().await;
-        let crashed = JobContext::new(
-            crashed_db.clone(),
-            ctx.fence.clone(),
-            JobDeps {
-                f2b: ctx.f2b.clone(),
-                geo: ctx.geo.clone(),
-                history: ctx.history.clone(),
-                command_expiry: ctx.command_expiry,
-            },
-            h.ctx(Box::new(FixedGeo(HashMap::new()))).valid_until(),
-        );
+        let crashed = variant(&ctx, crashed_db.clone(), ctx.geo.clone(), ctx.valid_until());
         let killed = tokio::spawn(async move { rollups::catch_up(&crashed, 300).await });
         tokio::time::sleep(Duration::from_millis(30)).await;
         killed.abort();
@@ -1002,21 +998,12 @@ async fn the_http_geo_fallback_is_used_for_unknown_ips_and_rate_limited() {
         Duration::from_secs(2),
     )
     .expect("client");
-    let with_http = JobContext::new(
-        h.db.clone(),
-        ctx.fence.clone(),
-        JobDeps {
-            f2b: ctx.f2b.clone(),
-            geo: Arc::new(Geo::new(
-                Box::new(FixedGeo(HashMap::new())),
-                Some(http),
-                "test".into(),
-            )),
-            history: ctx.history.clone(),
-            command_expiry: ctx.command_expiry,
-        },
-        ctx.valid_until(),
+    let geo = Geo::new(
+        Box::new(FixedGeo(HashMap::new())),
+        Some(http),
+        "test".into(),
     );
+    let with_http = variant(&ctx, h.db.clone(), Arc::new(geo), ctx.valid_until());
     geo_resolve::retry_unknown(&with_http).await.expect("retry");
     let rows = all_bans(&h.db).await;
     let resolved = rows
