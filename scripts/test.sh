@@ -18,6 +18,8 @@ command -v fail2ban-server >/dev/null 2>&1 || need_pkgs+=(fail2ban)
 command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
 command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
+# The browser tests drive Debian's chromium (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need_pkgs[*]}"
@@ -92,5 +94,19 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tests on: $BANGUI_TEST_BACKENDS"
 cargo test --workspace --locked
+
+# The browser end-to-end tests: Debian's chromium against the api, the scheduler (the
+# binaries cargo test just built) and a private fail2ban, once per database.
+export BANGUI_BIN_DIR=${CARGO_TARGET_DIR:-$PWD/target}/debug
+for backend in ${BANGUI_TEST_BACKENDS//,/ }; do
+  log "browser end-to-end tests on $backend (screenshots: target/e2e-screenshots/$backend)"
+  if [ "$backend" = postgres ]; then
+    e2e_db="bangui_test_${BANGUI_TEST_RUN_ID}_e2e"
+    psql "$BANGUI_TEST_PG_URL" -qc "create database \"$e2e_db\"" >/dev/null
+    E2E_DATABASE_URL="${BANGUI_TEST_PG_URL%/*}/$e2e_db" npm --prefix frontend run -s e2e
+  else
+    E2E_DATABASE_URL= npm --prefix frontend run -s e2e
+  fi
+done
 
 log "all tests passed"

@@ -18,7 +18,7 @@ const IpTimeline = lazy(() => import("./pages/IpTimeline"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
-  const { session, setupRequired, refresh } = useSession();
+  const { session, setupRequired, refresh, zone } = useSession();
   const location = useLocation();
   const navigate = useNavigate();
   useEffect(
@@ -37,7 +37,10 @@ function Guard({ children }: { children: ReactNode }) {
   }
   return (
     <Shell>
-      <Suspense fallback={<Spinner label="Loading…" />}>{children}</Suspense>
+      {/* A new zone re-mounts the page: every time and every zone-dependent query follows. */}
+      <Suspense key={zone} fallback={<Spinner label="Loading…" />}>
+        {children}
+      </Suspense>
     </Shell>
   );
 }

@@ -3,7 +3,7 @@ import { queryString } from "./api/client";
 import { safeNext } from "./pages/Login";
 import { strength } from "./pages/Setup";
 import { bands } from "./pages/WorldMap";
-import { flag, formatDuration } from "./time";
+import { browserZone, chosenZone, flag, flagEmojiSupported, formatDuration, setChosenZone, setInstanceZone } from "./time";
 
 describe("the client", () => {
   it("leaves empty query values out and encodes the rest", () => {
@@ -44,5 +44,24 @@ describe("display", () => {
     const b = bands(10_000);
     expect(b[0]).toBe(1);
     expect([...b].sort((x, y) => x - y)).toEqual(b);
+  });
+});
+
+describe("time zones", () => {
+  it("prefer this browser's pick, then the instance's zone, then the browser's", () => {
+    setChosenZone(null);
+    setInstanceZone(undefined);
+    expect(chosenZone()).toBe(browserZone());
+    setInstanceZone("Asia/Tokyo");
+    expect(chosenZone()).toBe("Asia/Tokyo");
+    setChosenZone("America/Chicago");
+    expect(chosenZone()).toBe("America/Chicago");
+    setChosenZone(null);
+    expect(chosenZone()).toBe("Asia/Tokyo");
+    setInstanceZone(undefined);
+  });
+
+  it("finds no flag emoji where nothing can draw them", () => {
+    expect(flagEmojiSupported()).toBe(false);
   });
 });

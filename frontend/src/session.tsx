@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { ApiError, call, type Schemas } from "./api/client";
+import { chosenZone, setChosenZone, setInstanceZone } from "./time";
 
 export type Role = "viewer" | "operator" | "admin";
 const RANK: Record<string, number> = { viewer: 1, operator: 2, admin: 3 };
@@ -10,6 +11,10 @@ interface SessionState {
   setupRequired: boolean;
   refresh: () => Promise<void>;
   can: (role: Role) => boolean;
+  /** The zone times are shown in; changing it re-renders the pages. */
+  zone: string;
+  /** Pick a zone for this browser (null: the instance's zone). */
+  setZone: (tz: string | null) => void;
 }
 
 const SessionContext = createContext<SessionState>({
@@ -17,14 +22,24 @@ const SessionContext = createContext<SessionState>({
   setupRequired: false,
   refresh: async () => {},
   can: () => false,
+  zone: "UTC",
+  setZone: () => {},
 });
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Schemas["SessionView"] | null>();
   const [setupRequired, setSetupRequired] = useState(false);
+  const [zone, setZoneState] = useState(chosenZone());
+  const setZone = useCallback((tz: string | null) => {
+    setChosenZone(tz);
+    setZoneState(chosenZone());
+  }, []);
   const refresh = useCallback(async () => {
     try {
-      setSession(await call<Schemas["SessionView"]>("GET", "/auth/session"));
+      const s = await call<Schemas["SessionView"]>("GET", "/auth/session");
+      setInstanceZone(s.timezone);
+      setZoneState(chosenZone());
+      setSession(s);
       setSetupRequired(false);
     } catch (e) {
       setSetupRequired(e instanceof ApiError && e.code === "setup_required");
@@ -35,7 +50,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     void refresh();
   }, [refresh]);
   const can = useCallback((role: Role) => (session ? (RANK[session.role] ?? 0) >= RANK[role] : false), [session]);
-  return <SessionContext.Provider value={{ session, setupRequired, refresh, can }}>{children}</SessionContext.Provider>;
+  return <SessionContext.Provider value={{ session, setupRequired, refresh, can, zone, setZone }}>{children}</SessionContext.Provider>;
 }
 
 export function useSession(): SessionState {

@@ -16,6 +16,7 @@ use crate::auth::{
     Actor, Auth, Caller, Role, SESSION_COOKIE, Via, audit, credentials, password, rate_limit,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::routes::status::{StatusView, load_status};
 use crate::routes::{ApiTags, default_page, default_page_size};
 use crate::time::from_epoch_ms;
 
@@ -57,6 +58,9 @@ fn username_of(raw: &str) -> ApiResult<String> {
 #[derive(Debug, Object)]
 pub struct SetupState {
     pub completed: bool,
+    /// The fail2ban connection as the scheduler sees it; only while setup is pending (the
+    /// setup page shows it), null afterwards so the public endpoint tells nothing.
+    pub fail2ban: Option<StatusView>,
 }
 
 #[derive(Debug, Object)]
@@ -106,6 +110,9 @@ pub struct SessionView {
     pub expires_at: Option<DateTime<Utc>>,
     /// `session` or `token`.
     pub via: String,
+    /// The instance's display time zone (IANA name, chosen at setup); the UI shows times
+    /// in it unless this browser picked another.
+    pub timezone: String,
 }
 
 #[derive(ApiResponse)]
@@ -372,6 +379,19 @@ impl AccountsApi {
             .map_err(dberr)
     }
 
+    /// The zone chosen at setup (UTC when none was).
+    async fn display_timezone(&self) -> ApiResult<String> {
+        Ok(db::query_one(
+            &self.auth.db,
+            "SELECT value FROM settings WHERE key = 'timezone'",
+            [],
+        )
+        .await
+        .map_err(dberr)?
+        .and_then(|r| r.try_get::<String>("", "value").ok())
+        .unwrap_or_else(|| "UTC".into()))
+    }
+
     async fn user(&self, id: i64) -> ApiResult<UserView> {
         let row = db::query_one(
             &self.auth.db,
@@ -390,8 +410,15 @@ impl AccountsApi {
     /// Whether the first admin exists. Role: public.
     #[oai(path = "/setup", method = "get", operation_id = "get_setup")]
     async fn get_setup(&self) -> ApiResult<Json<SetupState>> {
+        let completed = self.auth.setup_completed().await?;
+        let fail2ban = if completed {
+            None
+        } else {
+            Some(load_status(&self.auth.db).await?)
+        };
         Ok(Json(SetupState {
-            completed: self.auth.setup_completed().await?,
+            completed,
+            fail2ban,
         }))
     }
 
@@ -540,6 +567,7 @@ impl AccountsApi {
             role,
             expires_at: Some(from_epoch_ms(expires)),
             via: "session".into(),
+            timezone: self.display_timezone().await?,
         };
         Ok(LoginResponse::Ok(
             Json(view),
@@ -606,11 +634,13 @@ impl AccountsApi {
         } else {
             "token"
         };
+        let timezone = self.display_timezone().await?;
         Ok(Json(SessionView {
             user: caller.name,
             role: caller.role.as_str().into(),
             expires_at,
             via: via.into(),
+            timezone,
         }))
     }
 

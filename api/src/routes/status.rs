@@ -56,65 +56,69 @@ impl StatusApi {
     #[oai(path = "/status", method = "get", operation_id = "get_status")]
     async fn get_status(&self, req: &Request) -> ApiResult<Json<StatusView>> {
         self.auth.require(req, Role::Viewer).await?;
-        let err = |e: sea_orm::DbErr| ApiError::database(&e);
-        let now = db::db_now_ms(&self.db).await.map_err(err)?;
-        let leader = read_lease(&self.db, SCHEDULER_LEASE)
-            .await
-            .map_err(err)?
-            .is_some_and(|l| l.is_valid());
-        let row = db::query_one(
-            &self.db,
-            "SELECT reachable, version, jail_count, currently_banned, total_banned, currently_failed, \
+        Ok(Json(load_status(&self.db).await?))
+    }
+}
+
+/// The status snapshot as the scheduler last wrote it (also shown on the setup page, before
+/// anyone can sign in: the paths are the scheduler's configuration, not the API's).
+pub async fn load_status(db: &DatabaseConnection) -> ApiResult<StatusView> {
+    let err = |e: sea_orm::DbErr| ApiError::database(&e);
+    let now = db::db_now_ms(db).await.map_err(err)?;
+    let leader = read_lease(db, SCHEDULER_LEASE)
+        .await
+        .map_err(err)?
+        .is_some_and(|l| l.is_valid());
+    let row = db::query_one(
+        db,
+        "SELECT reachable, version, jail_count, currently_banned, total_banned, currently_failed, \
              total_failed, socket, db_file, config_dir, checked_at_ms, last_ok_at_ms, error \
              FROM f2b_status WHERE server = 'default'",
-            [],
-        )
-        .await
-        .map_err(err)?;
-        let Some(r) = row else {
-            return Ok(Json(StatusView {
-                reachable: false,
-                version: None,
-                jail_count: 0,
-                currently_banned: 0,
-                total_banned: 0,
-                currently_failed: 0,
-                total_failed: 0,
-                socket: None,
-                db_file: None,
-                config_dir: None,
-                checked_at: None,
-                last_ok_at: None,
-                age_seconds: None,
-                error: Some(
-                    "fail2ban has not been probed yet: is bangui-scheduler running?".into(),
-                ),
-                scheduler_running: leader,
-            }));
-        };
-        let view = (|| -> Result<StatusView, sea_orm::DbErr> {
-            let checked: i64 = r.try_get("", "checked_at_ms")?;
-            Ok(StatusView {
-                reachable: r.try_get("", "reachable")?,
-                version: r.try_get("", "version")?,
-                jail_count: r.try_get("", "jail_count")?,
-                currently_banned: r.try_get("", "currently_banned")?,
-                total_banned: r.try_get("", "total_banned")?,
-                currently_failed: r.try_get("", "currently_failed")?,
-                total_failed: r.try_get("", "total_failed")?,
-                socket: r.try_get("", "socket")?,
-                db_file: r.try_get("", "db_file")?,
-                config_dir: r.try_get("", "config_dir")?,
-                checked_at: Some(from_epoch_ms(checked)),
-                last_ok_at: r
-                    .try_get::<Option<i64>>("", "last_ok_at_ms")?
-                    .map(from_epoch_ms),
-                age_seconds: Some(((now - checked).max(0) as f64) / 1000.0),
-                error: r.try_get("", "error")?,
-                scheduler_running: leader,
-            })
-        })()
-        .map_err(err)?;
-        Ok(Json(view))
-    }
+        [],
+    )
+    .await
+    .map_err(err)?;
+    let Some(r) = row else {
+        return Ok(StatusView {
+            reachable: false,
+            version: None,
+            jail_count: 0,
+            currently_banned: 0,
+            total_banned: 0,
+            currently_failed: 0,
+            total_failed: 0,
+            socket: None,
+            db_file: None,
+            config_dir: None,
+            checked_at: None,
+            last_ok_at: None,
+            age_seconds: None,
+            error: Some("fail2ban has not been probed yet: is bangui-scheduler running?".into()),
+            scheduler_running: leader,
+        });
+    };
+    let view = (|| -> Result<StatusView, sea_orm::DbErr> {
+        let checked: i64 = r.try_get("", "checked_at_ms")?;
+        Ok(StatusView {
+            reachable: r.try_get("", "reachable")?,
+            version: r.try_get("", "version")?,
+            jail_count: r.try_get("", "jail_count")?,
+            currently_banned: r.try_get("", "currently_banned")?,
+            total_banned: r.try_get("", "total_banned")?,
+            currently_failed: r.try_get("", "currently_failed")?,
+            total_failed: r.try_get("", "total_failed")?,
+            socket: r.try_get("", "socket")?,
+            db_file: r.try_get("", "db_file")?,
+            config_dir: r.try_get("", "config_dir")?,
+            checked_at: Some(from_epoch_ms(checked)),
+            last_ok_at: r
+                .try_get::<Option<i64>>("", "last_ok_at_ms")?
+                .map(from_epoch_ms),
+            age_seconds: Some(((now - checked).max(0) as f64) / 1000.0),
+            error: r.try_get("", "error")?,
+            scheduler_running: leader,
+        })
+    })()
+    .map_err(err)?;
+    Ok(view)
 }

@@ -74,6 +74,15 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             .await
             .expect("json");
         assert_eq!(st["completed"], false);
+        // Before setup the page shows the fail2ban connection (here: never probed, no
+        // scheduler yet), so the admin sees at once whether BanGUI reaches fail2ban.
+        assert_eq!(st["fail2ban"]["reachable"], false, "{st}");
+        assert!(
+            st["fail2ban"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not been probed")),
+            "{st}"
+        );
         for path in ["/api/v1/status", "/api/v1/bans", "/api/v1/scheduler"] {
             assert_error(
                 fresh.anon.get(fresh.url(path)).send().await.expect("req"),
@@ -148,6 +157,18 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             .expect("users")
             .len();
         assert_eq!(admins, 1);
+        // After setup the public endpoint says only that it is done.
+        let st: Value = fresh
+            .anon
+            .get(fresh.url("/api/v1/setup"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(st["completed"], true);
+        assert!(st["fail2ban"].is_null(), "{st}");
         stop.cancel();
         fresh.stop().await;
     }
@@ -178,6 +199,8 @@ async fn sessions_work_across_api_processes_and_die_everywhere_at_logout() {
             (me["user"].as_str(), me["role"].as_str()),
             (Some(ADMIN), Some("admin"))
         );
+        // No zone was chosen at setup: the instance shows UTC.
+        assert_eq!(me["timezone"], "UTC", "{me}");
         // The cookie made on A works on B.
         let on_b: Value = browser
             .get(format!("{other}/api/v1/auth/session"))

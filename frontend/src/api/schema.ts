@@ -1205,6 +1205,9 @@ export interface components {
             expires_at?: string;
             /** @description `session` or `token`. */
             via: string;
+            /** @description The instance's display time zone (IANA name, chosen at setup); the UI shows times
+             *     in it unless this browser picked another. */
+            timezone: string;
         };
         /**
          * SetupRequest
@@ -1230,6 +1233,9 @@ export interface components {
         /** SetupState */
         SetupState: {
             completed: boolean;
+            /** @description The fail2ban connection as the scheduler sees it; only while setup is pending (the
+             *     setup page shows it), null afterwards so the public endpoint tells nothing. */
+            fail2ban?: components["schemas"]["StatusView"] & unknown;
         };
         /** StatusView */
         StatusView: {

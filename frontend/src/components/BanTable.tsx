@@ -11,7 +11,7 @@ import {
   Text,
 } from "@fluentui/react-components";
 import type { Schemas } from "../api/client";
-import { flag, formatTime } from "../time";
+import { flag, flagEmojiSupported, formatTime } from "../time";
 
 const ORIGIN_COLOR = { auto: "brand", manual: "important", blocklist: "informative" } as const;
 const STATE_COLOR = { banned: "danger", expired: "informative", unbanned: "success" } as const;
@@ -33,10 +33,30 @@ export function StateBadge({ state }: { state: string }) {
   );
 }
 
+// Without flag emoji the code stands in, boxed like a tiny flag.
+const CODE_BOX = {
+  display: "inline-block",
+  minWidth: "2.4em",
+  padding: "0 3px",
+  border: "1px solid currentColor",
+  borderRadius: "2px",
+  fontSize: "0.75em",
+  fontFamily: "monospace",
+  textAlign: "center",
+  lineHeight: "1.4",
+} as const;
+
 export function Country({ code, name }: { code?: string | null; name?: string | null }) {
   return (
-    <span title={code ?? "unknown"}>
-      <span aria-hidden>{flag(code)}</span> {name ?? "Unknown"}
+    <span title={code ?? "unknown"} style={{ whiteSpace: "nowrap" }}>
+      {flagEmojiSupported() ? (
+        <span aria-hidden>{flag(code)}</span>
+      ) : (
+        <span aria-hidden style={CODE_BOX}>
+          {code?.toUpperCase() ?? "??"}
+        </span>
+      )}{" "}
+      {name ?? "Unknown"}
     </span>
   );
 }

@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router-dom";
 import { Badge, Button, makeStyles, Menu, MenuItemRadio, MenuList, MenuPopover, MenuTrigger, Text, Toaster, tokens, Tooltip } from "@fluentui/react-components";
 import { TOASTER_ID } from "./commands";
+import { ZonePicker } from "./ZonePicker";
 import {
   DarkTheme20Regular,
   DataArea20Regular,
@@ -104,6 +105,7 @@ export function StatusBar() {
           {session.user} · {session.role}
         </Text>
       )}
+      <ZonePicker />
       <Menu
         checkedValues={{ theme: [choice] }}
         onCheckedValueChange={(_, d) => setChoice(d.checkedItems[0] as ThemeChoice)}

@@ -58,7 +58,7 @@ export default function IpTimeline() {
       {operator && (
         <Card className={s.card}>
           <div className={s.facts}>
-            <Dropdown placeholder="Jail" value={jail} selectedOptions={[jail]} onOptionSelect={(_, d) => setJail(d.optionValue ?? "")}>
+            <Dropdown placeholder="Jail" aria-label="Jail" value={jail} selectedOptions={[jail]} onOptionSelect={(_, d) => setJail(d.optionValue ?? "")}>
               {names.map((n) => (
                 <Option key={n}>{n}</Option>
               ))}

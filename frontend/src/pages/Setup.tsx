@@ -3,7 +3,7 @@ import { Navigate, useNavigate } from "react-router-dom";
 import { Button, Dropdown, Field, Input, MessageBar, MessageBarBody, Option, ProgressBar, Text } from "@fluentui/react-components";
 import { ApiError, call, type Schemas } from "../api/client";
 import { useSession } from "../session";
-import { browserZone, setChosenZone } from "../time";
+import { ago, allZones, browserZone } from "../time";
 import { AuthCard } from "./AuthCard";
 
 /** A rough strength score 0..4: length and variety; the server has the final word. */
@@ -36,7 +36,11 @@ export function Setup() {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    call<Schemas["SetupState"]>("GET", "/setup").then(setState, () => setState({ completed: false }));
+    const load = () => call<Schemas["SetupState"]>("GET", "/setup").then(setState, () => undefined);
+    void load();
+    // The scheduler probes fail2ban every few seconds: keep the connection panel current.
+    const timer = window.setInterval(load, 5000);
+    return () => window.clearInterval(timer);
   }, []);
   if (state?.completed) return <Navigate to="/login" replace />;
   const score = strength(password);
@@ -46,7 +50,6 @@ export function Setup() {
     setError(undefined);
     try {
       await call("POST", "/setup", { body: { username, password, timezone, session_minutes: minutes } });
-      setChosenZone(timezone);
       await call("POST", "/auth/login", { body: { username, password } });
       await refresh();
       navigate("/", { replace: true });
@@ -56,7 +59,7 @@ export function Setup() {
       setBusy(false);
     }
   };
-  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [browserZone(), "UTC"];
+  const zones = allZones();
   return (
     <AuthCard title="Welcome to BanGUI" subtitle="Create the first administrator. This page is gone once setup is done.">
       <form onSubmit={submit} style={{ display: "flex", flexDirection: "column", gap: 12 }}>
@@ -97,6 +100,7 @@ export function Setup() {
             ))}
           </Dropdown>
         </Field>
+        <Connection status={state?.fail2ban} />
         {error && (
           <MessageBar intent="error" role="alert">
             <MessageBarBody>{error}</MessageBarBody>
@@ -107,5 +111,45 @@ export function Setup() {
         </Button>
       </form>
     </AuthCard>
+  );
+}
+
+/** fail2ban as the scheduler sees it: the paths are the scheduler's configuration. */
+function Connection({ status }: { status: Schemas["StatusView"] | null | undefined }) {
+  if (!status) return null;
+  const rows: [string, string][] = [
+    ["Socket", status.socket ?? "—"],
+    ["Version", status.version ?? "—"],
+    ["Config dir", status.config_dir ?? "—"],
+    ["Database", status.db_file ?? "—"],
+    ["Last probe", status.checked_at ? ago(status.checked_at) : "never"],
+  ];
+  return (
+    <section aria-label="fail2ban connection" style={{ display: "flex", flexDirection: "column", gap: 6 }}>
+      <MessageBar intent={status.reachable ? "success" : "warning"}>
+        <MessageBarBody>
+          {status.reachable
+            ? `fail2ban reachable: ${status.jail_count} jails, ${status.currently_banned} banned now.`
+            : `fail2ban not reachable yet${status.error ? `: ${status.error}` : "."}`}
+          {!status.scheduler_running && " The scheduler is not running."}
+        </MessageBarBody>
+      </MessageBar>
+      <dl style={{ display: "grid", gridTemplateColumns: "auto 1fr", gap: "2px 12px", margin: 0 }}>
+        {rows.map(([k, v]) => (
+          <div key={k} style={{ display: "contents" }}>
+            <dt>
+              <Text size={200} weight="semibold">
+                {k}
+              </Text>
+            </dt>
+            <dd style={{ margin: 0, overflowWrap: "anywhere" }}>
+              <Text size={200} font="monospace">
+                {v}
+              </Text>
+            </dd>
+          </div>
+        ))}
+      </dl>
+    </section>
   );
 }

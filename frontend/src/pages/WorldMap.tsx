@@ -104,7 +104,7 @@ export default function WorldMap() {
                 <svg
                   viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
                   width={`${zoom * 100}%`}
-                  role="img"
+                  role="group"
                   aria-label="World map of bans per country"
                   style={{ display: "block" }}
                 >
