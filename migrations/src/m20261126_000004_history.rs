@@ -6,10 +6,12 @@
 //!   the IP's country and ASN at the time of the ban, and how a ban ended (`end_kind`,
 //!   `ended_at_ms`) so a ban row carries its own state.
 //! - Partial indexes over ban rows only (`kind = 'ban'`), one per filter the endpoints use,
-//!   each ending in `at_ms` so filtered lists come out in time order from the index.
+//!   each ending in `(at_ms, id)` so filtered lists come out in time order from the index.
 //! - `ban_rollups`: ban counts per time bucket (hour, day, week) for six dimension sets,
 //!   kept current by the scheduler's rollup job up to `rollup_state.hwm_id`.
-//! - `ip_stats`: bans per IP over the retained archive (repeat offenders).
+//! - `ip_stats`: bans, failures and matched lines per IP over the retained archive (the IP
+//!   timeline's totals); `ip_weeks` and `ip_totals`: bans per IP under every jail/origin
+//!   filter, per week and overall (repeat offenders).
 //! - `geo_cache` and `asn_names`: what the scheduler resolved; the API only reads them.
 
 use sea_orm_migration::prelude::*;
@@ -26,14 +28,6 @@ const COMMON_UP: &[&str] = &[
     // How many log lines `matches` holds, so totals need not parse every row.
     "ALTER TABLE ban_events ADD COLUMN match_count INTEGER NULL",
     "DROP INDEX ban_events_ip_at",
-    // Covering for "bans per IP in a time range" (repeat offenders over short ranges).
-    "CREATE INDEX ban_events_ban_at ON ban_events (at_ms, ip) WHERE kind = 'ban'",
-    "CREATE INDEX ban_events_ban_jail_at ON ban_events (jail, at_ms) WHERE kind = 'ban'",
-    "CREATE INDEX ban_events_ban_ip_at ON ban_events (ip_bin, at_ms) WHERE kind = 'ban'",
-    "CREATE INDEX ban_events_ban_country_at ON ban_events (country, at_ms) WHERE kind = 'ban'",
-    "CREATE INDEX ban_events_ban_asn_at ON ban_events (asn, at_ms) WHERE kind = 'ban'",
-    // No (origin, at_ms) index: the rarest origin is still a few per cent of bans, so
-    // walking the time index and skipping the others is as fast and costs no writes.
     // Rows written before this migration: the scheduler's geo job fills them in, and the
     // rollup job stops below the first one until it has.
     "CREATE INDEX ban_events_unresolved ON ban_events (id) WHERE ip_bin IS NULL",
@@ -58,9 +52,11 @@ const COMMON_UP: &[&str] = &[
         updated_at_ms BIGINT NOT NULL
     )",
     "INSERT INTO rollup_state (name, hwm_id, updated_at_ms) VALUES ('ban_rollups', 0, 0)",
-    "CREATE INDEX ip_stats_bans ON ip_stats (bans)",
-    // Bans per IP, week, jail and origin: a candidate's count over any range of weeks
-    // without touching its (possibly thousands of) events.
+    // Bans per IP, week, jail and origin, plus rows with jail and/or origin '*' (all):
+    // a candidate's count over any range of weeks without touching its (possibly
+    // thousands of) events, and, walked from the top of a week under any jail/origin
+    // filter, the exact lists that bound every IP not seen yet (repeat offenders over
+    // ranges of a few weeks).
     "CREATE TABLE ip_weeks (
         ip TEXT NOT NULL,
         week_ms BIGINT NOT NULL,
@@ -69,15 +65,16 @@ const COMMON_UP: &[&str] = &[
         bans BIGINT NOT NULL,
         PRIMARY KEY (ip, week_ms, jail, origin)
     )",
-    // Bans per week and IP, walked from the top of a week for repeat offenders over
-    // ranges of a few weeks (the lists of the weeks bound any IP not yet seen).
-    "CREATE TABLE ip_week_totals (
+    "CREATE INDEX ip_weeks_top ON ip_weeks (week_ms, jail, origin, bans, ip)",
+    // The same over the whole retained archive (repeat offenders over long ranges walk it).
+    "CREATE TABLE ip_totals (
         ip TEXT NOT NULL,
-        week_ms BIGINT NOT NULL,
+        jail TEXT NOT NULL,
+        origin TEXT NOT NULL,
         bans BIGINT NOT NULL,
-        PRIMARY KEY (ip, week_ms)
+        PRIMARY KEY (ip, jail, origin)
     )",
-    "CREATE INDEX ip_week_totals_top ON ip_week_totals (week_ms, bans, ip)",
+    "CREATE INDEX ip_totals_top ON ip_totals (jail, origin, bans, ip)",
     "CREATE TABLE geo_cache (
         ip TEXT PRIMARY KEY,
         country TEXT NULL,
@@ -99,7 +96,7 @@ const COMMON_UP: &[&str] = &[
 const COMMON_DOWN: &[&str] = &[
     "DROP TABLE asn_names",
     "DROP TABLE geo_cache",
-    "DROP TABLE ip_week_totals",
+    "DROP TABLE ip_totals",
     "DROP TABLE ip_weeks",
     "DROP TABLE ip_stats",
     "DROP TABLE rollup_state",
@@ -140,6 +137,28 @@ impl MigrationTrait for Migration {
         .await?;
         for sql in COMMON_UP {
             db.execute_unprepared(sql).await?;
+        }
+        // Lists are ordered by (at_ms, id). SQLite ends every index with the rowid (`id`)
+        // already; PostgreSQL needs it spelled out, or it sorts instead of walking.
+        let id = match m.get_database_backend() {
+            DatabaseBackend::Postgres => ", id",
+            _ => "",
+        };
+        for (name, columns) in [
+            // Also covering for "bans per IP in a time range" (short-range repeat offenders).
+            ("ban_events_ban_at", format!("at_ms{id}, ip")),
+            ("ban_events_ban_jail_at", format!("jail, at_ms{id}")),
+            ("ban_events_ban_ip_at", format!("ip_bin, at_ms{id}")),
+            ("ban_events_ban_country_at", format!("country, at_ms{id}")),
+            ("ban_events_ban_asn_at", format!("asn, at_ms{id}")),
+            // No (origin, at_ms) index: the rarest origin is still a few per cent of bans,
+            // so walking the time index and skipping the others is as fast and costs no
+            // writes.
+        ] {
+            db.execute_unprepared(&format!(
+                "CREATE INDEX {name} ON ban_events ({columns}) WHERE kind = 'ban'"
+            ))
+            .await?;
         }
         Ok(())
     }

@@ -312,12 +312,30 @@ pub async fn lock_rollups<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<i64, s
     .unwrap_or(0))
 }
 
+/// The (jail, origin) expressions of the per-IP tables' rows: each ban counts under its
+/// own jail and origin, under either alone, and under neither (`'*'`: any).
+const IP_FILTER_SETS: [(&str, &str); 4] = [
+    ("jail", "origin"),
+    ("'*'", "origin"),
+    ("jail", "'*'"),
+    ("'*'", "'*'"),
+];
+
+/// The value of the per-IP tables' `jail`/`origin` column that a filter reads: the
+/// filter's value, or `'*'` (every jail/origin) without one.
+pub fn ip_filter_key(value: Option<&str>) -> String {
+    value.unwrap_or(ANY).to_owned()
+}
+
+/// "Any jail/origin" in the per-IP tables.
+pub const ANY: &str = "*";
+
 /// Statements that add (`sign` 1) or remove (`sign` -1) the ban rows of `ban_events`
 /// matching `filter` (a SQL condition over ban_events, may use placeholders) to/from every
 /// rollup and `ip_stats`. Run them in one transaction with the change they account for,
 /// each with the values of the filter's placeholders.
 pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
-    let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 2);
+    let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 12);
     for dims in Dims::ALL {
         let (jail, country, asn) = dims.event_exprs();
         for &grain in dims.grains() {
@@ -333,20 +351,22 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
             ));
         }
     }
-    out.push(format!(
-        "INSERT INTO ip_weeks (ip, week_ms, jail, origin, bans) \
-         SELECT ip, {}, jail, origin, {sign} * COUNT(*) FROM ban_events \
-         WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3, 4 \
-         ON CONFLICT (ip, week_ms, jail, origin) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
-        Grain::Week.bucket_sql("at_ms")
-    ));
-    out.push(format!(
-        "INSERT INTO ip_week_totals (ip, week_ms, bans) \
-         SELECT ip, {}, {sign} * COUNT(*) FROM ban_events \
-         WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2 \
-         ON CONFLICT (ip, week_ms) DO UPDATE SET bans = ip_week_totals.bans + excluded.bans",
-        Grain::Week.bucket_sql("at_ms")
-    ));
+    // Per IP under every jail/origin filter: the split rows and the '*' (all) rows.
+    for (jail, origin) in IP_FILTER_SETS {
+        out.push(format!(
+            "INSERT INTO ip_weeks (ip, week_ms, jail, origin, bans) \
+             SELECT ip, {}, {jail}, {origin}, {sign} * COUNT(*) FROM ban_events \
+             WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3, 4 \
+             ON CONFLICT (ip, week_ms, jail, origin) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
+            Grain::Week.bucket_sql("at_ms")
+        ));
+        out.push(format!(
+            "INSERT INTO ip_totals (ip, jail, origin, bans) \
+             SELECT ip, {jail}, {origin}, {sign} * COUNT(*) FROM ban_events \
+             WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3 \
+             ON CONFLICT (ip, jail, origin) DO UPDATE SET bans = ip_totals.bans + excluded.bans"
+        ));
+    }
     out.push(format!(
         "INSERT INTO ip_stats (ip, ip_bin, bans, failures, matches) SELECT ip, ip_bin, {sign} * COUNT(*), \
          {sign} * SUM(COALESCE(failures, 0)), {sign} * SUM(COALESCE(match_count, 0)) \
@@ -356,14 +376,14 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
     ));
     if sign < 0 {
         // Rollup rows that reach zero are harmless (readers skip empty sums) and are
-        // dropped with their bucket by the retention job; ip_stats is kept tight because
-        // repeat-offender search walks it by count.
+        // dropped with their bucket by the retention job; the per-IP tables are kept
+        // tight because repeat-offender search walks them by count.
         // Every statement uses the filter's placeholders: PostgreSQL prepares a text once
         // with the parameter count of its first use.
         out.push(format!(
             "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
         ));
-        for table in ["ip_weeks", "ip_week_totals"] {
+        for table in ["ip_weeks", "ip_totals"] {
             out.push(format!(
                 "DELETE FROM {table} WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
             ));

@@ -175,14 +175,15 @@ pub struct Offender {
 #[derive(Debug, Object)]
 pub struct OffenderList {
     pub items: Vec<Offender>,
-    /// `raw` (counted from the events in range), `ip_week_totals` (candidates walked from
-    /// the top of each week the range touches) or `ip_stats` (candidates walked by their
-    /// all-time count); the walks stop once no further IP can make the list.
+    /// `raw` (counted from the events in range), `ip_weeks` (candidates walked from the
+    /// top of each week the range touches) or `ip_totals` (candidates walked by their
+    /// all-time count), both under the jail/origin filter; the walks stop once no further
+    /// IP can make the list.
     pub plan: String,
 }
 
 /// Ranges with fewer bans than this are grouped directly; above, candidates are walked
-/// from `ip_stats`.
+/// from `ip_weeks` or `ip_totals`.
 pub const OFFENDERS_RAW_LIMIT: i64 = 20_000;
 /// Ranges touching at most this many weeks walk the weekly lists; longer ones the
 /// all-time list.
@@ -237,6 +238,15 @@ async fn tally_rows<C: ConnectionTrait>(
     tallies(db, &text, sql.values).await
 }
 
+/// Placeholders for the per-IP tables' `jail` and `origin` under `f` (`'*'`: any).
+fn ip_filter_args(sql: &mut Sql, f: &Filters) -> (String, String) {
+    use shared::history::ip_filter_key;
+    (
+        sql.arg(ip_filter_key(f.jail.as_deref())),
+        sql.arg(ip_filter_key(f.origin.as_deref())),
+    )
+}
+
 /// Range counts of candidate IPs. With only origin/jail filters, whole weeks come from
 /// `ip_weeks` and only the range's edges (and events not rolled up yet) from the events.
 async fn tally_candidates<C: ConnectionTrait>(
@@ -276,22 +286,10 @@ async fn tally_candidates<C: ConnectionTrait>(
         }
         let list: Vec<String> = ips.iter().map(|ip| sql.arg(ip.clone())).collect();
         let (lo, hi) = (sql.arg(p.from), sql.arg(p.to));
-        let mut conds = String::new();
-        if let Some(o) = &f.origin {
-            conds.push_str(&format!(" AND w.origin = {}", sql.arg(o.clone())));
-        }
-        if let Some(j) = &f.jail {
-            conds.push_str(&format!(" AND w.jail = {}", sql.arg(j.clone())));
-        }
-        // Without jail/origin filters, one row per IP and week; with them, the split rows.
-        let table = if conds.is_empty() {
-            "ip_week_totals"
-        } else {
-            "ip_weeks"
-        };
+        let (jail, origin) = ip_filter_args(&mut sql, f);
         parts.push(format!(
-            "SELECT w.ip AS ip, CAST(SUM(w.bans) AS BIGINT) AS n FROM {table} w WHERE w.ip IN ({}) \
-             AND w.week_ms >= {lo} AND w.week_ms < {hi}{conds} GROUP BY w.ip",
+            "SELECT w.ip AS ip, w.bans AS n FROM ip_weeks w WHERE w.ip IN ({}) \
+             AND w.week_ms >= {lo} AND w.week_ms < {hi} AND w.jail = {jail} AND w.origin = {origin}",
             list.join(", ")
         ));
         parts.push(raw(
@@ -312,12 +310,13 @@ async fn tally_candidates<C: ConnectionTrait>(
 
 /// The IPs banned most often under `f` (at least `min_bans` times), most first.
 ///
-/// Small ranges are grouped directly. Large ones walk `ip_stats` (bans per IP over the
-/// whole archive, an upper bound of any range's count) from the top, counting each
-/// candidate's bans in range (from `ip_weeks` for whole weeks), and stop once the next
-/// candidate's all-time count cannot beat the current `limit`-th place. Events the
-/// rollup job has not reached yet are not in `ip_stats`, so their IPs are always
-/// candidates too.
+/// Small ranges are grouped directly. Ranges of a few weeks walk the weekly lists of
+/// `ip_weeks`; longer ones walk `ip_totals` (bans per IP over the whole archive, an upper
+/// bound of any range's count) from the top. Both read the rows of the jail/origin
+/// filter (`'*'` rows without one), count each candidate's bans in range (from
+/// `ip_weeks` for whole weeks), and stop once no candidate further down can beat the
+/// current `limit`-th place. Events the rollup job has not reached yet are in neither
+/// table, so their IPs are always candidates too.
 pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
@@ -347,10 +346,10 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
     } else if weeks.len() <= WEEK_LISTS {
         (
             walk_weeks(db, f, &weeks, min_bans, limit).await?,
-            "ip_week_totals",
+            "ip_weeks",
         )
     } else {
-        (walk_candidates(db, f, min_bans, limit).await?, "ip_stats")
+        (walk_candidates(db, f, min_bans, limit).await?, "ip_totals")
     };
     order(&mut top);
     top.truncate(limit as usize);
@@ -365,7 +364,7 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Candidates for ranges of a few weeks: the IPs of each touched week from the top of
-/// `ip_week_totals` (Fagin's threshold algorithm: an IP not seen yet has at most the
+/// its `ip_weeks` list under the filter (Fagin's threshold algorithm: an IP not seen yet has at most the
 /// sum of the weeks' current positions, so once the current last place reaches that sum,
 /// nobody else can enter the list).
 async fn walk_weeks<C: ConnectionTrait>(
@@ -391,11 +390,12 @@ async fn walk_weeks<C: ConnectionTrait>(
             let mut sql = Sql::default();
             let week = sql.arg(*w);
             let keyset = after_clause(&mut sql, cursor.0.as_ref(), "<");
+            let (jail, origin) = ip_filter_args(&mut sql, f);
             let rows = db::query_all(
                 db,
                 &format!(
-                    "SELECT ip, bans FROM ip_week_totals WHERE week_ms = {week}{keyset} \
-                     ORDER BY bans DESC, ip DESC LIMIT {page_size}"
+                    "SELECT ip, bans FROM ip_weeks WHERE week_ms = {week} AND jail = {jail} \
+                     AND origin = {origin}{keyset} ORDER BY bans DESC, ip DESC LIMIT {page_size}"
                 ),
                 sql.values,
             )
@@ -471,13 +471,14 @@ async fn walk_candidates<C: ConnectionTrait>(
         let mut bound = i64::MAX;
         if page > 0 {
             let mut sql = Sql::default();
+            let (jail, origin) = ip_filter_args(&mut sql, f);
             let min = sql.arg(min_bans);
             let keyset = after_clause(&mut sql, after.as_ref(), ">");
             let rows = db::query_all(
                 db,
                 &format!(
-                    "SELECT ip, bans FROM ip_stats WHERE bans >= {min}{keyset} \
-                     ORDER BY bans DESC, ip LIMIT {page_size}"
+                    "SELECT ip, bans FROM ip_totals WHERE jail = {jail} AND origin = {origin} \
+                     AND bans >= {min}{keyset} ORDER BY bans DESC, ip LIMIT {page_size}"
                 ),
                 sql.values,
             )
@@ -533,12 +534,13 @@ async fn describe_offender<C: ConnectionTrait>(
     // the IP was banned).
     let jails = db::query_all(
         db,
-        "SELECT DISTINCT jail FROM ip_weeks WHERE ip = $1 AND week_ms >= $2 AND week_ms < $3 \
-         AND bans > 0 ORDER BY jail",
+        "SELECT jail FROM ip_weeks WHERE ip = $1 AND week_ms >= $2 AND week_ms < $3 \
+         AND jail <> '*' AND origin = $4 AND bans > 0 GROUP BY jail ORDER BY jail",
         [
             t.ip.clone().into(),
             shared::history::Grain::Week.floor(f.from_ms).into(),
             f.to_ms.into(),
+            shared::history::ip_filter_key(f.origin.as_deref()).into(),
         ],
     )
     .await?

@@ -461,9 +461,11 @@ async fn aggregates_equal_brute_force_on_random_data() {
             db::execute(&h.db, "DELETE FROM ban_rollups", [])
                 .await
                 .expect("reset");
-            db::execute(&h.db, "DELETE FROM ip_stats", [])
-                .await
-                .expect("reset");
+            for table in ["ip_stats", "ip_weeks", "ip_totals"] {
+                db::execute(&h.db, &format!("DELETE FROM {table}"), [])
+                    .await
+                    .expect("reset");
+            }
             db::execute(
                 &h.db,
                 "UPDATE rollup_state SET hwm_id = (SELECT COALESCE(MAX(id), 0) FROM ban_events)",
@@ -476,7 +478,8 @@ async fn aggregates_equal_brute_force_on_random_data() {
     }
 }
 
-/// The candidate walk over `ip_stats` finds the same top list as grouping everything.
+/// The candidate walks over `ip_totals` and `ip_weeks` find the same top list as grouping
+/// everything, under every jail/origin filter.
 #[tokio::test]
 async fn repeat_offender_walk_matches_the_full_grouping() {
     for backend in backends() {
@@ -489,11 +492,17 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
         rollups::catch_up(&ctx, 100_000).await.expect("rollups");
         insert(&ctx, &events[5000..]).await;
         for (from, to, plan) in [
-            (now - 300 * DAY_MS, now + 1, "ip_stats"),
-            (now - 30 * DAY_MS, now + 1, "ip_week_totals"),
-            (now - 2 * DAY_MS - 5, now - 5, "ip_week_totals"),
+            (now - 300 * DAY_MS, now + 1, "ip_totals"),
+            (now - 30 * DAY_MS, now + 1, "ip_weeks"),
+            (now - 2 * DAY_MS - 5, now - 5, "ip_weeks"),
         ] {
-            for (origin, jail) in [(None, None), (Some("auto"), None), (None, Some("sshd"))] {
+            for (origin, jail) in [
+                (None, None),
+                (Some("auto"), None),
+                (Some("blocklist"), None),
+                (None, Some("sshd")),
+                (Some("auto"), Some("sshd")),
+            ] {
                 let f = api::history::query::Filters {
                     from_ms: from,
                     to_ms: to,
@@ -523,6 +532,34 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
             }
         }
         h.stop().await;
+    }
+}
+
+/// `ip_stats` and every jail/origin row set of `ip_weeks` and `ip_totals` count each of the
+/// `bans` ban rows exactly once, and hold no empty rows.
+async fn per_ip_tables_count(db: &DatabaseConnection, bans: usize) {
+    let mut sets = vec!["SELECT CAST(SUM(bans) AS BIGINT) AS n FROM ip_stats".to_owned()];
+    for table in ["ip_weeks", "ip_totals"] {
+        for (jail, origin) in [("<>", "<>"), ("=", "<>"), ("<>", "="), ("=", "=")] {
+            sets.push(format!(
+                "SELECT CAST(SUM(bans) AS BIGINT) AS n FROM {table} WHERE jail {jail} '*' AND origin {origin} '*'"
+            ));
+        }
+    }
+    for q in sets {
+        let n: Option<i64> = db::query_one(db, &q, [])
+            .await
+            .expect("q")
+            .expect("row")
+            .try_get("", "n")
+            .expect("n");
+        assert_eq!(n.unwrap_or(0), bans as i64, "{q}");
+    }
+    for table in ["ip_stats", "ip_weeks", "ip_totals"] {
+        let empty = db::query_all(db, &format!("SELECT ip FROM {table} WHERE bans <= 0"), [])
+            .await
+            .expect("q");
+        assert!(empty.is_empty(), "{table} keeps no empty rows");
     }
 }
 
@@ -819,17 +856,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         let rows = all_bans(&h.db).await;
         let range = |q: &str| format!("from={}&to={}{q}", rfc(now - 500 * DAY_MS), rfc(now + 1));
         check_aggregates(&h, &rows, &range(""), now - 500 * DAY_MS, now + 1, "").await;
-        let stats: i64 = db::query_one(
-            &h.db,
-            "SELECT CAST(SUM(bans) AS BIGINT) AS n FROM ip_stats",
-            [],
-        )
-        .await
-        .expect("q")
-        .expect("row")
-        .try_get("", "n")
-        .expect("n");
-        assert_eq!(stats, rows.len() as i64, "ip_stats counts every ban once");
+        per_ip_tables_count(&h.db, rows.len()).await;
 
         // An IP nobody knew becomes known: its bans and the rollups follow.
         let unknown = rows
@@ -887,17 +914,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
             .expect("rfc")
             .timestamp_millis();
         check_aggregates(&h, &left, "range=365d", from, to, "&origin=auto").await;
-        let stats: i64 = db::query_one(
-            &h.db,
-            "SELECT CAST(SUM(bans) AS BIGINT) AS n FROM ip_stats",
-            [],
-        )
-        .await
-        .expect("q")
-        .expect("row")
-        .try_get("", "n")
-        .expect("n");
-        assert_eq!(stats, left.len() as i64);
+        per_ip_tables_count(&h.db, left.len()).await;
         let empty: i64 = db::query_one(
             &h.db,
             "SELECT COUNT(*) AS n FROM ban_rollups WHERE bucket_ms < $1 AND bans <= 0",

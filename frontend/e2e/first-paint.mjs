@@ -1,0 +1,75 @@
+// Measures how soon the dashboard paints data, in Debian's chromium over loopback:
+// from navigation start to (a) the first ban row painted and (b) every panel loaded (no
+// spinner left), for cold loads (new browser context: empty cache) and warm reloads.
+//
+//   node e2e/first-paint.mjs http://127.0.0.1:8080 admin 'correct horse battery staple' [runs]
+//
+// scripts/bench-ui.sh runs it against the 1 M-event benchmark database.
+import { chromium } from "playwright-core";
+
+const [base, user, password, runsArg] = process.argv.slice(2);
+if (!base || !user || !password) {
+  console.error("usage: first-paint.mjs BASE_URL USER PASSWORD [RUNS]");
+  process.exit(2);
+}
+const runs = Number(runsArg ?? 10);
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"];
+
+// Runs in the page before any of its scripts: notes when data first reaches the screen.
+const PROBE = () => {
+  const marks = {};
+  window.__marks = marks;
+  const painted = (name) => {
+    if (marks[name] === undefined) {
+      marks[name] = -1;
+      // The frame after the DOM change is when it is on screen.
+      requestAnimationFrame(() => requestAnimationFrame(() => (marks[name] = performance.now())));
+    }
+  };
+  new MutationObserver(() => {
+    if (document.querySelector('table[aria-label="Bans"] tbody tr')) painted("firstRow");
+    if (document.querySelector(".recharts-surface path")) painted("firstChart");
+    const panels = document.querySelectorAll("main h2, main h3").length;
+    if (panels > 0 && !document.querySelector(".fui-Spinner") && document.querySelector('table[aria-label="Bans"] tbody tr') && document.querySelector(".recharts-surface path")) painted("complete");
+  }).observe(document, { subtree: true, childList: true });
+};
+
+const browser = await chromium.launch({ executablePath: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium", args: FLAGS, headless: true });
+const signIn = await browser.newContext();
+{
+  const page = await signIn.newPage();
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+}
+const state = await signIn.storageState();
+await signIn.close();
+
+async function measure(page, go) {
+  await go();
+  await page.waitForFunction(() => window.__marks?.complete > 0 && window.__marks?.firstRow > 0, null, { timeout: 60_000 });
+  return page.evaluate(() => ({ ...window.__marks }));
+}
+
+const results = { cold: [], warm: [] };
+for (let i = 0; i < runs; i++) {
+  const ctx = await browser.newContext({ storageState: state, viewport: { width: 1440, height: 900 } });
+  await ctx.addInitScript(PROBE);
+  const page = await ctx.newPage();
+  results.cold.push(await measure(page, () => page.goto(`${base}/`)));
+  results.warm.push(await measure(page, () => page.reload()));
+  await ctx.close();
+}
+await browser.close();
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const max = (xs) => Math.max(...xs);
+console.log(`dashboard at ${base}, ${runs} runs each (ms from navigation start)`);
+console.log("| load | first ban row painted (median / max) | first chart painted (median / max) | every panel loaded (median / max) |");
+console.log("|---|---|---|---|");
+for (const [kind, rs] of Object.entries(results)) {
+  const col = (k) => `${median(rs.map((r) => r[k])).toFixed(0)} / ${max(rs.map((r) => r[k])).toFixed(0)}`;
+  console.log(`| ${kind} | ${col("firstRow")} | ${col("firstChart")} | ${col("complete")} |`);
+}
