@@ -63,7 +63,8 @@ const COMMON_UP: &[&str] = &[
         jail TEXT NOT NULL,
         origin TEXT NOT NULL,
         bans BIGINT NOT NULL,
-        PRIMARY KEY (ip, week_ms, jail, origin)
+        -- A candidate's weeks under one filter are one short range of this key.
+        PRIMARY KEY (ip, jail, origin, week_ms)
     )",
     "CREATE INDEX ip_weeks_top ON ip_weeks (week_ms, jail, origin, bans, ip)",
     // The same over the whole retained archive (repeat offenders over long ranges walk it).

@@ -357,7 +357,7 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
             "INSERT INTO ip_weeks (ip, week_ms, jail, origin, bans) \
              SELECT ip, {}, {jail}, {origin}, {sign} * COUNT(*) FROM ban_events \
              WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3, 4 \
-             ON CONFLICT (ip, week_ms, jail, origin) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
+             ON CONFLICT (ip, jail, origin, week_ms) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
             Grain::Week.bucket_sql("at_ms")
         ));
         out.push(format!(

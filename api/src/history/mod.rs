@@ -389,7 +389,7 @@ async fn walk_weeks<C: ConnectionTrait>(
             }
             let mut sql = Sql::default();
             let week = sql.arg(*w);
-            let keyset = after_clause(&mut sql, cursor.0.as_ref(), "<");
+            let keyset = after_clause(&mut sql, cursor.0.as_ref());
             let (jail, origin) = ip_filter_args(&mut sql, f);
             let rows = db::query_all(
                 db,
@@ -429,13 +429,13 @@ async fn walk_weeks<C: ConnectionTrait>(
     Ok(best)
 }
 
-/// The keyset condition that continues a `bans DESC` list after `(bans, ip)`; `ip_op`
-/// is `>` for lists with ascending IPs among equal counts, `<` for descending.
-fn after_clause(sql: &mut Sql, after: Option<&(i64, String)>, ip_op: &str) -> String {
+/// The keyset condition that continues a `bans DESC, ip DESC` list after `(bans, ip)`
+/// (both keys descending, so the `(…, bans, ip)` indexes are walked backwards, unsorted).
+fn after_clause(sql: &mut Sql, after: Option<&(i64, String)>) -> String {
     match after {
         Some((bans, ip)) => {
             let (b, i) = (sql.arg(*bans), sql.arg(ip.clone()));
-            format!(" AND (bans < {b} OR (bans = {b} AND ip {ip_op} {i}))")
+            format!(" AND (bans < {b} OR (bans = {b} AND ip < {i}))")
         }
         None => String::new(),
     }
@@ -473,12 +473,12 @@ async fn walk_candidates<C: ConnectionTrait>(
             let mut sql = Sql::default();
             let (jail, origin) = ip_filter_args(&mut sql, f);
             let min = sql.arg(min_bans);
-            let keyset = after_clause(&mut sql, after.as_ref(), ">");
+            let keyset = after_clause(&mut sql, after.as_ref());
             let rows = db::query_all(
                 db,
                 &format!(
                     "SELECT ip, bans FROM ip_totals WHERE jail = {jail} AND origin = {origin} \
-                     AND bans >= {min}{keyset} ORDER BY bans DESC, ip LIMIT {page_size}"
+                     AND bans >= {min}{keyset} ORDER BY bans DESC, ip DESC LIMIT {page_size}"
                 ),
                 sql.values,
             )
