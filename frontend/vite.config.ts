@@ -10,14 +10,9 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 900,
-    rollupOptions: {
-      output: {
-        manualChunks: {
-          charts: ["recharts"],
-          map: ["d3-geo", "topojson-client", "world-atlas/countries-110m.json"],
-        },
-      },
-    },
+    // No manual chunks: the pages are lazy (App.tsx), so the charts and the map land in
+    // chunks of their own that only those pages load. (A manual "charts" chunk once pulled
+    // React in with recharts and made every first load fetch the charts.)
   },
   server: { proxy: { "/api": "http://127.0.0.1:8080" } },
   test: {
