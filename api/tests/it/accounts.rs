@@ -59,20 +59,24 @@ async fn create_user(app: &TestApp, name: &str, role: &str) -> i64 {
         .expect("id")
 }
 
+/// An unauthenticated GET's JSON body.
+async fn public_get(app: &TestApp, path: &str) -> Value {
+    app.anon
+        .get(app.url(path))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
 async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_when_raced() {
     for backend in backends() {
         let fresh = spawn_app_with(backend, false, &[]).await;
         migrations::up_guarded(&fresh.db).await.expect("migrate");
-        let st: Value = fresh
-            .anon
-            .get(fresh.url("/api/v1/setup"))
-            .send()
-            .await
-            .expect("req")
-            .json()
-            .await
-            .expect("json");
+        let st = public_get(&fresh, "/api/v1/setup").await;
         assert_eq!(st["completed"], false);
         // Before setup the page shows the fail2ban connection (here: never probed, no
         // scheduler yet), so the admin sees at once whether BanGUI reaches fail2ban.
@@ -158,15 +162,7 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             .len();
         assert_eq!(admins, 1);
         // After setup the public endpoint says only that it is done.
-        let st: Value = fresh
-            .anon
-            .get(fresh.url("/api/v1/setup"))
-            .send()
-            .await
-            .expect("req")
-            .json()
-            .await
-            .expect("json");
+        let st = public_get(&fresh, "/api/v1/setup").await;
         assert_eq!(st["completed"], true);
         assert!(st["fail2ban"].is_null(), "{st}");
         stop.cancel();
