@@ -1152,9 +1152,10 @@ export interface components {
         /** OffenderList */
         OffenderList: {
             items: components["schemas"]["Offender"][];
-            /** @description `raw` (counted from the events in range), `ip_week_totals` (candidates walked from
-             *     the top of each week the range touches) or `ip_stats` (candidates walked by their
-             *     all-time count); the walks stop once no further IP can make the list. */
+            /** @description `raw` (counted from the events in range), `ip_weeks` (candidates walked from the
+             *     top of each week the range touches) or `ip_totals` (candidates walked by their
+             *     all-time count), both under the jail/origin filter; the walks stop once no further
+             *     IP can make the list. */
             plan: string;
         };
         /**
