@@ -301,8 +301,13 @@ pub async fn lock_rollups<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<i64, s
         [],
     )
     .await?;
+    rollup_mark(txn).await
+}
+
+/// Events with ids above this are not in the rollups yet.
+pub async fn rollup_mark<C: sea_orm::ConnectionTrait>(db: &C) -> Result<i64, sea_orm::DbErr> {
     Ok(crate::db::query_one(
-        txn,
+        db,
         "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'",
         [],
     )

@@ -373,18 +373,7 @@ pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     Ok((out, plan))
 }
 
-/// Events with ids above this are not in the rollups yet.
-pub async fn rollup_mark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    Ok(db::query_one(
-        db,
-        "SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups'",
-        [],
-    )
-    .await?
-    .map(|r| r.try_get("", "hwm_id"))
-    .transpose()?
-    .unwrap_or(0))
-}
+pub use shared::history::rollup_mark;
 
 /// The query [`counts`] runs (public so benchmarks can show its plan).
 pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>, hwm: i64) -> (Sql, Plan) {
