@@ -10,7 +10,8 @@
 //!
 //! Options: `--requests R` per variant (default 40), `--txn N` events per insert
 //! transaction (default 20 000), `--plans` prints EXPLAIN output,
-//! `--fresh` refills even if a database from an earlier run exists. SQLite files live in
+//! `--fresh` refills even if a database from an earlier run exists, `--ingest-only` refills
+//! and stops after measuring the insert path. SQLite files live in
 //! `target/bench-history/`; PostgreSQL databases are `bangui_bench_<N>` at
 //! BANGUI_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 
@@ -41,6 +42,8 @@ struct Args {
     requests: usize,
     plans: bool,
     fresh: bool,
+    /// Stop after filling (implies `--fresh`): for measuring the insert path alone.
+    ingest_only: bool,
 }
 
 fn args() -> Args {
@@ -51,6 +54,7 @@ fn args() -> Args {
         requests: 40,
         plans: false,
         fresh: false,
+        ingest_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -71,6 +75,10 @@ fn args() -> Args {
             }
             "--plans" => a.plans = true,
             "--fresh" => a.fresh = true,
+            "--ingest-only" => {
+                a.ingest_only = true;
+                a.fresh = true;
+            }
             _ => {}
         }
     }
@@ -301,6 +309,9 @@ async fn main() {
             rows as f64 / secs,
             a.txn
         );
+        if a.ingest_only {
+            return;
+        }
         let t = Instant::now();
         let folded = rollups::catch_up(&ctx, rollups::BATCH)
             .await
