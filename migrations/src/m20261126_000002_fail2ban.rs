@@ -176,9 +176,11 @@ impl MigrationTrait for Migration {
             Index::create()
                 .name("ban_events_natural")
                 .table(BanEvents::Table)
+                // Time first: new events land at the end of the index instead of all
+                // over it (IP order), which is what limits the archive's write rate.
+                .col(BanEvents::BannedAtMs)
                 .col(BanEvents::Jail)
                 .col(BanEvents::Ip)
-                .col(BanEvents::BannedAtMs)
                 .col(BanEvents::Kind)
                 .unique()
                 .to_owned(),

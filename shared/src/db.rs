@@ -55,6 +55,7 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
                 // dropped whenever another connection of the pool has written.
                 .pragma("mmap_size", "17179869184")
                 .pragma("temp_store", "memory")
+                .pragma("wal_autocheckpoint", "16384")
         });
     if !url.is_sqlite() {
         options

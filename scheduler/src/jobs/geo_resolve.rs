@@ -140,8 +140,11 @@ async fn record_answer(
     let hwm = history::lock_rollups(&txn).await?;
     let ids: Vec<i64> = db::query_all(
         &txn,
-        "SELECT id FROM ban_events WHERE ip = $1 AND country IS NULL AND asn IS NULL",
-        [ip.into()],
+        // Ban rows, through the binary IP index; an unban or expiry keeps what was known
+        // when it happened (nothing reads a place from those).
+        "SELECT id FROM ban_events WHERE kind = 'ban' AND ip_bin = $2 AND ip = $1 \
+         AND country IS NULL AND asn IS NULL",
+        [ip.into(), history::ip_key_of_text(ip).into()],
     )
     .await?
     .iter()
