@@ -268,37 +268,64 @@ async fn tally_candidates<C: ConnectionTrait>(
     }
     let mut sql = Sql::default();
     let mut parts = Vec::new();
-    let pieces = query::decompose(f.from_ms, f.to_ms, &[shared::history::Grain::Week]);
-    let raw = |sql: &mut Sql, from: i64, to: i64, hint: &str, extra: &str| {
+    let span = week_span(f.from_ms, f.to_ms);
+    // Bans of the candidates in [from, to) among the events of `ids` ("all", "rolled": at
+    // or below the rollup mark, "fresh": above it), added (`sign` 1) or taken away (-1).
+    let raw = |sql: &mut Sql, from: i64, to: i64, ids: Ids, sign: i8| {
+        if from >= to {
+            return None;
+        }
         let conds = f.raw_conditions(sql);
         let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
         let (lo, hi) = (sql.arg(from), sql.arg(to));
-        format!(
-            "SELECT e.ip AS ip, COUNT(*) AS n FROM ban_events e{hint} WHERE {conds} AND e.ip_bin IN ({}) \
-             AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
+        let (hint, extra) = match ids {
+            Ids::All => ("", ""),
+            Ids::Rolled => (
+                "",
+                " AND e.id <= (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+            ),
+            Ids::Fresh => (
+                "{by_rowid}",
+                " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+            ),
+        };
+        Some(format!(
+            "SELECT e.ip AS ip, {sign} * COUNT(*) AS n FROM ban_events e{hint} WHERE {conds} \
+             AND e.ip_bin IN ({}) AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
             keys.join(", ")
-        )
+        ))
     };
-    for p in &pieces {
-        if p.grain.is_none() {
-            parts.push(raw(&mut sql, p.from, p.to, "", ""));
-            continue;
-        }
+    // Outside the weeks: counted directly.
+    parts.extend(raw(
+        &mut sql,
+        f.from_ms,
+        span.from.min(f.to_ms),
+        Ids::All,
+        1,
+    ));
+    parts.extend(raw(&mut sql, span.to.max(f.from_ms), f.to_ms, Ids::All, 1));
+    if span.from < span.to {
         let list: Vec<String> = ips.iter().map(|ip| sql.arg(ip.clone())).collect();
-        let (lo, hi) = (sql.arg(p.from), sql.arg(p.to));
+        let (lo, hi) = (sql.arg(span.from), sql.arg(span.to));
         let (jail, origin) = ip_filter_args(&mut sql, f);
         parts.push(format!(
             "SELECT w.ip AS ip, w.bans AS n FROM ip_weeks w WHERE w.ip IN ({}) \
              AND w.week_ms >= {lo} AND w.week_ms < {hi} AND w.jail = {jail} AND w.origin = {origin}",
             list.join(", ")
         ));
-        parts.push(raw(
+        // The parts of edge weeks outside the range, and events not rolled up yet.
+        parts.extend(raw(&mut sql, span.from, f.from_ms, Ids::Rolled, -1));
+        parts.extend(raw(&mut sql, f.to_ms, span.to, Ids::Rolled, -1));
+        parts.extend(raw(
             &mut sql,
-            p.from,
-            p.to,
-            "{by_rowid}",
-            " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+            span.from.max(f.from_ms),
+            span.to.min(f.to_ms),
+            Ids::Fresh,
+            1,
         ));
+    }
+    if parts.is_empty() {
+        return Ok(Vec::new());
     }
     let min = sql.arg(min_bans);
     let text = format!(
@@ -306,6 +333,46 @@ async fn tally_candidates<C: ConnectionTrait>(
         parts.join(" UNION ALL ")
     );
     tallies(db, &text, sql.values).await
+}
+
+/// Which events a raw count reads, relative to the rollup mark.
+#[derive(Clone, Copy)]
+enum Ids {
+    All,
+    Rolled,
+    Fresh,
+}
+
+/// The whole weeks whose `ip_weeks` rows count a range `[from, to)`. An edge week the
+/// range covers more than half of is taken whole and its uncovered part subtracted from
+/// the events, one covered less than half is counted from the events: either way an edge
+/// reads at most half a week of events. Empty (`from == to`) when the range is better
+/// counted from the events alone.
+fn week_span(from: i64, to: i64) -> query::Piece {
+    let week = shared::history::Grain::Week;
+    let size = week.size_ms();
+    let span = |from, to| query::Piece {
+        grain: Some(week),
+        from,
+        to,
+    };
+    let (first, last) = (week.floor(from), week.floor(to));
+    if first == last {
+        // Within one week: whole minus both ends, or only the range itself.
+        return if to - from > size / 2 {
+            span(first, first + size)
+        } else {
+            span(from, from)
+        };
+    }
+    let nearest = |t: i64, floor: i64| {
+        if t - floor <= size / 2 {
+            floor
+        } else {
+            floor + size
+        }
+    };
+    span(nearest(from, first), nearest(to, last))
 }
 
 /// The IPs banned most often under `f` (at least `min_bans` times), most first.
@@ -353,12 +420,8 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
     };
     order(&mut top);
     top.truncate(limit as usize);
-    let mut items = Vec::with_capacity(top.len());
-    for t in top {
-        items.push(describe_offender(db, f, t, tz).await?);
-    }
     Ok(OffenderList {
-        items,
+        items: describe_offenders(db, f, top, tz).await?,
         plan: plan.into(),
     })
 }
@@ -509,56 +572,82 @@ async fn walk_candidates<C: ConnectionTrait>(
     Ok(best)
 }
 
-async fn describe_offender<C: ConnectionTrait>(
+/// The list's details in three queries, whatever its length: each IP's last ban in range
+/// (an index probe per IP), the jails of the weeks the range touches (one small index
+/// range per IP, however often it was banned), and what the geo cache knows.
+async fn describe_offenders<C: ConnectionTrait>(
     db: &C,
     f: &Filters,
-    t: Tally,
+    top: Vec<Tally>,
     tz: Tz,
-) -> Result<Offender, DbErr> {
-    let key = t.ip.parse().map(|a| ip_key(a).to_vec()).unwrap_or_default();
+) -> Result<Vec<Offender>, DbErr> {
+    if top.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sql = Sql::default();
-    let (k, lo, hi) = (sql.arg(key), sql.arg(f.from_ms), sql.arg(f.to_ms));
-    let last_ms: i64 = db::query_one(
+    let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
+    let probes: Vec<String> = top
+        .iter()
+        .map(|t| {
+            let key = t.ip.parse().map(|a| ip_key(a).to_vec()).unwrap_or_default();
+            let (ip, k) = (sql.arg(t.ip.clone()), sql.arg(key));
+            format!(
+                "SELECT {ip} AS ip, (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' \
+                 AND e.ip_bin = {k} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
+                 ORDER BY e.at_ms DESC LIMIT 1) AS at_ms"
+            )
+        })
+        .collect();
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for r in db::query_all(db, &probes.join(" UNION ALL "), sql.values).await? {
+        if let Some(at) = r.try_get::<Option<i64>>("", "at_ms")? {
+            last.insert(r.try_get("", "ip")?, at);
+        }
+    }
+    let mut sql = Sql::default();
+    let list: Vec<String> = top.iter().map(|t| sql.arg(t.ip.clone())).collect();
+    let (lo, hi) = (
+        sql.arg(shared::history::Grain::Week.floor(f.from_ms)),
+        sql.arg(f.to_ms),
+    );
+    let origin = sql.arg(shared::history::ip_filter_key(f.origin.as_deref()));
+    let mut jails: HashMap<String, Vec<String>> = HashMap::new();
+    for r in db::query_all(
         db,
         &format!(
-            "SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = {k} \
-             AND e.at_ms >= {lo} AND e.at_ms < {hi} ORDER BY e.at_ms DESC LIMIT 1"
+            "SELECT ip, jail FROM ip_weeks WHERE ip IN ({}) AND week_ms >= {lo} AND week_ms < {hi} \
+             AND jail <> '*' AND origin = {origin} AND bans > 0 GROUP BY ip, jail ORDER BY ip, jail",
+            list.join(", ")
         ),
         sql.values,
     )
     .await?
-    .map(|r| r.try_get("", "at_ms"))
-    .transpose()?
-    .unwrap_or(0);
-    // The jails of the weeks the range touches (one small index range, however often
-    // the IP was banned).
-    let jails = db::query_all(
-        db,
-        "SELECT jail FROM ip_weeks WHERE ip = $1 AND week_ms >= $2 AND week_ms < $3 \
-         AND jail <> '*' AND origin = $4 AND bans > 0 GROUP BY jail ORDER BY jail",
-        [
-            t.ip.clone().into(),
-            shared::history::Grain::Week.floor(f.from_ms).into(),
-            f.to_ms.into(),
-            shared::history::ip_filter_key(f.origin.as_deref()).into(),
-        ],
-    )
-    .await?
-    .iter()
-    .map(|r| r.try_get("", "jail"))
-    .collect::<Result<Vec<String>, _>>()?;
-    let geo = geo_of(db, &t.ip).await?;
-    Ok(Offender {
-        last_at: from_epoch_ms(last_ms),
-        last_at_local: range::local(last_ms, tz),
-        jails,
-        country_name: geo.as_ref().and_then(|g| g.country_name.clone()),
-        country: geo.as_ref().and_then(|g| g.country.clone()),
-        asn: geo.as_ref().and_then(|g| g.asn),
-        asn_org: geo.and_then(|g| g.asn_org),
-        ip: t.ip,
-        bans: t.bans,
-    })
+    {
+        jails
+            .entry(r.try_get("", "ip")?)
+            .or_default()
+            .push(r.try_get("", "jail")?);
+    }
+    let ips: Vec<&str> = top.iter().map(|t| t.ip.as_str()).collect();
+    let mut geo = geo_of_many(db, &ips).await?;
+    Ok(top
+        .into_iter()
+        .map(|t| {
+            let last_ms = last.get(&t.ip).copied().unwrap_or(0);
+            let g = geo.remove(&t.ip);
+            Offender {
+                last_at: from_epoch_ms(last_ms),
+                last_at_local: range::local(last_ms, tz),
+                jails: jails.remove(&t.ip).unwrap_or_default(),
+                country_name: g.as_ref().and_then(|g| g.country_name.clone()),
+                country: g.as_ref().and_then(|g| g.country.clone()),
+                asn: g.as_ref().and_then(|g| g.asn),
+                asn_org: g.and_then(|g| g.asn_org),
+                ip: t.ip,
+                bans: t.bans,
+            }
+        })
+        .collect())
 }
 
 /// What the scheduler found out about an IP.
@@ -576,25 +665,43 @@ pub struct GeoView {
 }
 
 pub async fn geo_of<C: ConnectionTrait>(db: &C, ip: &str) -> Result<Option<GeoView>, DbErr> {
-    let row = db::query_one(
+    Ok(geo_of_many(db, &[ip]).await?.remove(ip))
+}
+
+/// What the geo cache knows about each of `ips` (IPs it does not know are left out).
+async fn geo_of_many<C: ConnectionTrait>(
+    db: &C,
+    ips: &[&str],
+) -> Result<HashMap<String, GeoView>, DbErr> {
+    let mut sql = Sql::default();
+    let list: Vec<String> = ips.iter().map(|ip| sql.arg((*ip).to_owned())).collect();
+    let rows = db::query_all(
         db,
-        "SELECT ip, country, asn, asn_org, source, resolved_at_ms FROM geo_cache WHERE ip = $1",
-        [ip.into()],
+        &format!(
+            "SELECT ip, country, asn, asn_org, source, resolved_at_ms FROM geo_cache WHERE ip IN ({})",
+            list.join(", ")
+        ),
+        sql.values,
     )
     .await?;
-    row.map(|r| {
-        let country: Option<String> = r.try_get("", "country")?;
-        Ok(GeoView {
-            ip: r.try_get("", "ip")?,
-            country_name: country.as_deref().and_then(country_name).map(str::to_owned),
-            country,
-            asn: r.try_get("", "asn")?,
-            asn_org: r.try_get("", "asn_org")?,
-            source: r.try_get("", "source")?,
-            resolved_at: from_epoch_ms(r.try_get("", "resolved_at_ms")?),
+    rows.iter()
+        .map(|r| {
+            let country: Option<String> = r.try_get("", "country")?;
+            let ip: String = r.try_get("", "ip")?;
+            Ok((
+                ip.clone(),
+                GeoView {
+                    ip,
+                    country_name: country.as_deref().and_then(country_name).map(str::to_owned),
+                    country,
+                    asn: r.try_get("", "asn")?,
+                    asn_org: r.try_get("", "asn_org")?,
+                    source: r.try_get("", "source")?,
+                    resolved_at: from_epoch_ms(r.try_get("", "resolved_at_ms")?),
+                },
+            ))
         })
-    })
-    .transpose()
+        .collect()
 }
 
 /// One ban in an IP's timeline.

@@ -491,10 +491,26 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
         insert(&ctx, &events[..5000]).await;
         rollups::catch_up(&ctx, 100_000).await.expect("rollups");
         insert(&ctx, &events[5000..]).await;
+        // Edge weeks covered mostly (counted as whole weeks minus the rest) and barely
+        // (counted from the events), at both ends and within one week.
+        let w = shared::history::Grain::Week.floor(now);
+        let week = 7 * DAY_MS;
         for (from, to, plan) in [
             (now - 300 * DAY_MS, now + 1, "ip_totals"),
             (now - 30 * DAY_MS, now + 1, "ip_weeks"),
             (now - 2 * DAY_MS - 5, now - 5, "ip_weeks"),
+            (
+                w - 20 * week + DAY_MS,
+                w - 3 * week + 6 * DAY_MS,
+                "ip_totals",
+            ),
+            (w - 8 * week + 5 * DAY_MS, w - week + DAY_MS, "ip_weeks"),
+            (w - 2 * week + DAY_MS / 2, w - week - DAY_MS / 2, "ip_weeks"),
+            (
+                w - 2 * week + 3 * DAY_MS,
+                w - 2 * week + 4 * DAY_MS,
+                "ip_weeks",
+            ),
         ] {
             for (origin, jail) in [
                 (None, None),
