@@ -177,7 +177,7 @@ async fn fill(
         let t = Instant::now();
         for chunk in batch.chunks(txn_size) {
             let txn = ctx.fenced_txn().await.expect("txn");
-            bans::insert_events(&txn, chunk, ctx.geo.local.as_ref())
+            bans::insert_events(&txn, chunk, &ctx.geo)
                 .await
                 .expect("insert");
             ctx.commit(txn).await.expect("commit");
@@ -312,18 +312,21 @@ async fn main() {
         if a.ingest_only {
             return;
         }
-        let t = Instant::now();
-        let folded = rollups::catch_up(&ctx, rollups::BATCH)
-            .await
-            .expect("rollups");
-        let secs = t.elapsed().as_secs_f64();
+    } else {
+        println!("\n(reusing the {existing} events of an earlier run; --fresh to refill)");
+    }
+    // Folds what is pending (everything after a fill; what an interrupted run left).
+    let t = Instant::now();
+    let folded = rollups::catch_up(&ctx, rollups::BATCH)
+        .await
+        .expect("rollups");
+    let secs = t.elapsed().as_secs_f64();
+    if folded > 0 {
         println!(
             "rollups: {folded} event ids folded in {secs:.1} s = {:.0} events/s",
             folded as f64 / secs
         );
         db::execute(&conn, "ANALYZE", []).await.expect("analyze");
-    } else {
-        println!("\n(reusing the {existing} events of an earlier run; --fresh to refill)");
     }
     let bans = scalar(
         &conn,

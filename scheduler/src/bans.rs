@@ -2,13 +2,13 @@
 //! event archive (`ban_events`). Used by the ban sync, the archive import and the command
 //! executor, always inside a fenced transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use shared::{db, history};
 
-use crate::geo::{GeoInfo, GeoLookup};
+use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
 
 /// When an IP the geo data does not know is looked up again.
 pub const GEO_RETRY_MS: i64 = 3_600_000;
@@ -132,9 +132,9 @@ fn values_clause(rows: usize, width: usize) -> String {
 pub async fn insert_events<C: ConnectionTrait>(
     db: &C,
     events: &[BanEvent],
-    geo: &dyn GeoLookup,
+    geo: &Geo,
 ) -> Result<u64, DbErr> {
-    let places = resolve(db, events, geo).await?;
+    let places = resolve(db, events, geo.local.as_ref()).await?;
     // Ends of bans that arrive together with their ban (archive imports, catching up) are
     // written into the ban row; only the others update an earlier row.
     let ends_here: HashMap<(&str, &str, i64), (&'static str, i64)> = events
@@ -199,7 +199,7 @@ pub async fn insert_events<C: ConnectionTrait>(
         written += done?.rows_affected();
         next = following;
     }
-    remember_places(db, &places).await?;
+    remember_places(db, &places, &geo.memo).await?;
     let bans_here: std::collections::HashSet<(&str, &str, i64)> = events
         .iter()
         .filter(|e| e.kind == EventKind::Ban)
@@ -281,16 +281,24 @@ async fn resolve<C: ConnectionTrait>(
 }
 
 /// Records newly seen IPs in `geo_cache` (unknown ones due for a retry in an hour) and
-/// the names of newly seen ASNs.
+/// the names of newly seen ASNs, skipping what `memo` knows is there already.
 async fn remember_places<C: ConnectionTrait>(
     db: &C,
     places: &HashMap<String, GeoInfo>,
+    memo: &CacheMemo,
 ) -> Result<(), DbErr> {
-    let rows: Vec<(&String, &GeoInfo)> = places.iter().collect();
+    let generation = memo.generation();
+    let rows: Vec<(&String, &GeoInfo, [u8; 16])> = places
+        .iter()
+        .filter_map(|(ip, g)| {
+            let key = history::ip_key(ip.parse().ok()?);
+            (!memo.has_ip(&key)).then_some((ip, g, key))
+        })
+        .collect();
     for chunk in rows.chunks(BATCH) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
         let mut groups = Vec::with_capacity(chunk.len());
-        for (i, (ip, g)) in chunk.iter().enumerate() {
+        for (i, (ip, g, _)) in chunk.iter().enumerate() {
             let b = i * 6;
             // Unknown IPs are due for another look in an hour (NULL + x is NULL).
             groups.push(format!(
@@ -311,31 +319,51 @@ async fn remember_places<C: ConnectionTrait>(
                 (!g.is_known()).then_some(GEO_RETRY_MS).into(),
             ]);
         }
-        db::execute(
+        let inserted: HashSet<String> = db::query_all(
             db,
             &format!(
                 "INSERT INTO geo_cache (ip, country, asn, asn_org, source, resolved_at_ms, retry_at_ms) \
-                 VALUES {} ON CONFLICT (ip) DO NOTHING",
+                 VALUES {} ON CONFLICT (ip) DO NOTHING RETURNING ip",
                 groups.join(", ")
             ),
             values,
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "ip"))
+        .collect::<Result<_, _>>()?;
+        memo.add_ips(
+            generation,
+            chunk
+                .iter()
+                .filter(|(ip, _, _)| !inserted.contains(ip.as_str()))
+                .map(|(_, _, key)| *key),
+        );
     }
     let mut names: Vec<(i64, &str)> = places
         .values()
         .filter_map(|g| Some((g.asn?, g.asn_org.as_deref()?)))
+        .filter(|(asn, _)| !memo.has_asn(*asn))
         .collect();
     names.sort_unstable();
     names.dedup_by_key(|(asn, _)| *asn);
-    remember_asn_names(db, &names).await
+    let inserted = remember_asn_names(db, &names).await?;
+    memo.add_asns(
+        generation,
+        names
+            .iter()
+            .map(|(asn, _)| *asn)
+            .filter(|asn| !inserted.contains(asn)),
+    );
+    Ok(())
 }
 
-/// Inserts ASN names not yet known.
+/// Inserts ASN names not yet known; returns the ASNs it inserted.
 pub async fn remember_asn_names<C: ConnectionTrait>(
     db: &C,
     names: &[(i64, &str)],
-) -> Result<(), DbErr> {
+) -> Result<HashSet<i64>, DbErr> {
+    let mut inserted = HashSet::new();
     for chunk in names.chunks(BATCH) {
         let groups: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${}, {{now_ms}})", i * 2 + 1, i * 2 + 2))
@@ -344,17 +372,21 @@ pub async fn remember_asn_names<C: ConnectionTrait>(
             .iter()
             .flat_map(|(asn, org)| [(*asn).into(), (*org).to_owned().into()])
             .collect();
-        db::execute(
+        for r in db::query_all(
             db,
             &format!(
-                "INSERT INTO asn_names (asn, org, updated_at_ms) VALUES {} ON CONFLICT (asn) DO NOTHING",
+                "INSERT INTO asn_names (asn, org, updated_at_ms) VALUES {} \
+                 ON CONFLICT (asn) DO NOTHING RETURNING asn",
                 groups.join(", ")
             ),
             values,
         )
-        .await?;
+        .await?
+        {
+            inserted.insert(r.try_get::<i64>("", "asn")?);
+        }
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// Marks the bans that unban/expire events end, so each ban row knows its own state.

@@ -118,15 +118,22 @@ pub fn now_ms_sql(backend: DatabaseBackend) -> &'static str {
 /// Renders a portable SQL template: `{now_ms}` becomes the database clock, `{by_rowid}`
 /// after a table alias tells SQLite to use no secondary index for it (the row-id range
 /// in the query is the narrow one; PostgreSQL's planner sees that from its statistics),
-/// and `$N` placeholders become `?N` on SQLite (which numbers them the same way).
+/// `{fence}` in `WITH x AS {fence} (…)` keeps PostgreSQL from folding the common table
+/// expression into the statement (and lets SQLite fold it), and `$N` placeholders become
+/// `?N` on SQLite (which numbers them the same way).
 pub fn render(backend: DatabaseBackend, template: &str) -> String {
-    let sql = template.replace("{now_ms}", now_ms_sql(backend)).replace(
-        "{by_rowid}",
-        match backend {
-            DatabaseBackend::Sqlite => " NOT INDEXED",
-            _ => "",
-        },
-    );
+    let sqlite = backend == DatabaseBackend::Sqlite;
+    let sql = template
+        .replace("{now_ms}", now_ms_sql(backend))
+        .replace("{by_rowid}", if sqlite { " NOT INDEXED" } else { "" })
+        .replace(
+            "{fence}",
+            if sqlite {
+                "NOT MATERIALIZED"
+            } else {
+                "MATERIALIZED"
+            },
+        );
     match backend {
         DatabaseBackend::Postgres => sql,
         _ => {

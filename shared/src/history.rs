@@ -339,7 +339,24 @@ pub const ANY: &str = "*";
 /// matching `filter` (a SQL condition over ban_events, may use placeholders) to/from every
 /// rollup and `ip_stats`. Run them in one transaction with the change they account for,
 /// each with the values of the filter's placeholders.
+///
+/// Each reads the matching rows first, with no `kind` condition, so that no partial
+/// (`kind = 'ban'`) index qualifies: without statistics (a table just bulk-loaded, before
+/// autovacuum got to it) PostgreSQL walked a whole partial index for an id range
+/// instead of the primary key (2 700 instead of 7 000 events/s at 10 M).
 pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
+    let with = format!(
+        "WITH e AS {{fence}} (SELECT kind, at_ms, jail, origin, country, asn, ip, ip_bin, \
+         failures, match_count FROM ban_events WHERE {filter}) "
+    );
+    rollup_statements_over(sign)
+        .into_iter()
+        .map(|sql| format!("{with}{sql}"))
+        .collect()
+}
+
+/// [`rollup_statements`] over the rows of `e`.
+fn rollup_statements_over(sign: i8) -> Vec<String> {
     let mut out = Vec::with_capacity(Dims::ALL.len() * Grain::ALL.len() + 12);
     for dims in Dims::ALL {
         let (jail, country, asn) = dims.event_exprs();
@@ -347,7 +364,7 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
             out.push(format!(
                 "INSERT INTO ban_rollups (dims, grain, bucket_ms, jail, origin, country, asn, bans) \
                  SELECT '{}', '{}', {}, {jail}, origin, {country}, {asn}, {sign} * COUNT(*) \
-                 FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY 3, 4, 5, 6, 7 \
+                 FROM e WHERE kind = 'ban' GROUP BY 3, 4, 5, 6, 7 \
                  ON CONFLICT (dims, grain, bucket_ms, jail, origin, country, asn) \
                  DO UPDATE SET bans = ban_rollups.bans + excluded.bans",
                 dims.code(),
@@ -360,22 +377,22 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
     for (jail, origin) in IP_FILTER_SETS {
         out.push(format!(
             "INSERT INTO ip_weeks (ip, week_ms, jail, origin, bans) \
-             SELECT ip, {}, {jail}, {origin}, {sign} * COUNT(*) FROM ban_events \
-             WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3, 4 \
+             SELECT ip, {}, {jail}, {origin}, {sign} * COUNT(*) FROM e \
+             WHERE kind = 'ban' GROUP BY 1, 2, 3, 4 \
              ON CONFLICT (ip, jail, origin, week_ms) DO UPDATE SET bans = ip_weeks.bans + excluded.bans",
             Grain::Week.bucket_sql("at_ms")
         ));
         out.push(format!(
             "INSERT INTO ip_totals (ip, jail, origin, bans) \
-             SELECT ip, {jail}, {origin}, {sign} * COUNT(*) FROM ban_events \
-             WHERE kind = 'ban' AND ({filter}) GROUP BY 1, 2, 3 \
+             SELECT ip, {jail}, {origin}, {sign} * COUNT(*) FROM e \
+             WHERE kind = 'ban' GROUP BY 1, 2, 3 \
              ON CONFLICT (ip, jail, origin) DO UPDATE SET bans = ip_totals.bans + excluded.bans"
         ));
     }
     out.push(format!(
         "INSERT INTO ip_stats (ip, ip_bin, bans, failures, matches) SELECT ip, ip_bin, {sign} * COUNT(*), \
          {sign} * SUM(COALESCE(failures, 0)), {sign} * SUM(COALESCE(match_count, 0)) \
-         FROM ban_events WHERE kind = 'ban' AND ({filter}) GROUP BY ip, ip_bin \
+         FROM e WHERE kind = 'ban' GROUP BY ip, ip_bin \
          ON CONFLICT (ip) DO UPDATE SET bans = ip_stats.bans + excluded.bans, \
          failures = ip_stats.failures + excluded.failures, matches = ip_stats.matches + excluded.matches"
     ));
@@ -386,11 +403,11 @@ pub fn rollup_statements(filter: &str, sign: i8) -> Vec<String> {
         // Every statement uses the filter's placeholders: PostgreSQL prepares a text once
         // with the parameter count of its first use.
         out.push(format!(
-            "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
+            "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM e WHERE kind = 'ban')"
         ));
         for table in ["ip_weeks", "ip_totals"] {
             out.push(format!(
-                "DELETE FROM {table} WHERE bans <= 0 AND ip IN (SELECT ip FROM ban_events WHERE kind = 'ban' AND ({filter}))"
+                "DELETE FROM {table} WHERE bans <= 0 AND ip IN (SELECT ip FROM e WHERE kind = 'ban')"
             ));
         }
     }

@@ -18,7 +18,7 @@ use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_ba
 use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
-use crate::geo::GeoLookup;
+use crate::geo::Geo;
 use crate::jobs::{JobContext, JobError, Worker};
 
 const POLL: Duration = Duration::from_millis(100);
@@ -299,7 +299,7 @@ async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(),
                     &txn,
                     &command,
                     ctx.f2b.config.blocklist_jail.as_str(),
-                    ctx.geo.local.as_ref(),
+                    &ctx.geo,
                 )
                 .await?;
             }
@@ -349,7 +349,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
     txn: &C,
     command: &Command,
     blocklist_jail: &str,
-    geo: &dyn GeoLookup,
+    geo: &Geo,
 ) -> Result<(), DbErr> {
     let now = db::db_now_ms(txn).await?;
     match command {
@@ -441,7 +441,7 @@ async fn end_bans<C: ConnectionTrait>(
     txn: &C,
     gone: Vec<CurrentBan>,
     now: i64,
-    geo: &dyn GeoLookup,
+    geo: &Geo,
 ) -> Result<(), DbErr> {
     let pairs: Vec<(String, String)> = gone
         .iter()

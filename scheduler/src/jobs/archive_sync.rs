@@ -126,7 +126,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
             });
         }
     }
-    let written = bans::insert_events(&txn, &events, ctx.geo.local.as_ref()).await?;
+    let written = bans::insert_events(&txn, &events, &ctx.geo).await?;
     db::execute(
         &txn,
         "INSERT INTO archive_state (name, high_water_s, updated_at_ms) VALUES ($1, $2, $3) \

@@ -136,6 +136,10 @@ async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), Job
             )
             .await?;
             ctx.commit(txn).await?;
+            if table == "geo_cache" && n > 0 {
+                // The insert path must offer these IPs again when they come back.
+                ctx.geo.memo.forget_ips();
+            }
             if n < 5000 {
                 break;
             }

@@ -232,7 +232,7 @@ async fn now_ms(db: &DatabaseConnection) -> i64 {
 async fn insert(ctx: &JobContext, events: &[BanEvent]) {
     for chunk in events.chunks(2000) {
         let txn = ctx.fenced_txn().await.expect("txn");
-        bans::insert_events(&txn, chunk, ctx.geo.local.as_ref())
+        bans::insert_events(&txn, chunk, &ctx.geo)
             .await
             .expect("insert");
         ctx.commit(txn).await.expect("commit");
@@ -904,9 +904,22 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         assert_eq!(g["country"], "NZ");
 
         // Retention: everything before the week-aligned cut-off goes, in batches.
+        let cutoff = shared::history::Grain::Week.floor(now - 365 * DAY_MS);
+        // An IP whose bans all go; offered again first, so the insert path's memo knows
+        // its geo row (the database turned the offer away).
+        let gone = rows
+            .iter()
+            .map(|r| r.ip.clone())
+            .find(|ip| rows.iter().filter(|r| &r.ip == ip).all(|r| r.at < cutoff))
+            .expect("an IP with only old bans");
+        let old_ban = events
+            .iter()
+            .find(|e| e.ban.ip == gone && e.kind == bans::EventKind::Ban)
+            .expect("its ban")
+            .clone();
+        insert(&ctx, std::slice::from_ref(&old_ban)).await;
         let purged = retention::purge(&ctx).await.expect("purge");
         assert!(purged > 0);
-        let cutoff = shared::history::Grain::Week.floor(now - 365 * DAY_MS);
         let left = all_bans(&h.db).await;
         assert!(left.iter().all(|r| r.at >= cutoff));
         assert_eq!(left.len(), rows.iter().filter(|r| r.at >= cutoff).count());
@@ -944,6 +957,33 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         assert_eq!(empty, 0);
         let key = ip_key(left[0].ip.parse().expect("ip"));
         assert_eq!(key.len(), 16);
+
+        // Its geo row goes once old enough; when it is banned again it gets a new one.
+        let geo_rows = |ip: String| {
+            let db = h.db.clone();
+            async move {
+                db::query_one(
+                    &db,
+                    "SELECT COUNT(*) AS n FROM geo_cache WHERE ip = $1",
+                    [ip.into()],
+                )
+                .await
+                .expect("q")
+                .expect("row")
+                .try_get::<i64>("", "n")
+                .expect("n")
+            }
+        };
+        db::execute(&h.db, "UPDATE geo_cache SET resolved_at_ms = 0", [])
+            .await
+            .expect("age");
+        retention::purge(&ctx).await.expect("purge");
+        assert_eq!(geo_rows(gone.clone()).await, 0);
+        let mut again = old_ban;
+        again.at_ms = now - 1000;
+        again.ban.banned_at_ms = now - 1000;
+        insert(&ctx, &[again]).await;
+        assert_eq!(geo_rows(gone).await, 1, "offered again after retention");
         h.stop().await;
     }
 }
