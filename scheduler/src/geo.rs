@@ -401,9 +401,10 @@ impl<K: Hash + Eq> Memo<K> {
 
 /// Which IPs already have a `geo_cache` row and which ASNs an `asn_names` row, so the
 /// archive's insert path need not offer them again: an offer is an index probe per IP
-/// and batch (an eighth of the ingest time on SQLite, a sixth on PostgreSQL at 1 M). Only keys the database turned away as already
-/// there are remembered, never rows this process inserted itself (their transaction may
-/// still roll back); the retention job forgets the IPs whenever it deletes cache rows.
+/// and batch (an eighth of the ingest time on SQLite, a sixth on PostgreSQL at 1 M).
+/// Only keys the database turned away as already there are remembered, never rows this
+/// process inserted itself (their transaction may still roll back); the retention job
+/// forgets the IPs whenever it deletes cache rows.
 pub struct CacheMemo {
     ips: Memo<[u8; 16]>,
     asns: Memo<i64>,
