@@ -402,9 +402,10 @@ fn rollup_statements_over(sign: i8) -> Vec<String> {
         // tight because repeat-offender search walks them by count.
         // Every statement uses the filter's placeholders: PostgreSQL prepares a text once
         // with the parameter count of its first use.
-        out.push(format!(
+        out.push(
             "DELETE FROM ip_stats WHERE bans <= 0 AND ip IN (SELECT ip FROM e WHERE kind = 'ban')"
-        ));
+                .to_owned(),
+        );
         for table in ["ip_weeks", "ip_totals"] {
             out.push(format!(
                 "DELETE FROM {table} WHERE bans <= 0 AND ip IN (SELECT ip FROM e WHERE kind = 'ban')"

@@ -490,6 +490,7 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
         let ctx = h.ctx(Box::new(generator.geo));
         insert(&ctx, &events[..5000]).await;
         rollups::catch_up(&ctx, 100_000).await.expect("rollups");
+        let rolled = all_bans(&h.db).await;
         insert(&ctx, &events[5000..]).await;
         // Edge weeks covered mostly (counted as whole weeks minus the rest) and barely
         // (counted from the events), at both ends and within one week.
@@ -545,6 +546,24 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
                     counts(&walk),
                     "{from}..{to} {origin:?} {jail:?}"
                 );
+                // Each IP's jails: those of its rolled-up bans in the weeks the range
+                // touches, under the origin filter.
+                let week = shared::history::Grain::Week;
+                for o in &walk.items {
+                    let mut jails: Vec<String> = rolled
+                        .iter()
+                        .filter(|r| {
+                            r.ip == o.ip
+                                && origin.is_none_or(|x| r.origin == x)
+                                && week.floor(r.at) >= week.floor(from)
+                                && week.floor(r.at) < to
+                        })
+                        .map(|r| r.jail.clone())
+                        .collect();
+                    jails.sort();
+                    jails.dedup();
+                    assert_eq!(o.jails, jails, "{} {from}..{to} {origin:?}", o.ip);
+                }
             }
         }
         h.stop().await;
