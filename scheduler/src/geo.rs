@@ -349,7 +349,7 @@ fn parse_http_answer(body: &serde_json::Value) -> GeoInfo {
     }
 }
 
-/// Most keys a [`CacheMemo`] set holds before it starts over (about 30 MiB of IPs).
+/// Most keys a [`CacheMemo`] set holds before it starts over (18 MiB of IPs at most).
 const MEMO_CAPACITY: usize = 500_000;
 
 /// A bounded set with a generation: emptied when full, and by [`Self::forget`], which
