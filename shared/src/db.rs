@@ -119,13 +119,17 @@ pub fn now_ms_sql(backend: DatabaseBackend) -> &'static str {
 /// after a table alias tells SQLite to use no secondary index for it (the row-id range
 /// in the query is the narrow one; PostgreSQL's planner sees that from its statistics),
 /// `{fence}` in `WITH x AS {fence} (…)` keeps PostgreSQL from folding the common table
-/// expression into the statement (and lets SQLite fold it), and `$N` placeholders become
-/// `?N` on SQLite (which numbers them the same way).
+/// expression into the statement (and lets SQLite fold it), `{unindexed}` right before a
+/// column keeps SQLite from driving the query by that column's index (a unary plus;
+/// PostgreSQL gets the bare column, which it can check inside a multi-column index,
+/// where `+col` would cost a table read per row), and `$N` placeholders become `?N` on
+/// SQLite (which numbers them the same way).
 pub fn render(backend: DatabaseBackend, template: &str) -> String {
     let sqlite = backend == DatabaseBackend::Sqlite;
     let sql = template
         .replace("{now_ms}", now_ms_sql(backend))
         .replace("{by_rowid}", if sqlite { " NOT INDEXED" } else { "" })
+        .replace("{unindexed}", if sqlite { "+" } else { "" })
         .replace(
             "{fence}",
             if sqlite {

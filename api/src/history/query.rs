@@ -131,12 +131,12 @@ impl Filters {
         }
     }
 
-    /// The time column for range conditions: with an IP search, `+e.at_ms`, which keeps
-    /// SQLite on the `(ip_bin, at_ms)` index (a handful of IPs) instead of walking a long
-    /// time range; PostgreSQL reads it as the same column.
+    /// The time column for range conditions: with an IP search, kept from driving the
+    /// query on SQLite, which stays on the `(ip_bin, at_ms)` index (a handful of IPs)
+    /// instead of walking a long time range.
     pub fn at_col(&self) -> &'static str {
         if self.ip.is_some() {
-            "+e.at_ms"
+            "{unindexed}e.at_ms"
         } else {
             "e.at_ms"
         }

@@ -785,7 +785,8 @@ export interface components {
             items: components["schemas"]["BanRecord"][];
             /** Format: int64 */
             total: number;
-            /** @description False when `total` stopped counting at 10 000 (narrow the filters for an exact one). */
+            /** @description False when `total` stopped counting (nine pages past this one, at least 1 000 rows,
+             *     at most 10 000): there are at least that many; narrow the filters for an exact one. */
             total_exact: boolean;
             /** Format: uint32 */
             page: number;
