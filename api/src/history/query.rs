@@ -507,11 +507,21 @@ pub async fn total<C: ConnectionTrait + TransactionTrait>(
         cap + 1,
         at = f.at_col()
     );
-    let n: i64 = db::query_one(db, &text, sql.values)
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Planned for the values at hand: a prepared statement's generic plan does not
+        // know whether a country is common (scan the table until `cap` rows matched) or
+        // rare (walk its index), and with a state filter each row needs its table page:
+        // the generic plan took 90-150 ms for a common country at 10 M events, 6 ms
+        // planned for it.
+        db::execute(&txn, "SET LOCAL plan_cache_mode = force_custom_plan", []).await?;
+    }
+    let n: i64 = db::query_one(&txn, &text, sql.values)
         .await?
         .map(|r| r.try_get("", "n"))
         .transpose()?
         .unwrap_or(0);
+    txn.commit().await?;
     Ok((n.min(cap), n <= cap))
 }
 
