@@ -189,7 +189,7 @@ pub async fn insert_events<C: ConnectionTrait>(
     };
     // The next statement is built while the database runs the current one: the two
     // overlap (the database works on another thread or in another process), which is
-    // worth about a sixth of the ingest time.
+    // worth about an eighth of the ingest time (Docs/performance.md).
     let mut written = 0;
     let mut chunks = events.chunks(BATCH);
     let mut next = chunks.next().map(insert);
@@ -200,7 +200,7 @@ pub async fn insert_events<C: ConnectionTrait>(
         next = following;
     }
     remember_places(db, &places, &geo.memo).await?;
-    let bans_here: std::collections::HashSet<(&str, &str, i64)> = events
+    let bans_here: HashSet<(&str, &str, i64)> = events
         .iter()
         .filter(|e| e.kind == EventKind::Ban)
         .map(|e| (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms))
