@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Value};
 use shared::{db, history};
 
 use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
@@ -125,6 +125,16 @@ fn values_clause(rows: usize, width: usize) -> String {
         .join(", ")
 }
 
+/// A ban's identity: jail, IP and when it began.
+type BanKey<'a> = (&'a str, &'a str, i64);
+
+fn ban_key(e: &BanEvent) -> BanKey<'_> {
+    (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms)
+}
+
+/// How one ban ended: the kind of its end event and when.
+type End = (&'static str, i64);
+
 /// Inserts events, skipping any already recorded (natural key jail, ip, banned_at, kind).
 /// Each row carries the IP's binary key and where the IP is (resolved here from memory,
 /// or from `geo_cache` for IPs the local data does not know); new IPs enter `geo_cache`.
@@ -137,33 +147,32 @@ pub async fn insert_events<C: ConnectionTrait>(
     let places = resolve(db, events, geo.local.as_ref()).await?;
     // Ends of bans that arrive together with their ban (archive imports, catching up) are
     // written into the ban row; only the others update an earlier row.
-    let ends_here: HashMap<(&str, &str, i64), (&'static str, i64)> = events
+    let ends_here: HashMap<BanKey, End> = events
         .iter()
         .filter(|e| e.kind != EventKind::Ban)
-        .map(|e| {
-            (
-                (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms),
-                (e.kind.as_str(), e.at_ms),
-            )
-        })
+        .map(|e| (ban_key(e), (e.kind.as_str(), e.at_ms)))
         .collect();
     let backend = db.get_database_backend();
+    // Events already recorded are skipped. On SQLite `OR IGNORE` (rather than an upsert
+    // clause) means no statement can fail half-way, so SQLite keeps no statement journal
+    // (a copy of every page a statement changes, a fifth of the writer's time at 4 M
+    // events; Docs/performance.md).
+    let (or_ignore, on_conflict) = match backend {
+        DatabaseBackend::Postgres => ("", " ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING"),
+        _ => ("OR IGNORE ", ""),
+    };
     let insert = |chunk: &[BanEvent]| {
         let sql = format!(
-            "INSERT INTO ban_events (kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
-             failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms) VALUES {} \
-             ON CONFLICT (jail, ip, banned_at_ms, kind) DO UPDATE SET end_kind = excluded.end_kind, \
-             ended_at_ms = excluded.ended_at_ms \
-             WHERE excluded.end_kind IS NOT NULL AND ban_events.end_kind IS NULL",
+            "INSERT {or_ignore}INTO ban_events (kind, jail, ip, at_ms, banned_at_ms, bantime_s, \
+             bancount, origin, failures, matches, source, ip_bin, country, asn, match_count, \
+             end_kind, ended_at_ms) VALUES {}{on_conflict}",
             values_clause(chunk.len(), 17)
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
         for e in chunk {
             let place = places.get(e.ban.ip.as_str());
             let end = (e.kind == EventKind::Ban)
-                .then(|| {
-                    ends_here.get(&(e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms))
-                })
+                .then(|| ends_here.get(&ban_key(e)))
                 .flatten();
             values.extend([
                 e.kind.as_str().into(),
@@ -191,30 +200,35 @@ pub async fn insert_events<C: ConnectionTrait>(
     // overlap (the database works on another thread or in another process), which is
     // worth about an eighth of the ingest time (Docs/performance.md).
     let mut written = 0;
-    let mut chunks = events.chunks(BATCH);
-    let mut next = chunks.next().map(insert);
-    while let Some(current) = next {
-        let (done, following) =
-            tokio::join!(db.execute_raw(current), async { chunks.next().map(insert) });
-        written += done?.rows_affected();
+    let mut chunks = events.chunks(BATCH).peekable();
+    let mut next = chunks.peek().map(|c| insert(c));
+    while let (Some(current), Some(chunk)) = (next, chunks.next()) {
+        let (done, following) = tokio::join!(db.execute_raw(current), async {
+            chunks.peek().map(|c| insert(c))
+        });
+        let inserted = done?.rows_affected();
+        written += inserted;
+        if inserted < chunk.len() as u64 {
+            // Some of these were recorded before; such a ban may not know yet how it ended.
+            let ends: Vec<(BanKey, End)> = chunk
+                .iter()
+                .filter(|e| e.kind == EventKind::Ban)
+                .filter_map(|e| Some((ban_key(e), *ends_here.get(&ban_key(e))?)))
+                .collect();
+            mark_ended(db, &ends).await?;
+        }
         next = following;
     }
     remember_places(db, &places, &geo.memo).await?;
-    let bans_here: HashSet<(&str, &str, i64)> = events
+    let bans_here: HashSet<BanKey> = events
         .iter()
         .filter(|e| e.kind == EventKind::Ban)
-        .map(|e| (e.ban.jail.as_str(), e.ban.ip.as_str(), e.ban.banned_at_ms))
+        .map(ban_key)
         .collect();
-    let later: Vec<&BanEvent> = events
+    let later: Vec<(BanKey, End)> = events
         .iter()
-        .filter(|e| {
-            e.kind != EventKind::Ban
-                && !bans_here.contains(&(
-                    e.ban.jail.as_str(),
-                    e.ban.ip.as_str(),
-                    e.ban.banned_at_ms,
-                ))
-        })
+        .filter(|e| e.kind != EventKind::Ban && !bans_here.contains(&ban_key(e)))
+        .map(|e| (ban_key(e), (e.kind.as_str(), e.at_ms)))
         .collect();
     mark_ended(db, &later).await?;
     Ok(written)
@@ -392,18 +406,18 @@ pub async fn remember_asn_names<C: ConnectionTrait>(
 /// Marks the bans that unban/expire events end, so each ban row knows its own state.
 /// One primary-key-like update per end (the natural key index): a joined multi-row
 /// UPDATE was planned as a scan on PostgreSQL before the table had statistics.
-async fn mark_ended<C: ConnectionTrait>(db: &C, ends: &[&BanEvent]) -> Result<(), DbErr> {
-    for e in ends {
+async fn mark_ended<C: ConnectionTrait>(db: &C, ends: &[(BanKey<'_>, End)]) -> Result<(), DbErr> {
+    for ((jail, ip, banned_at_ms), (kind, at_ms)) in ends {
         db::execute(
             db,
             "UPDATE ban_events SET end_kind = $1, ended_at_ms = $2 WHERE jail = $3 AND ip = $4 \
              AND banned_at_ms = $5 AND kind = 'ban' AND end_kind IS NULL",
             [
-                e.kind.as_str().into(),
-                e.at_ms.into(),
-                e.ban.jail.clone().into(),
-                e.ban.ip.clone().into(),
-                e.ban.banned_at_ms.into(),
+                (*kind).into(),
+                (*at_ms).into(),
+                (*jail).to_owned().into(),
+                (*ip).to_owned().into(),
+                (*banned_at_ms).into(),
             ],
         )
         .await?;

@@ -1125,3 +1125,97 @@ async fn the_http_geo_fallback_is_used_for_unknown_ips_and_rate_limited() {
     server.abort();
     h.stop().await;
 }
+
+/// Events recorded before are skipped, however they arrive again; a ban recorded alone
+/// learns how it ended when the end arrives later, alone or together with the ban again
+/// (a sync that saw the ban, then an archive import that brings ban and expiry).
+#[tokio::test]
+async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let ctx = h.ctx(Box::new(FixedGeo(HashMap::new())));
+        let now = now_ms(&h.db).await;
+        let event = |kind, ip: &str, banned_at_ms: i64, at_ms: i64| BanEvent {
+            kind,
+            at_ms,
+            ban: CurrentBan {
+                jail: "sshd".into(),
+                ip: ip.into(),
+                banned_at_ms,
+                expires_at_ms: Some(banned_at_ms + 600_000),
+                bantime_s: Some(600),
+                bancount: 1,
+                origin: Origin::Auto,
+                failures: Some(5),
+                matches: None,
+            },
+            source: Source::Archive,
+        };
+        let write = |events: Vec<BanEvent>| {
+            let ctx = &ctx;
+            async move {
+                let txn = ctx.fenced_txn().await.expect("txn");
+                let n = bans::insert_events(&txn, &events, &ctx.geo)
+                    .await
+                    .expect("insert");
+                ctx.commit(txn).await.expect("commit");
+                n
+            }
+        };
+        let state = |ip: &'static str| {
+            let db = h.db.clone();
+            async move {
+                let rows = db::query_all(
+                    &db,
+                    "SELECT kind, end_kind, ended_at_ms FROM ban_events WHERE ip = $1 ORDER BY kind",
+                    [ip.into()],
+                )
+                .await
+                .expect("rows");
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.try_get::<String>("", "kind").expect("kind"),
+                            r.try_get::<Option<String>>("", "end_kind").expect("end"),
+                            r.try_get::<Option<i64>>("", "ended_at_ms").expect("at"),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let (t, end) = (now - 3_600_000, now - 3_000_000);
+
+        // Seen by a sync first, then imported with its expiry.
+        let ban = event(EventKind::Ban, "2001:db8::7", t, t);
+        let expire = event(EventKind::Expire, "2001:db8::7", t, end);
+        assert_eq!(write(vec![ban.clone()]).await, 1);
+        assert_eq!(state("2001:db8::7").await, [("ban".into(), None, None)]);
+        assert_eq!(
+            write(vec![ban.clone(), expire.clone()]).await,
+            1,
+            "only the expiry is new"
+        );
+        let ended = vec![
+            ("ban".to_owned(), Some("expire".to_owned()), Some(end)),
+            ("expire".to_owned(), None, None),
+        ];
+        assert_eq!(state("2001:db8::7").await, ended);
+        // The same import again changes nothing.
+        assert_eq!(write(vec![ban, expire]).await, 0);
+        assert_eq!(state("2001:db8::7").await, ended);
+
+        // Ban and unban together the first time; then the unban alone again.
+        let ban = event(EventKind::Ban, "192.0.2.9", t, t);
+        let unban = event(EventKind::Unban, "192.0.2.9", t, end);
+        assert_eq!(write(vec![ban, unban.clone()]).await, 2);
+        assert_eq!(write(vec![unban]).await, 0);
+        assert_eq!(
+            state("192.0.2.9").await,
+            [
+                ("ban".to_owned(), Some("unban".to_owned()), Some(end)),
+                ("unban".to_owned(), None, None),
+            ]
+        );
+        h.stop().await;
+    }
+}
