@@ -14,6 +14,7 @@ mod m20261126_000001_foundation;
 mod m20261126_000002_fail2ban;
 mod m20261126_000003_accounts;
 mod m20261126_000004_history;
+mod m20261127_000005_ip_week_index;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_fail2ban::Migration),
             Box::new(m20261126_000003_accounts::Migration),
             Box::new(m20261126_000004_history::Migration),
+            Box::new(m20261127_000005_ip_week_index::Migration),
         ]
     }
 }

@@ -133,6 +133,55 @@ pub const WEEK_MS: i64 = 7 * DAY_MS;
 /// Weeks start on Monday 00:00 UTC; the epoch was a Thursday, so Monday 1970-01-05.
 pub const WEEK_ALIGN_MS: i64 = 4 * DAY_MS;
 
+/// The week a ban row `e` has in the binary-IP index (`ban_events_ban_ip_week`): whole
+/// weeks since the epoch, truncated, as both databases and [`ip_week`] compute it. The
+/// index is keyed week first so that new bans land in the current week's part of it, not
+/// all over it (ADR 0003); a query about IPs names the weeks it reads
+/// ([`ip_weeks_condition`]) and the index is probed once per week.
+pub const IP_WEEK_SQL: &str = "e.at_ms / 604800000";
+
+pub fn ip_week(at_ms: i64) -> i64 {
+    at_ms / WEEK_MS
+}
+
+/// The condition "`e` lies in one of the IP index's weeks that `[from_ms, to_ms)` and the
+/// archive (`span`, see [`ban_span`]) share". The archive's span is widened by a week on
+/// each side for bans written after it was read.
+pub fn ip_weeks_condition(from_ms: i64, to_ms: i64, span: Option<(i64, i64)>) -> String {
+    let Some((first, last)) = span else {
+        return "1 = 0".into();
+    };
+    let lo = from_ms.max(first.saturating_sub(WEEK_MS));
+    let hi = to_ms.min(last.saturating_add(WEEK_MS));
+    if lo >= hi {
+        return "1 = 0".into();
+    }
+    let weeks: Vec<String> = (ip_week(lo)..=ip_week(hi - 1))
+        .map(|w| w.to_string())
+        .collect();
+    format!("{IP_WEEK_SQL} IN ({})", weeks.join(", "))
+}
+
+/// When the archive's oldest and newest bans happened (two index probes); `None` when
+/// it holds no ban.
+pub async fn ban_span<C: sea_orm::ConnectionTrait>(
+    db: &C,
+) -> Result<Option<(i64, i64)>, sea_orm::DbErr> {
+    let row = crate::db::query_one(
+        db,
+        "SELECT (SELECT at_ms FROM ban_events WHERE kind = 'ban' ORDER BY at_ms LIMIT 1) AS lo, \
+         (SELECT at_ms FROM ban_events WHERE kind = 'ban' ORDER BY at_ms DESC LIMIT 1) AS hi",
+        [],
+    )
+    .await?;
+    Ok(match row {
+        Some(r) => r
+            .try_get::<Option<i64>>("", "lo")?
+            .zip(r.try_get::<Option<i64>>("", "hi")?),
+        None => None,
+    })
+}
+
 /// The time buckets rollups are kept at, finest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grain {
@@ -421,6 +470,30 @@ mod tests {
 
     fn hex(k: &[u8; 16]) -> String {
         k.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn ip_weeks_cover_the_range_within_the_archive() {
+        let w = WEEK_MS;
+        // A range inside the archive: the weeks it touches, edges included.
+        assert_eq!(
+            ip_weeks_condition(10 * w, 12 * w, Some((0, 100 * w))),
+            "e.at_ms / 604800000 IN (10, 11)"
+        );
+        assert_eq!(
+            ip_weeks_condition(10 * w - 1, 12 * w + 1, Some((0, 100 * w))),
+            "e.at_ms / 604800000 IN (9, 10, 11, 12)"
+        );
+        // All time: the archive's weeks and one more on each side.
+        assert_eq!(
+            ip_weeks_condition(i64::MIN, i64::MAX, Some((50 * w + 5, 52 * w))),
+            "e.at_ms / 604800000 IN (49, 50, 51, 52)"
+        );
+        // No ban yet, or a range outside the archive: nothing to read.
+        assert_eq!(ip_weeks_condition(0, 10 * w, None), "1 = 0");
+        assert_eq!(ip_weeks_condition(0, 10 * w, Some((20 * w, 30 * w))), "1 = 0");
+        assert_eq!(ip_week(w - 1), 0);
+        assert_eq!(ip_week(w), 1);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use poem_openapi::Object;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
 use shared::countries::country_name;
 use shared::db;
-use shared::history::ip_key;
+use shared::history::{IP_WEEK_SQL, ban_span, ip_key, ip_weeks_condition};
 
 use self::query::{Filters, STATE_SQL, Sql};
 use crate::time::from_epoch_ms;
@@ -152,12 +152,18 @@ pub fn rows_sql(f: &Filters, sort: Sort, page: u32, page_size: u32) -> Sql {
         Sort::OldestFirst => "ASC",
     };
     let offset = u64::from(page.saturating_sub(1)) * u64::from(page_size);
+    // One IP's bans come out of the week-first IP index in (week, time) order, which is
+    // time order: saying so spares sorting them all.
+    let week = match &f.ip {
+        Some(ip) if ip.is_single() => format!("{IP_WEEK_SQL} {dir}, "),
+        _ => String::new(),
+    };
     // The page's ids first (an index walk), then the columns, the ASN name and the state
     // for those rows only: PostgreSQL would compute them for every skipped row too.
     sql.text = format!(
         "SELECT {RECORD_COLUMNS}, {STATE_SQL} AS state FROM (SELECT e.id FROM ban_events e{} \
          WHERE {conds} AND {at} >= {lo} AND {at} < {hi} \
-         ORDER BY e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}) p \
+         ORDER BY {week}e.at_ms {dir}, e.id {dir} LIMIT {page_size} OFFSET {offset}) p \
          JOIN ban_events e ON e.id = p.id LEFT JOIN asn_names a ON a.asn = e.asn \
          ORDER BY e.at_ms {dir}, e.id {dir}",
         f.table_hint(),
@@ -273,7 +279,11 @@ async fn tally_candidates<C: ConnectionTrait>(
     if !weekly {
         let mut sql = Sql::default();
         let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
-        let extra = format!(" AND e.ip_bin IN ({})", keys.join(", "));
+        let extra = format!(
+            " AND {} AND e.ip_bin IN ({})",
+            ip_weeks_condition(f.from_ms, f.to_ms, f.span),
+            keys.join(", ")
+        );
         return tally_rows(db, f, &extra, sql, min_bans).await;
     }
     let mut sql = Sql::default();
@@ -301,7 +311,8 @@ async fn tally_candidates<C: ConnectionTrait>(
         };
         Some(format!(
             "SELECT e.ip AS ip, {sign} * COUNT(*) AS n FROM ban_events e{hint} WHERE {conds} \
-             AND e.ip_bin IN ({}) AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
+             AND {} AND e.ip_bin IN ({}) AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
+            ip_weeks_condition(from, to, f.span),
             keys.join(", ")
         ))
     };
@@ -402,6 +413,14 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
     tz: Tz,
     raw_limit: i64,
 ) -> Result<OffenderList, DbErr> {
+    // The candidates' bans are read through the week-first IP index: its weeks.
+    let f = &Filters {
+        span: match f.span {
+            Some(span) => Some(span),
+            None => ban_span(db).await?,
+        },
+        ..f.clone()
+    };
     // Grouping directly reads every ban of the range that the indexes cannot skip;
     // origin has no index (see the query plan), so its rows count as read.
     let scanned = Filters {
@@ -596,6 +615,9 @@ async fn describe_offenders<C: ConnectionTrait>(
     }
     let mut sql = Sql::default();
     let (lo, hi) = (sql.arg(f.from_ms), sql.arg(f.to_ms));
+    // Newest first by week, then time: the index's own order, so each probe stops at
+    // the first row it finds.
+    let weeks = ip_weeks_condition(f.from_ms, f.to_ms, f.span);
     let probes: Vec<String> = top
         .iter()
         .map(|t| {
@@ -603,8 +625,8 @@ async fn describe_offenders<C: ConnectionTrait>(
             let (ip, k) = (sql.arg(t.ip.clone()), sql.arg(key));
             format!(
                 "SELECT {ip} AS ip, (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' \
-                 AND e.ip_bin = {k} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
-                 ORDER BY e.at_ms DESC LIMIT 1) AS at_ms"
+                 AND {weeks} AND e.ip_bin = {k} AND e.at_ms >= {lo} AND e.at_ms < {hi} \
+                 ORDER BY {IP_WEEK_SQL} DESC, e.at_ms DESC LIMIT 1) AS at_ms"
             )
         })
         .collect();
@@ -786,17 +808,28 @@ pub async fn timeline<C: ConnectionTrait>(
     // Totals from ip_stats plus the IP's events the rollup job has not reached yet;
     // first and last from the two ends of the IP's index range. However often an IP was
     // banned, this reads a handful of rows.
+    // Every week of the archive, walked in the IP index's own order (week, time).
+    let weeks = ip_weeks_condition(i64::MIN, i64::MAX, ban_span(db).await?);
     let totals = db::query_one(
         db,
-        "SELECT CAST(COALESCE(s.bans, 0) + u.n AS BIGINT) AS n, \
-         CAST(COALESCE(s.failures, 0) + COALESCE(u.failures, 0) AS BIGINT) AS failures, \
-         CAST(COALESCE(s.matches, 0) + COALESCE(u.matches, 0) AS BIGINT) AS matches, \
-         (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms LIMIT 1) AS first_ms, \
-         (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $2 ORDER BY e.at_ms DESC LIMIT 1) AS last_ms \
-         FROM (SELECT COUNT(*) AS n, SUM(COALESCE(failures, 0)) AS failures, SUM(COALESCE(match_count, 0)) AS matches \
-         FROM ban_events WHERE kind = 'ban' AND ip_bin = $2 AND ip = $1 AND {unindexed}id > $3) u \
-         LEFT JOIN ip_stats s ON s.ip = $1",
-        [text.clone().into(), key.clone().into(), query::rollup_mark(db).await?.into()],
+        &format!(
+            "SELECT CAST(COALESCE(s.bans, 0) + u.n AS BIGINT) AS n, \
+             CAST(COALESCE(s.failures, 0) + COALESCE(u.failures, 0) AS BIGINT) AS failures, \
+             CAST(COALESCE(s.matches, 0) + COALESCE(u.matches, 0) AS BIGINT) AS matches, \
+             (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND {weeks} AND e.ip_bin = $2 \
+             ORDER BY {IP_WEEK_SQL}, e.at_ms LIMIT 1) AS first_ms, \
+             (SELECT e.at_ms FROM ban_events e WHERE e.kind = 'ban' AND {weeks} AND e.ip_bin = $2 \
+             ORDER BY {IP_WEEK_SQL} DESC, e.at_ms DESC LIMIT 1) AS last_ms \
+             FROM (SELECT COUNT(*) AS n, SUM(COALESCE(e.failures, 0)) AS failures, \
+             SUM(COALESCE(e.match_count, 0)) AS matches FROM ban_events e WHERE e.kind = 'ban' \
+             AND {weeks} AND e.ip_bin = $2 AND e.ip = $1 AND {{unindexed}}e.id > $3) u \
+             LEFT JOIN ip_stats s ON s.ip = $1"
+        ),
+        [
+            text.clone().into(),
+            key.clone().into(),
+            query::rollup_mark(db).await?.into(),
+        ],
     )
     .await?;
     let banned_in: Vec<String> = db::query_all(
@@ -826,8 +859,8 @@ pub async fn timeline<C: ConnectionTrait>(
         db,
         &format!(
             "SELECT e.jail, e.at_ms, e.bantime_s, e.ended_at_ms, e.origin, e.failures, e.bancount, \
-             e.matches, {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND e.ip_bin = $1 \
-             ORDER BY e.at_ms DESC, e.id DESC LIMIT {limit}"
+             e.matches, {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND {weeks} \
+             AND e.ip_bin = $1 ORDER BY {IP_WEEK_SQL} DESC, e.at_ms DESC, e.id DESC LIMIT {limit}"
         ),
         [key.into()],
     )

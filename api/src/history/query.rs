@@ -7,7 +7,7 @@ use sea_orm::{
     AccessMode, ConnectionTrait, DbErr, IsolationLevel, TransactionSession, TransactionTrait, Value,
 };
 use shared::db;
-use shared::history::{Dims, Grain, IpRange, Needs};
+use shared::history::{Dims, Grain, IpRange, Needs, ip_weeks_condition};
 
 /// A SQL text with numbered placeholders and their values.
 #[derive(Default)]
@@ -61,6 +61,9 @@ pub struct Filters {
     pub asn: Option<i64>,
     pub ip: Option<IpRange>,
     pub state: Option<State>,
+    /// The archive's oldest and newest ban (`shared::history::ban_span`), loaded with an
+    /// IP filter: the weeks the IP index is probed in.
+    pub span: Option<(i64, i64)>,
 }
 
 /// Whether ban row `e` is the ban fail2ban holds now (a primary-key lookup).
@@ -96,6 +99,7 @@ impl Filters {
             None => {}
         }
         if let Some(ip) = &self.ip {
+            c.push(ip_weeks_condition(self.from_ms, self.to_ms, self.span));
             if ip.is_single() {
                 c.push(format!("e.ip_bin = {}", sql.arg(ip.first.to_vec())));
             } else {
@@ -132,8 +136,8 @@ impl Filters {
     }
 
     /// The time column for range conditions: with an IP search, kept from driving the
-    /// query on SQLite, which stays on the `(ip_bin, at_ms)` index (a handful of IPs)
-    /// instead of walking a long time range.
+    /// query on SQLite, which stays on the week-first binary-IP index (a handful of IPs
+    /// per week) instead of walking a long time range.
     pub fn at_col(&self) -> &'static str {
         if self.ip.is_some() {
             "{unindexed}e.at_ms"

@@ -119,6 +119,12 @@ pub async fn parse_filters(
             jail,
             country,
             asn: a.asn,
+            span: match ip {
+                Some(_) => shared::history::ban_span(db)
+                    .await
+                    .map_err(|e| ApiError::database(&e))?,
+                None => None,
+            },
             ip,
             state,
         },

@@ -138,12 +138,15 @@ async fn record_answer(
         return ctx.commit(txn).await;
     }
     let hwm = history::lock_rollups(&txn).await?;
+    // Ban rows, through the binary IP index (every week of the archive); an unban or
+    // expiry keeps what was known when it happened (nothing reads a place from those).
+    let weeks = history::ip_weeks_condition(i64::MIN, i64::MAX, history::ban_span(&txn).await?);
     let ids: Vec<i64> = db::query_all(
         &txn,
-        // Ban rows, through the binary IP index; an unban or expiry keeps what was known
-        // when it happened (nothing reads a place from those).
-        "SELECT id FROM ban_events WHERE kind = 'ban' AND ip_bin = $2 AND ip = $1 \
-         AND country IS NULL AND asn IS NULL",
+        &format!(
+            "SELECT e.id FROM ban_events e WHERE e.kind = 'ban' AND {weeks} AND e.ip_bin = $2 \
+             AND e.ip = $1 AND e.country IS NULL AND e.asn IS NULL"
+        ),
         [ip.into(), history::ip_key_of_text(ip).into()],
     )
     .await?
