@@ -491,7 +491,10 @@ mod tests {
         );
         // No ban yet, or a range outside the archive: nothing to read.
         assert_eq!(ip_weeks_condition(0, 10 * w, None), "1 = 0");
-        assert_eq!(ip_weeks_condition(0, 10 * w, Some((20 * w, 30 * w))), "1 = 0");
+        assert_eq!(
+            ip_weeks_condition(0, 10 * w, Some((20 * w, 30 * w))),
+            "1 = 0"
+        );
         assert_eq!(ip_week(w - 1), 0);
         assert_eq!(ip_week(w), 1);
     }
