@@ -10,16 +10,20 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// Lists come out in (at_ms, id) order: SQLite ends every index with the row id,
+/// PostgreSQL needs it spelled out.
+fn id_column(m: &SchemaManager) -> &'static str {
+    match m.get_database_backend() {
+        DatabaseBackend::Postgres => ", id",
+        _ => "",
+    }
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        // Lists come out in (at_ms, id) order: SQLite ends every index with the row id,
-        // PostgreSQL needs it spelled out.
-        let id = match m.get_database_backend() {
-            DatabaseBackend::Postgres => ", id",
-            _ => "",
-        };
+        let id = id_column(m);
         db.execute_unprepared("DROP INDEX ban_events_ban_ip_at")
             .await?;
         db.execute_unprepared(&format!(
@@ -32,10 +36,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        let id = match m.get_database_backend() {
-            DatabaseBackend::Postgres => ", id",
-            _ => "",
-        };
+        let id = id_column(m);
         db.execute_unprepared("DROP INDEX ban_events_ban_ip_week")
             .await?;
         db.execute_unprepared(&format!(
