@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use poem_openapi::Object;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionSession, TransactionTrait};
 use shared::countries::country_name;
 use shared::db;
 use shared::history::{IP_WEEK_SQL, ban_span, ip_key, ip_weeks_condition};
@@ -213,14 +213,28 @@ struct Tally {
 }
 
 /// Runs a query of `ip` and `n` columns.
-async fn tallies<C: ConnectionTrait>(
+/// Stands for the rollup mark in tally SQL; [`tallies`] puts the mark in as a number.
+const MARK: &str = "{rollup_mark}";
+
+async fn tallies<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     text: &str,
     values: Vec<sea_orm::Value>,
 ) -> Result<Vec<Tally>, DbErr> {
-    db::query_all(db, text, values)
-        .await?
-        .iter()
+    // One snapshot for the mark and the per-IP tables, so events the rollup job folds in
+    // between are neither missed nor counted twice. The mark goes in as a literal: even a
+    // prepared statement's generic plan then sees that "ids above it" are few (with the
+    // mark as a sub-select it walked the whole time range, 2 s for 365 days at 10 M).
+    let txn = db
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
+        .await?;
+    let text = text.replace(MARK, &query::rollup_mark(&txn).await?.to_string());
+    let rows = db::query_all(&txn, &text, values).await?;
+    txn.commit().await?;
+    rows.iter()
         .map(|r| {
             Ok(Tally {
                 ip: r.try_get("", "ip")?,
@@ -234,7 +248,7 @@ fn order(t: &mut [Tally]) {
     t.sort_by(|a, b| b.bans.cmp(&a.bans).then_with(|| a.ip.cmp(&b.ip)));
 }
 
-async fn tally_rows<C: ConnectionTrait>(
+async fn tally_rows<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     extra: &str,
@@ -265,7 +279,7 @@ fn ip_filter_args(sql: &mut Sql, f: &Filters) -> (String, String) {
 
 /// Range counts of candidate IPs. With only origin/jail filters, whole weeks come from
 /// `ip_weeks` and only the range's edges (and events not rolled up yet) from the events.
-async fn tally_candidates<C: ConnectionTrait>(
+async fn tally_candidates<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     ips: &[String],
@@ -298,21 +312,24 @@ async fn tally_candidates<C: ConnectionTrait>(
         let conds = f.raw_conditions(sql);
         let keys: Vec<String> = addrs.iter().map(|a| sql.arg(ip_key(*a).to_vec())).collect();
         let (lo, hi) = (sql.arg(from), sql.arg(to));
-        let (hint, extra) = match ids {
-            Ids::All => ("", ""),
+        // Events above the rollup mark are few: read by row id, not through the IP index.
+        let (hint, weeks, extra) = match ids {
+            Ids::All => ("", ip_weeks_condition(from, to, f.span), String::new()),
             Ids::Rolled => (
                 "",
-                " AND e.id <= (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+                ip_weeks_condition(from, to, f.span),
+                format!(" AND e.id <= {MARK}"),
             ),
             Ids::Fresh => (
                 "{by_rowid}",
-                " AND e.id > (SELECT hwm_id FROM rollup_state WHERE name = 'ban_rollups')",
+                "1 = 1".to_owned(),
+                format!(" AND e.id > {MARK}"),
             ),
         };
         Some(format!(
             "SELECT e.ip AS ip, {sign} * COUNT(*) AS n FROM ban_events e{hint} WHERE {conds} \
-             AND {} AND e.ip_bin IN ({}) AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} GROUP BY e.ip",
-            ip_weeks_condition(from, to, f.span),
+             AND {weeks} AND e.ip_bin IN ({}) AND e.at_ms >= {lo} AND e.at_ms < {hi}{extra} \
+             GROUP BY e.ip",
             keys.join(", ")
         ))
     };
@@ -459,7 +476,7 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
 /// its `ip_weeks` list under the filter (Fagin's threshold algorithm: an IP not seen yet has at most the
 /// sum of the weeks' current positions, so once the current last place reaches that sum,
 /// nobody else can enter the list).
-async fn walk_weeks<C: ConnectionTrait>(
+async fn walk_weeks<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     weeks: &[i64],
@@ -547,7 +564,7 @@ async fn fresh_ips<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
     .collect()
 }
 
-async fn walk_candidates<C: ConnectionTrait>(
+async fn walk_candidates<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
     min_bans: i64,
