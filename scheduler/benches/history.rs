@@ -25,7 +25,7 @@ use api::history::{Sort, rows_sql};
 use scheduler::bans;
 use scheduler::fail2ban::Fail2ban;
 use scheduler::geo::Geo;
-use scheduler::jobs::{JobContext, JobDeps, rollups};
+use scheduler::jobs::{JobContext, JobDeps, archive_sync, rollups};
 use scheduler::synthetic::Generator;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use shared::config::{Config, Sources};
@@ -175,16 +175,17 @@ async fn fill(
         }
         let share = usize::try_from((to - from) * 1000 / year).unwrap_or(0);
         let batch = generator.events(events * share / 1000, from, to);
+        let rows = batch.len();
+        let chunks: Vec<Vec<bans::BanEvent>> = batch.chunks(txn_size).map(<[_]>::to_vec).collect();
         let t = Instant::now();
-        for chunk in batch.chunks(txn_size) {
-            let txn = ctx.fenced_txn().await.expect("txn");
-            bans::insert_events(&txn, chunk, &ctx.geo)
+        for chunk in chunks {
+            let writer = ctx.f2b.snapshot_writer.lock().await;
+            archive_sync::write_events(ctx, &writer, chunk)
                 .await
                 .expect("insert");
-            ctx.commit(txn).await.expect("commit");
         }
         spent += t.elapsed().as_secs_f64();
-        written += batch.len();
+        written += rows;
         if w % 10 == 9 {
             eprintln!("  … {written} events, {:.0}/s", written as f64 / spent);
         }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use shared::{db, history};
 
 use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
@@ -16,6 +16,9 @@ pub const GEO_RETRY_MS: i64 = 3_600_000;
 /// Rows per multi-row INSERT (at most 15 values a row: well inside both databases'
 /// parameter limits). Measured with the history benchmark (`Docs/performance.md`).
 const BATCH: usize = 500;
+
+/// Rows per archive insert on PostgreSQL (17 array parameters, whatever the rows).
+const PG_ROWS_PER_INSERT: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -152,55 +155,27 @@ pub async fn insert_events<C: ConnectionTrait>(
         .filter(|e| e.kind != EventKind::Ban)
         .map(|e| (ban_key(e), (e.kind.as_str(), e.at_ms)))
         .collect();
-    let backend = db.get_database_backend();
-    // Events already recorded are skipped. On SQLite `OR IGNORE` (rather than an upsert
-    // clause) means no statement can fail half-way, so SQLite keeps no statement journal
-    // (a copy of every page a statement changes, a fifth of the writer's time at 4 M
-    // events; Docs/performance.md).
-    let (or_ignore, on_conflict) = match backend {
-        DatabaseBackend::Postgres => ("", " ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING"),
-        _ => ("OR IGNORE ", ""),
+    let end_of = |e: &BanEvent| {
+        (e.kind == EventKind::Ban)
+            .then(|| ends_here.get(&ban_key(e)))
+            .flatten()
+            .copied()
     };
+    let backend = db.get_database_backend();
+    let postgres = backend == DatabaseBackend::Postgres;
     let insert = |chunk: &[BanEvent]| {
-        let sql = format!(
-            "INSERT {or_ignore}INTO ban_events (kind, jail, ip, at_ms, banned_at_ms, bantime_s, \
-             bancount, origin, failures, matches, source, ip_bin, country, asn, match_count, \
-             end_kind, ended_at_ms) VALUES {}{on_conflict}",
-            values_clause(chunk.len(), 17)
-        );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
-        for e in chunk {
-            let place = places.get(e.ban.ip.as_str());
-            let end = (e.kind == EventKind::Ban)
-                .then(|| ends_here.get(&ban_key(e)))
-                .flatten();
-            values.extend([
-                e.kind.as_str().into(),
-                e.ban.jail.clone().into(),
-                e.ban.ip.clone().into(),
-                e.at_ms.into(),
-                e.ban.banned_at_ms.into(),
-                e.ban.bantime_s.into(),
-                e.ban.bancount.into(),
-                e.ban.origin.as_str().into(),
-                e.ban.failures.into(),
-                e.ban.matches.clone().into(),
-                e.source.as_str().into(),
-                history::ip_key_of_text(&e.ban.ip).into(),
-                place.and_then(|g| g.country.clone()).into(),
-                place.and_then(|g| g.asn).into(),
-                match_count(e.ban.matches.as_deref()).into(),
-                end.map(|(kind, _)| *kind).into(),
-                end.map(|(_, at)| *at).into(),
-            ]);
+        if postgres {
+            array_insert(chunk, &places, end_of)
+        } else {
+            values_insert(backend, chunk, &places, end_of)
         }
-        db::statement(backend, &sql, values)
     };
     // The next statement is built while the database runs the current one: the two
     // overlap (the database works on another thread or in another process), which is
     // worth about an eighth of the ingest time (Docs/performance.md).
     let mut written = 0;
-    let mut chunks = events.chunks(BATCH).peekable();
+    let rows_per_insert = if postgres { PG_ROWS_PER_INSERT } else { BATCH };
+    let mut chunks = events.chunks(rows_per_insert).peekable();
     let mut next = chunks.peek().map(|c| insert(c));
     while let (Some(current), Some(chunk)) = (next, chunks.next()) {
         let (done, following) = tokio::join!(db.execute_raw(current), async {
@@ -212,8 +187,7 @@ pub async fn insert_events<C: ConnectionTrait>(
             // Some of these were recorded before; such a ban may not know yet how it ended.
             let ends: Vec<(BanKey, End)> = chunk
                 .iter()
-                .filter(|e| e.kind == EventKind::Ban)
-                .filter_map(|e| Some((ban_key(e), *ends_here.get(&ban_key(e))?)))
+                .filter_map(|e| Some((ban_key(e), end_of(e)?)))
                 .collect();
             mark_ended(db, &ends).await?;
         }
@@ -232,6 +206,177 @@ pub async fn insert_events<C: ConnectionTrait>(
         .collect();
     mark_ended(db, &later).await?;
     Ok(written)
+}
+
+/// The archive's columns, in the order both insert forms write them.
+const EVENT_COLUMNS: &str = "kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
+     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms";
+
+/// SQLite: a multi-row `INSERT OR IGNORE … VALUES`. `OR IGNORE` (rather than an upsert
+/// clause) means no statement can fail half-way, so SQLite keeps no statement journal
+/// (a copy of every page a statement changes, a fifth of the writer's time at 4 M
+/// events; Docs/performance.md).
+fn values_insert(
+    backend: DatabaseBackend,
+    chunk: &[BanEvent],
+    places: &HashMap<String, GeoInfo>,
+    end_of: impl Fn(&BanEvent) -> Option<End>,
+) -> Statement {
+    let sql = format!(
+        "INSERT OR IGNORE INTO ban_events ({EVENT_COLUMNS}) VALUES {}",
+        values_clause(chunk.len(), 17)
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
+    for e in chunk {
+        let place = places.get(e.ban.ip.as_str());
+        let end = end_of(e);
+        values.extend([
+            e.kind.as_str().into(),
+            e.ban.jail.clone().into(),
+            e.ban.ip.clone().into(),
+            e.at_ms.into(),
+            e.ban.banned_at_ms.into(),
+            e.ban.bantime_s.into(),
+            e.ban.bancount.into(),
+            e.ban.origin.as_str().into(),
+            e.ban.failures.into(),
+            e.ban.matches.clone().into(),
+            e.source.as_str().into(),
+            history::ip_key_of_text(&e.ban.ip).into(),
+            place.and_then(|g| g.country.clone()).into(),
+            place.and_then(|g| g.asn).into(),
+            match_count(e.ban.matches.as_deref()).into(),
+            end.map(|(kind, _)| kind).into(),
+            end.map(|(_, at)| at).into(),
+        ]);
+    }
+    db::statement(backend, &sql, values)
+}
+
+/// A PostgreSQL array literal (`{…}`) built one element at a time: every element is
+/// quoted, so any text goes in as it is (backslash and quote escaped).
+struct ArrayLiteral(String);
+
+impl ArrayLiteral {
+    fn new() -> Self {
+        Self(String::from("{"))
+    }
+
+    fn separate(&mut self) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+    }
+
+    fn text(&mut self, value: Option<&str>) {
+        self.separate();
+        let Some(value) = value else {
+            self.0.push_str("NULL");
+            return;
+        };
+        self.0.push('"');
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                self.0.push('\\');
+            }
+            self.0.push(c);
+        }
+        self.0.push('"');
+    }
+
+    fn number(&mut self, value: Option<i64>) {
+        self.separate();
+        match value {
+            Some(n) => {
+                use std::fmt::Write;
+                // Writing into a String cannot fail.
+                let _ = write!(self.0, "{n}");
+            }
+            None => self.0.push_str("NULL"),
+        }
+    }
+
+    /// A `bytea` element in its hex form (`\x…`).
+    fn bytes(&mut self, value: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        self.separate();
+        self.0.push_str("\"\\\\x");
+        for b in value {
+            self.0.push(char::from(DIGITS[usize::from(b >> 4)]));
+            self.0.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        self.0.push('"');
+    }
+
+    fn finish(mut self) -> Value {
+        self.0.push('}');
+        self.0.into()
+    }
+}
+
+/// PostgreSQL: the rows travel as one array per column, expanded by `unnest`, instead of
+/// 17 parameters a row. Binding thousands of parameters (sea-query values converted to
+/// sqlx arguments, then encoded) kept the client busy while the backend waited, and the
+/// backend set up an expression per value; the arrays are built while the previous
+/// statement runs, and parse quicker than a JSON document (Docs/performance.md). They
+/// travel as text: sea-query's binary arrays cannot hold NULL elements.
+fn array_insert(
+    chunk: &[BanEvent],
+    places: &HashMap<String, GeoInfo>,
+    end_of: impl Fn(&BanEvent) -> Option<End>,
+) -> Statement {
+    let mut columns: [ArrayLiteral; 17] = std::array::from_fn(|_| ArrayLiteral::new());
+    for e in chunk {
+        let place = places.get(e.ban.ip.as_str());
+        let end = end_of(e);
+        let [
+            kind,
+            jail,
+            ip,
+            at,
+            banned_at,
+            bantime,
+            bancount,
+            origin,
+            failures,
+            matches,
+            source,
+            ip_bin,
+            country,
+            asn,
+            match_lines,
+            end_kind,
+            ended_at,
+        ] = &mut columns;
+        kind.text(Some(e.kind.as_str()));
+        jail.text(Some(&e.ban.jail));
+        ip.text(Some(&e.ban.ip));
+        at.number(Some(e.at_ms));
+        banned_at.number(Some(e.ban.banned_at_ms));
+        bantime.number(e.ban.bantime_s);
+        bancount.number(Some(e.ban.bancount));
+        origin.text(Some(e.ban.origin.as_str()));
+        failures.number(e.ban.failures);
+        matches.text(e.ban.matches.as_deref());
+        source.text(Some(e.source.as_str()));
+        ip_bin.bytes(&history::ip_key_of_text(&e.ban.ip));
+        country.text(place.and_then(|g| g.country.as_deref()));
+        asn.number(place.and_then(|g| g.asn));
+        match_lines.number(match_count(e.ban.matches.as_deref()).map(i64::from));
+        end_kind.text(end.map(|(kind, _)| kind));
+        ended_at.number(end.map(|(_, at)| at));
+    }
+    Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        format!(
+            "INSERT INTO ban_events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::text[], \
+             $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], \
+             $9::int8[], $10::text[], $11::text[], $12::bytea[], $13::text[], $14::int8[], \
+             $15::int8[], $16::text[], $17::int8[]) \
+             ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING"
+        ),
+        columns.map(ArrayLiteral::finish),
+    )
 }
 
 /// The number of log lines in a `matches` JSON array.
@@ -532,6 +677,22 @@ mod tests {
         assert_eq!(normalize_ip(" 192.0.2.1 "), "192.0.2.1");
         assert_eq!(normalize_ip("2001:DB8::/32"), "2001:db8::/32");
         assert_eq!(normalize_ip("not-an-ip"), "not-an-ip");
+    }
+
+    #[test]
+    fn array_literals_quote_every_element() {
+        let mut a = ArrayLiteral::new();
+        a.text(Some(r#"say "hi" \ {x},y"#));
+        a.text(None);
+        a.text(Some("NULL"));
+        a.number(Some(-5));
+        a.number(None);
+        a.bytes(&[0, 0xab]);
+        a.bytes(&[]);
+        assert_eq!(
+            a.finish(),
+            Value::from(r#"{"say \"hi\" \\ {x},y",NULL,"NULL",-5,NULL,"\\x00ab","\\x"}"#)
+        );
     }
 
     #[test]

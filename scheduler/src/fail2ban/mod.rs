@@ -25,7 +25,8 @@ pub struct Fail2ban {
     /// Held by whoever writes the ban snapshot (`f2b_bans`, `ban_events`): the ban sync,
     /// the archive import and the command executor. On PostgreSQL two of them inserting
     /// the same (jail, ip) at once would wait on each other's unique-key locks, and
-    /// deadlock; one writer at a time (all in this one leader process) avoids that.
+    /// deadlock; one writer at a time (all in this one leader process) avoids that. The
+    /// rollup job reads the newest event id under it (see `jobs::rollups`).
     pub snapshot_writer: Mutex<()>,
     db: Mutex<Option<Fail2banDb>>,
 }

@@ -7,7 +7,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use sea_orm::DatabaseBackend;
 use shared::db;
+use tokio::sync::MutexGuard;
 
 use super::{Job, JobContext, JobError};
 use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, normalize_ip};
@@ -58,14 +60,13 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
     };
 
     ctx.ensure_leading()?;
-    let _writer = ctx.f2b.snapshot_writer.lock().await;
-    let txn = ctx.fenced_txn().await?;
-    let now = db::db_now_ms(&txn).await?;
+    let writer = ctx.f2b.snapshot_writer.lock().await;
+    let now = db::db_now_ms(&ctx.db).await?;
     let min_ms = rows.iter().map(|r| r.time_of_ban_s).min().unwrap_or(0) * 1000;
     // Bans the sync or the executor already recorded, within a few seconds of fail2ban's
-    // own (second-resolution) time.
+    // own (second-resolution) time. Nothing else writes them while we hold the lock.
     let known: Vec<(String, String, i64)> = db::query_all(
-        &txn,
+        &ctx.db,
         "SELECT jail, ip, banned_at_ms FROM ban_events WHERE kind = 'ban' AND at_ms >= $1 AND at_ms <= $2",
         [(min_ms - 5_000).into(), (max_seen * 1000 + 5_000).into()],
     )
@@ -74,7 +75,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
     .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?, r.try_get("", "banned_at_ms")?)))
     .collect::<Result<_, sea_orm::DbErr>>()?;
     let current: HashSet<(String, String)> =
-        db::query_all(&txn, "SELECT jail, ip FROM f2b_bans", [])
+        db::query_all(&ctx.db, "SELECT jail, ip FROM f2b_bans", [])
             .await?
             .iter()
             .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?)))
@@ -126,7 +127,10 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
             });
         }
     }
-    let written = bans::insert_events(&txn, &events, &ctx.geo).await?;
+    let written = write_events(&ctx, &writer, events).await?;
+    // The mark moves once the events are in; should that fail, the next run reads them
+    // again and finds them recorded.
+    let txn = ctx.fenced_txn().await?;
     db::execute(
         &txn,
         "INSERT INTO archive_state (name, high_water_s, updated_at_ms) VALUES ($1, $2, $3) \
@@ -144,4 +148,49 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
         );
     }
     Ok(())
+}
+
+/// Batches smaller than this go in one transaction: two lanes only pay off once each
+/// has a few statements' worth of rows.
+const LANE_MIN_EVENTS: usize = 2_000;
+
+/// Writes a batch of events into the archive (skipping any already there). On
+/// PostgreSQL a large batch is split by IP into two lanes, each its own fenced
+/// transaction on its own connection, written at the same time: PostgreSQL serves a
+/// connection with one process, and one process on one core was what limited the
+/// archive's write rate (ADR 0004, Docs/performance.md). A ban and its end share an IP,
+/// so they share a lane; no two lanes touch the same row. The lanes commit separately:
+/// if one fails the batch is half written, and writing it again skips what is there.
+///
+/// `_writer` is the snapshot-writer lock, held by the caller for the whole call: both
+/// lanes take event ids at once, and the rollup job reads the newest id under the same
+/// lock, so it never sees one lane's ids before the other lane's are final.
+pub async fn write_events(
+    ctx: &JobContext,
+    _writer: &MutexGuard<'_, ()>,
+    events: Vec<BanEvent>,
+) -> Result<u64, JobError> {
+    let postgres = ctx.db.get_database_backend() == DatabaseBackend::Postgres;
+    if !postgres || events.len() < 2 * LANE_MIN_EVENTS {
+        return write_lane(ctx, &events).await;
+    }
+    let (first, second): (Vec<BanEvent>, Vec<BanEvent>) =
+        events.into_iter().partition(|e| lane_of(&e.ban.ip) == 0);
+    let (a, b) = tokio::try_join!(write_lane(ctx, &first), write_lane(ctx, &second))?;
+    Ok(a + b)
+}
+
+async fn write_lane(ctx: &JobContext, events: &[BanEvent]) -> Result<u64, JobError> {
+    let txn = ctx.fenced_txn().await?;
+    let written = bans::insert_events(&txn, events, &ctx.geo).await?;
+    ctx.commit(txn).await?;
+    Ok(written)
+}
+
+/// Which of two lanes an IP goes to (FNV-1a of its text: cheap, and stable across runs).
+fn lane_of(ip: &str) -> u64 {
+    let hash = ip.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % 2
 }

@@ -4,8 +4,10 @@
 //! transaction rolls back) and the next run picks up at the mark, so catching up after
 //! downtime is just more batches.
 //!
-//! Event ids commit in order: every writer of `ban_events` holds the scheduler's one
-//! snapshot-writer lock, so no lower id can appear after the mark passed it.
+//! No lower id can appear after the mark passed it: every writer of `ban_events` holds
+//! the scheduler's one snapshot-writer lock, and the newest id is read under it, so every
+//! id up to it belongs to a finished write (the archive import's two lanes take ids at
+//! the same time and commit one after the other; see `archive_sync::write_events`).
 
 use std::time::Duration;
 
@@ -48,7 +50,11 @@ async fn scalar(ctx: &JobContext, sql: &str) -> Result<Option<i64>, JobError> {
 
 /// One batch; returns the number of event ids it advanced over (0: nothing pending).
 pub async fn step(ctx: &JobContext, batch: i64) -> Result<i64, JobError> {
-    let Some(max_id) = scalar(ctx, "SELECT MAX(id) AS v FROM ban_events").await? else {
+    let newest = {
+        let _writers = ctx.f2b.snapshot_writer.lock().await;
+        scalar(ctx, "SELECT MAX(id) AS v FROM ban_events").await?
+    };
+    let Some(max_id) = newest else {
         return Ok(0);
     };
     // Rows from before the history migration wait for the geo job to fill them in.

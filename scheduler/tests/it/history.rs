@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use scheduler::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source};
 use scheduler::fail2ban::Fail2ban;
 use scheduler::geo::{Geo, GeoInfo, GeoLookup};
-use scheduler::jobs::{JobContext, JobDeps, geo_resolve, retention, rollups};
+use scheduler::jobs::{JobContext, JobDeps, archive_sync, geo_resolve, retention, rollups};
 use scheduler::synthetic::Generator;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -228,14 +228,14 @@ async fn now_ms(db: &DatabaseConnection) -> i64 {
     db::db_now_ms(db).await.expect("now")
 }
 
-/// Inserts events in batches the way the sync jobs do (one transaction each).
+/// Inserts events in batches the way the archive import does (on PostgreSQL a batch of
+/// 4 000 events or more goes in two lanes at once).
 async fn insert(ctx: &JobContext, events: &[BanEvent]) {
-    for chunk in events.chunks(2000) {
-        let txn = ctx.fenced_txn().await.expect("txn");
-        bans::insert_events(&txn, chunk, &ctx.geo)
+    for chunk in events.chunks(5000) {
+        let writer = ctx.f2b.snapshot_writer.lock().await;
+        archive_sync::write_events(ctx, &writer, chunk.to_vec())
             .await
             .expect("insert");
-        ctx.commit(txn).await.expect("commit");
     }
 }
 
@@ -1215,6 +1215,141 @@ async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
                 ("ban".to_owned(), Some("unban".to_owned()), Some(end)),
                 ("unban".to_owned(), None, None),
             ]
+        );
+        h.stop().await;
+    }
+}
+
+/// A batch large enough for two lanes on PostgreSQL arrives whole: every event once,
+/// text exactly as given (quotes, backslashes, braces, commas, the word NULL, non-ASCII),
+/// NULLs as NULLs, ends written into their bans; the same batch again writes nothing;
+/// the rollups count every ban.
+#[tokio::test]
+async fn a_large_batch_is_written_once_with_its_text_intact() {
+    const BANS: usize = 3000;
+    let tricky = r#"["a \"quoted\" {brace}, comma \\ back","NULL","ünïcödé 🚫 ' ;"]"#;
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let ctx = h.ctx(Box::new(FixedGeo(HashMap::from([(
+            "192.0.2.1".to_owned(),
+            place("NL", 64500),
+        )]))));
+        let now = now_ms(&h.db).await;
+        let mut events = Vec::new();
+        for i in 0..BANS {
+            let ip = if i % 3 == 0 {
+                format!("2001:db8::{i:x}")
+            } else {
+                format!("192.0.{}.{}", 2 + i / 250, 1 + i % 250)
+            };
+            let banned_at_ms = now - 2 * DAY_MS + i64::try_from(i).expect("i") * 1000;
+            let ban = CurrentBan {
+                jail: if i % 2 == 0 {
+                    "sshd".into()
+                } else {
+                    "nginx \"x\"".into()
+                },
+                ip,
+                banned_at_ms,
+                expires_at_ms: (i % 5 != 0).then_some(banned_at_ms + 600_000),
+                bantime_s: (i % 5 != 0).then_some(600),
+                bancount: 2,
+                origin: Origin::Auto,
+                failures: (i % 7 != 0).then_some(5),
+                matches: (i % 4 != 0).then(|| tricky.to_owned()),
+            };
+            events.push(BanEvent {
+                kind: EventKind::Ban,
+                at_ms: banned_at_ms,
+                ban: ban.clone(),
+                source: Source::Archive,
+            });
+            events.push(BanEvent {
+                kind: if i % 2 == 0 {
+                    EventKind::Expire
+                } else {
+                    EventKind::Unban
+                },
+                at_ms: banned_at_ms + 600_000,
+                ban,
+                source: Source::Archive,
+            });
+        }
+        let write = |events: Vec<BanEvent>| {
+            let ctx = &ctx;
+            async move {
+                let writer = ctx.f2b.snapshot_writer.lock().await;
+                archive_sync::write_events(ctx, &writer, events)
+                    .await
+                    .expect("write")
+            }
+        };
+        assert_eq!(
+            write(events.clone()).await,
+            u64::try_from(2 * BANS).expect("n")
+        );
+        assert_eq!(write(events.clone()).await, 0, "{backend:?}: written again");
+
+        let rows = db::query_all(
+            &h.db,
+            "SELECT kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, failures, matches, \
+             match_count, ip_bin, country, asn, end_kind, ended_at_ms FROM ban_events",
+            [],
+        )
+        .await
+        .expect("rows");
+        assert_eq!(rows.len(), 2 * BANS, "{backend:?}");
+        let mut by_key = HashMap::new();
+        for r in &rows {
+            let kind: String = r.try_get("", "kind").expect("kind");
+            let ip: String = r.try_get("", "ip").expect("ip");
+            let banned_at: i64 = r.try_get("", "banned_at_ms").expect("banned_at");
+            assert!(
+                by_key.insert((kind, ip, banned_at), r).is_none(),
+                "one row each"
+            );
+        }
+        for e in &events {
+            let r = by_key[&(
+                e.kind.as_str().to_owned(),
+                e.ban.ip.clone(),
+                e.ban.banned_at_ms,
+            )];
+            let get_i64 = |c: &str| r.try_get::<Option<i64>>("", c).expect(c);
+            let get_i32 = |c: &str| r.try_get::<Option<i32>>("", c).expect(c).map(i64::from);
+            let get_text = |c: &str| r.try_get::<Option<String>>("", c).expect(c);
+            assert_eq!(get_text("jail").as_deref(), Some(e.ban.jail.as_str()));
+            assert_eq!(get_i64("at_ms"), Some(e.at_ms));
+            assert_eq!(get_i64("bantime_s"), e.ban.bantime_s);
+            assert_eq!(get_i32("bancount"), Some(2));
+            assert_eq!(get_i32("failures"), e.ban.failures);
+            assert_eq!(get_text("matches"), e.ban.matches, "{backend:?}");
+            assert_eq!(get_i32("match_count"), e.ban.matches.as_ref().map(|_| 3));
+            let key: Vec<u8> = r.try_get("", "ip_bin").expect("ip_bin");
+            assert_eq!(key, ip_key(e.ban.ip.parse().expect("ip")).to_vec());
+            let known = e.ban.ip == "192.0.2.1";
+            assert_eq!(get_text("country"), known.then(|| "NL".to_owned()));
+            assert_eq!(get_i64("asn"), known.then_some(64500));
+            if e.kind == EventKind::Ban {
+                let end = if e.ban.jail == "sshd" {
+                    "expire"
+                } else {
+                    "unban"
+                };
+                assert_eq!(get_text("end_kind").as_deref(), Some(end));
+                assert_eq!(get_i64("ended_at_ms"), Some(e.at_ms + 600_000));
+            } else {
+                assert_eq!(get_text("end_kind"), None);
+            }
+        }
+
+        rollups::catch_up(&ctx, 1000).await.expect("rollups");
+        let v = h.get("/dashboard/by-jail?range=7d").await;
+        assert_eq!(v["total"].as_u64(), Some(BANS as u64), "{backend:?}: {v}");
+        assert_eq!(
+            v["items"].as_array().map(Vec::len),
+            Some(2),
+            "{backend:?}: {v}"
         );
         h.stop().await;
     }
