@@ -1,5 +1,5 @@
 //! History benchmark: fills a database with N synthetic ban events through the
-//! scheduler's own insert path (skewed IPs, 50 jails, 150 countries, IPv4 + IPv6, one
+//! archive import's own write path (`archive_sync::write_events`; skewed IPs, 50 jails, 150 countries, IPv4 + IPv6, one
 //! year, realistic origins and ends), folds them with the real rollup job, settles the
 //! database as time would (`ANALYZE`; `VACUUM (ANALYZE)` on PostgreSQL), then measures
 //! every dashboard and history endpoint over real HTTP (p50/p95/p99), and the same
@@ -9,8 +9,8 @@
 //!   cargo bench -p scheduler --bench history -- --events 1000000 --backend sqlite
 //!   cargo bench -p scheduler --bench history -- --events 10000000 --backend postgres
 //!
-//! Options: `--requests R` per variant (default 40), `--txn N` events per insert
-//! transaction (default 20 000), `--plans` prints EXPLAIN output,
+//! Options: `--requests R` per variant (default 40), `--txn N` events per write
+//! (default 20 000; two transactions of half each on PostgreSQL), `--plans` prints EXPLAIN output,
 //! `--fresh` refills even if a database from an earlier run exists, `--ingest-only` refills
 //! and stops after measuring the insert path. SQLite files live in
 //! `target/bench-history/`; PostgreSQL databases are `bangui_bench_<N>` at
@@ -307,7 +307,7 @@ async fn main() {
         eprintln!("filling …");
         let (rows, secs) = fill(&ctx, &mut generator, a.events, a.txn, now).await;
         println!(
-            "\ningest: {rows} events in {secs:.1} s = {:.0} events/s (the scheduler's insert path: geo, binary IP, end marking; {} events per transaction)",
+            "\ningest: {rows} events in {secs:.1} s = {:.0} events/s (the archive import's write path: geo, binary IP, end marking, two lanes on PostgreSQL; {} events per batch)",
             rows as f64 / secs,
             a.txn
         );
