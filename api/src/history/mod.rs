@@ -225,12 +225,7 @@ async fn tallies<C: ConnectionTrait + TransactionTrait>(
     // between are neither missed nor counted twice. The mark goes in as a literal: even a
     // prepared statement's generic plan then sees that "ids above it" are few (with the
     // mark as a sub-select it walked the whole time range, 2 s for 365 days at 10 M).
-    let txn = db
-        .begin_with_config(
-            Some(sea_orm::IsolationLevel::RepeatableRead),
-            Some(sea_orm::AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = query::read_snapshot(db).await?;
     let text = text.replace(MARK, &query::rollup_mark(&txn).await?.to_string());
     let rows = db::query_all(&txn, &text, values).await?;
     txn.commit().await?;

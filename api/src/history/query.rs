@@ -332,6 +332,23 @@ impl Plan {
 
 /// Ban counts under `f`, grouped by `keys` (none: one total), biggest first, at most
 /// `limit` groups. Zero groups are left out.
+/// A read-only transaction that sees one snapshot throughout. PostgreSQL needs
+/// `REPEATABLE READ` for that; a SQLite read transaction in WAL mode is one snapshot
+/// already (and sea-orm warns on every request if given the options).
+pub(crate) async fn read_snapshot<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+) -> Result<C::Transaction, DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await
+    } else {
+        db.begin().await
+    }
+}
+
 pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     f: &Filters,
@@ -342,12 +359,7 @@ pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     // are neither missed nor counted twice. The mark goes in as a value: planners then see
     // that "ids above it" are few (as a sub-select, PostgreSQL guessed a third of the table
     // and walked the time index instead).
-    let txn = db
-        .begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = read_snapshot(db).await?;
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // The rollup UNIONs have high cost estimates; PostgreSQL's JIT compiler then spent
         // 50-100 ms compiling a query that runs in a few.
