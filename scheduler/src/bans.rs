@@ -13,7 +13,7 @@ use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
 /// When an IP the geo data does not know is looked up again.
 pub const GEO_RETRY_MS: i64 = 3_600_000;
 
-/// Rows per multi-row INSERT (at most 15 values a row: well inside both databases'
+/// Rows per multi-row INSERT (at most 17 values a row: well inside both databases'
 /// parameter limits). Measured with the history benchmark (`Docs/performance.md`).
 const BATCH: usize = 500;
 
