@@ -25,6 +25,10 @@ const POLL: Duration = Duration::from_millis(100);
 /// Wait before retrying a command fail2ban could not take (it is restarting).
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: i64 = 3;
+/// fail2ban opens its socket before it has added its jails, so right after a (re)connect
+/// "unknown jail" usually means "not loaded yet". The API only queues commands for jails
+/// the snapshot knows, so within this window such a command waits instead of failing.
+const STARTUP_GRACE: Duration = Duration::from_secs(15);
 
 pub fn worker() -> Worker {
     Worker::new("command_executor", run)
@@ -200,9 +204,15 @@ async fn claim(ctx: &JobContext) -> Result<Option<Claimed>, DbErr> {
         .transpose()
 }
 
-fn client_failure(e: ClientError) -> Outcome {
+/// `connection_age`: how long the client's connection had been open when the error came.
+fn client_failure(e: ClientError, connection_age: Option<Duration>) -> Outcome {
     if e.is_unavailable() {
         return Outcome::Retry(e.to_string());
+    }
+    if e.is_unknown_jail() && connection_age.is_some_and(|age| age < STARTUP_GRACE) {
+        return Outcome::Retry(format!(
+            "fail2ban has just come up and may still be loading its jails: {e}"
+        ));
     }
     if e.is_unknown_jail() {
         return Outcome::Failed {
@@ -226,21 +236,22 @@ fn control_failure(e: ControlError) -> Outcome {
 async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
     let f2b: &Fail2ban = &ctx.f2b;
     let c = &f2b.client;
+    let failed = |e: ClientError| client_failure(e, c.connection_age());
     let result: Result<serde_json::Value, Outcome> = async {
         Ok(match command {
             Command::Ban { jail, ips } => {
-                let newly = c.ban(jail, ips).await.map_err(client_failure)?;
+                let newly = c.ban(jail, ips).await.map_err(failed)?;
                 json!({ "newly_banned": newly, "requested": ips.len() })
             }
             Command::Unban { ips, jail } => {
-                let removed = c.unban(jail.as_ref(), ips).await.map_err(client_failure)?;
+                let removed = c.unban(jail.as_ref(), ips).await.map_err(failed)?;
                 json!({ "unbanned": removed, "requested": ips.len() })
             }
             Command::UnbanAll => {
-                json!({ "unbanned": c.unban_all().await.map_err(client_failure)? })
+                json!({ "unbanned": c.unban_all().await.map_err(failed)? })
             }
             Command::JailStop { jail } => {
-                c.stop_jail(jail).await.map_err(client_failure)?;
+                c.stop_jail(jail).await.map_err(failed)?;
                 json!({ "jail": jail, "running": false })
             }
             Command::JailStart { jail } | Command::JailReload { jail } => {
@@ -250,7 +261,7 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
                     .await
                     .map_err(control_failure)?;
                 // `reload --if-exists` succeeds quietly when the jail is not configured.
-                let running = c.jails().await.map_err(client_failure)?.contains(jail);
+                let running = c.jails().await.map_err(failed)?.contains(jail);
                 if !running {
                     return Err(Outcome::Failed {
                         code: "jail_not_started",
@@ -266,17 +277,17 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
                 json!({ "output": output })
             }
             Command::JailIdle { jail, on } => {
-                c.set_idle(jail, *on).await.map_err(client_failure)?;
+                c.set_idle(jail, *on).await.map_err(failed)?;
                 json!({ "jail": jail, "idle": on })
             }
             Command::IgnoreipAdd { jail, ip } => {
-                json!({ "ignoreip": c.add_ignoreip(jail, ip).await.map_err(client_failure)? })
+                json!({ "ignoreip": c.add_ignoreip(jail, ip).await.map_err(failed)? })
             }
             Command::IgnoreipRemove { jail, ip } => {
-                json!({ "ignoreip": c.del_ignoreip(jail, ip).await.map_err(client_failure)? })
+                json!({ "ignoreip": c.del_ignoreip(jail, ip).await.map_err(failed)? })
             }
             Command::IgnoreselfSet { jail, on } => {
-                json!({ "ignoreself": c.set_ignoreself(jail, *on).await.map_err(client_failure)? })
+                json!({ "ignoreself": c.set_ignoreself(jail, *on).await.map_err(failed)? })
             }
         })
     }
@@ -458,4 +469,38 @@ async fn end_bans<C: ConnectionTrait>(
         .collect();
     bans::insert_events(txn, &events, geo).await?;
     bans::delete_current(txn, &pairs).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fail2ban::codec::ServerError;
+
+    fn unknown_jail() -> ClientError {
+        ClientError::Server(ServerError {
+            class: "fail2ban.exceptions.UnknownJailException".into(),
+            message: "web-auth".into(),
+        })
+    }
+
+    fn kind(o: Outcome) -> String {
+        match o {
+            Outcome::Succeeded(_) => "succeeded".into(),
+            Outcome::Failed { code, .. } => code.into(),
+            Outcome::Retry(_) => "retry".into(),
+        }
+    }
+
+    #[test]
+    fn an_unknown_jail_waits_only_while_fail2ban_has_just_come_up() {
+        let young = Some(Duration::from_secs(1));
+        let old = Some(STARTUP_GRACE + Duration::from_secs(1));
+        assert_eq!(kind(client_failure(unknown_jail(), young)), "retry");
+        assert_eq!(kind(client_failure(unknown_jail(), old)), "unknown_jail");
+        assert_eq!(kind(client_failure(unknown_jail(), None)), "unknown_jail");
+        let gone = ClientError::Unreachable("no socket".into());
+        assert_eq!(kind(client_failure(gone, old)), "retry");
+        let other = ClientError::Protocol("bad".into());
+        assert_eq!(kind(client_failure(other, young)), "fail2ban_error");
+    }
 }

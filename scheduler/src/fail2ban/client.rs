@@ -4,6 +4,7 @@
 //! and reconnects with back-off when the socket goes away (fail2ban restarted).
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use shared::domain::{IpOrNet, JailName};
@@ -73,18 +74,35 @@ pub struct Fail2banClient {
     tx: mpsc::Sender<Request>,
     socket: PathBuf,
     timeout: Duration,
+    connected_at: ConnectedAt,
 }
+
+/// When the actor's current connection was opened (`None` while disconnected). Shared so
+/// callers can tell a server that has only just come up from one that has been running.
+type ConnectedAt = Arc<Mutex<Option<Instant>>>;
 
 impl Fail2banClient {
     /// Starts the actor for `socket`. It lives as long as a handle does.
     pub fn spawn(socket: &Path, timeout: Duration) -> Self {
         let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(Actor::new(socket.to_path_buf()).run(rx));
+        let connected_at = ConnectedAt::default();
+        tokio::spawn(Actor::new(socket.to_path_buf(), connected_at.clone()).run(rx));
         Self {
             tx,
             socket: socket.to_path_buf(),
             timeout,
+            connected_at,
         }
+    }
+
+    /// How long the current connection has been open; `None` while disconnected.
+    /// fail2ban opens its socket before it has loaded its jails, so a young connection
+    /// may be talking to a server that is still starting.
+    pub fn connection_age(&self) -> Option<Duration> {
+        self.connected_at
+            .lock()
+            .ok()
+            .and_then(|at| at.map(|t| t.elapsed()))
     }
 
     pub fn socket(&self) -> &Path {
@@ -254,18 +272,27 @@ impl Fail2banClient {
 struct Actor {
     socket: PathBuf,
     stream: Option<UnixStream>,
+    connected_at: ConnectedAt,
     backoff: Duration,
     next_connect: Instant,
 }
 
 impl Actor {
-    fn new(socket: PathBuf) -> Self {
+    fn new(socket: PathBuf, connected_at: ConnectedAt) -> Self {
         Self {
             socket,
             stream: None,
+            connected_at,
             backoff: BACKOFF_START,
             next_connect: Instant::now(),
         }
+    }
+
+    fn set_stream(&mut self, stream: Option<UnixStream>) {
+        if let Ok(mut at) = self.connected_at.lock() {
+            *at = stream.as_ref().map(|_| Instant::now());
+        }
+        self.stream = stream;
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
@@ -319,7 +346,7 @@ impl Actor {
                 if self.backoff > BACKOFF_START {
                     tracing::info!(socket = %self.socket.display(), "reconnected to fail2ban");
                 }
-                self.stream = Some(s);
+                self.set_stream(Some(s));
                 self.backoff = BACKOFF_START;
                 Ok(())
             }
@@ -364,11 +391,11 @@ impl Actor {
         match result {
             Ok(Ok(body)) => Ok(body),
             Ok(Err(e)) => {
-                self.stream = None;
+                self.set_stream(None);
                 Err(e)
             }
             Err(_) => {
-                self.stream = None;
+                self.set_stream(None);
                 Err(ClientError::Timeout(timeout))
             }
         }
