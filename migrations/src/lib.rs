@@ -15,6 +15,7 @@ mod m20261126_000002_fail2ban;
 mod m20261126_000003_accounts;
 mod m20261126_000004_history;
 mod m20261127_000005_ip_week_index;
+mod m20261127_000006_pg_event_time_index;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_accounts::Migration),
             Box::new(m20261126_000004_history::Migration),
             Box::new(m20261127_000005_ip_week_index::Migration),
+            Box::new(m20261127_000006_pg_event_time_index::Migration),
         ]
     }
 }

@@ -405,7 +405,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     source: Source::Command,
                 })
                 .collect();
-            bans::insert_events(txn, &events, geo).await?;
+            bans::insert_events(txn, &events, geo, bans::Duplicates::Skip).await?;
             bans::upsert_current(txn, &new, now).await?;
         }
         Command::Unban { ips, jail } => {
@@ -467,7 +467,7 @@ async fn end_bans<C: ConnectionTrait>(
             source: Source::Command,
         })
         .collect();
-    bans::insert_events(txn, &events, geo).await?;
+    bans::insert_events(txn, &events, geo, bans::Duplicates::Skip).await?;
     bans::delete_current(txn, &pairs).await
 }
 

@@ -132,7 +132,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         gone.push(key.clone());
     }
 
-    bans::insert_events(&txn, &events, &ctx.geo).await?;
+    bans::insert_events(&txn, &events, &ctx.geo, bans::Duplicates::Skip).await?;
     bans::upsert_current(&txn, &changed, now).await?;
     bans::delete_current(&txn, &gone).await?;
     ctx.commit(txn).await?;

@@ -43,30 +43,34 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
     let mut purged = 0;
     loop {
         ctx.ensure_leading()?;
-        // The batch ends at the time of the BATCH-th oldest row (or the cut-off).
+        // The batch ends at the ban time of the BATCH-th oldest row (or the cut-off). It
+        // walks the natural key, which starts with the ban time: an event is never older
+        // than its ban, so every event before the cut-off has its ban time before it too
+        // (PostgreSQL keeps no index on the event time alone; ADR 0004).
         let edge = db::query_one(
             &ctx.db,
             &format!(
-                "SELECT at_ms FROM ban_events WHERE at_ms < $1 ORDER BY at_ms LIMIT 1 OFFSET {}",
+                "SELECT banned_at_ms FROM ban_events WHERE banned_at_ms < $1 AND at_ms < $1 \
+                 ORDER BY banned_at_ms LIMIT 1 OFFSET {}",
                 BATCH - 1
             ),
             [cutoff.into()],
         )
         .await?
-        .map(|r| r.try_get::<i64>("", "at_ms"))
+        .map(|r| r.try_get::<i64>("", "banned_at_ms"))
         .transpose()?;
         let until = edge.map_or(cutoff, |e| (e + 1).min(cutoff));
         let txn = ctx.fenced_txn().await?;
         let hwm = history::lock_rollups(&txn).await?;
         // Rows the rollups have not counted yet stay until they have been.
-        let old = "at_ms < $1 AND id <= $2";
+        let old = "banned_at_ms < $1 AND at_ms < $2 AND id <= $3";
         for sql in history::rollup_statements(old, -1) {
-            db::execute(&txn, &sql, [until.into(), hwm.into()]).await?;
+            db::execute(&txn, &sql, [until.into(), cutoff.into(), hwm.into()]).await?;
         }
         let n = db::execute(
             &txn,
             &format!("DELETE FROM ban_events WHERE {old}"),
-            [until.into(), hwm.into()],
+            [until.into(), cutoff.into(), hwm.into()],
         )
         .await?;
         ctx.commit(txn).await?;

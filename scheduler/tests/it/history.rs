@@ -1155,7 +1155,7 @@ async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
             let ctx = &ctx;
             async move {
                 let txn = ctx.fenced_txn().await.expect("txn");
-                let n = bans::insert_events(&txn, &events, &ctx.geo)
+                let n = bans::insert_events(&txn, &events, &ctx.geo, bans::Duplicates::Skip)
                     .await
                     .expect("insert");
                 ctx.commit(txn).await.expect("commit");
@@ -1289,6 +1289,22 @@ async fn a_large_batch_is_written_once_with_its_text_intact() {
             u64::try_from(2 * BANS).expect("n")
         );
         assert_eq!(write(events.clone()).await, 0, "{backend:?}: written again");
+        // Old and new mixed: lanes holding a duplicate are written again skipping it, the
+        // others go through as they are; either way only the new events are added.
+        let fresh: Vec<BanEvent> = events
+            .iter()
+            .take(200)
+            .map(|e| {
+                let mut e = e.clone();
+                e.ban.jail = "fresh".into();
+                e
+            })
+            .collect();
+        let mixed: Vec<BanEvent> = events.iter().cloned().chain(fresh).collect();
+        assert_eq!(write(mixed).await, 200, "{backend:?}: old and new");
+        db::execute(&h.db, "DELETE FROM ban_events WHERE jail = 'fresh'", [])
+            .await
+            .expect("tidy");
 
         let rows = db::query_all(
             &h.db,
