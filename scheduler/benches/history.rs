@@ -307,7 +307,7 @@ async fn main() {
         eprintln!("filling …");
         let (rows, secs) = fill(&ctx, &mut generator, a.events, a.txn, now).await;
         println!(
-            "\ningest: {rows} events in {secs:.1} s = {:.0} events/s (the archive import's write path: geo, binary IP, end marking, two lanes on PostgreSQL; {} events per batch)",
+            "\ningest: {rows} events in {secs:.1} s = {:.0} events/s (the archive import's write path: geo, binary IP, end marking, three lanes without ON CONFLICT on PostgreSQL; {} events per batch)",
             rows as f64 / secs,
             a.txn
         );
