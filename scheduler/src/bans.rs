@@ -481,12 +481,12 @@ async fn remember_places<C: ConnectionTrait>(
     let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
     let rows_per_insert = if postgres { PG_ROWS_PER_INSERT } else { BATCH };
     for chunk in rows.chunks(rows_per_insert) {
-        let statement = if postgres {
+        let (sql, values) = if postgres {
             places_array_insert(chunk)
         } else {
             places_values_insert(chunk)
         };
-        let inserted: HashSet<String> = db::query_all(db, &statement.0, statement.1)
+        let inserted: HashSet<String> = db::query_all(db, &sql, values)
             .await?
             .iter()
             .map(|r| r.try_get("", "ip"))
