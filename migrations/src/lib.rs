@@ -16,6 +16,7 @@ mod m20261126_000003_accounts;
 mod m20261126_000004_history;
 mod m20261127_000005_ip_week_index;
 mod m20261127_000006_pg_event_time_index;
+mod m20261127_000007_asn_rollup_any_origin;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_history::Migration),
             Box::new(m20261127_000005_ip_week_index::Migration),
             Box::new(m20261127_000006_pg_event_time_index::Migration),
+            Box::new(m20261127_000007_asn_rollup_any_origin::Migration),
         ]
     }
 }

@@ -72,7 +72,7 @@ async fn down_then_up_round_trips_and_status_reports_pending() {
                 .status
                 .success()
         );
-        let down = migrate(&db.url, &["down", "2"])
+        let down = migrate(&db.url, &["down", "3"])
             .wait_with_output()
             .expect("down");
         assert!(down.status.success(), "{}", text(&down));
@@ -82,6 +82,7 @@ async fn down_then_up_round_trips_and_status_reports_pending() {
         for newest in [
             "m20261127_000005_ip_week_index",
             "m20261127_000006_pg_event_time_index",
+            "m20261127_000007_asn_rollup_any_origin",
         ] {
             assert!(
                 text(&status).contains(&format!("pending  {newest}")),

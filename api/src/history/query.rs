@@ -170,6 +170,7 @@ impl Filters {
 
     fn needs(&self) -> Needs {
         Needs {
+            origin: self.origin.is_some(),
             jail: self.jail.is_some(),
             country: self.country.is_some(),
             asn: self.asn.is_some(),
@@ -396,6 +397,7 @@ pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>, hwm: i64) -> (S
     let mut needs = f.needs();
     for k in keys {
         match k {
+            Key::Origin => needs.origin = true,
             Key::Jail => needs.jail = true,
             Key::Country => needs.country = true,
             Key::Asn => needs.asn = true,
