@@ -12,7 +12,8 @@
 //! Options: `--requests R` per variant (default 40), `--txn N` events per write
 //! (default 20 000; two transactions of half each on PostgreSQL), `--plans` prints EXPLAIN output,
 //! `--fresh` refills even if a database from an earlier run exists, `--ingest-only` refills
-//! and stops after measuring the insert path. SQLite files live in
+//! and stops after measuring the insert path, `--prepare-only` stops once the database is
+//! filled, folded and settled (measure later on a quiet machine). SQLite files live in
 //! `target/bench-history/`; PostgreSQL databases are `bangui_bench_<N>` at
 //! BANGUI_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 
@@ -45,6 +46,9 @@ struct Args {
     fresh: bool,
     /// Stop after filling (implies `--fresh`): for measuring the insert path alone.
     ingest_only: bool,
+    /// Stop once the database is filled, folded and settled: measure later, on a quiet
+    /// machine (another benchmark can fill meanwhile).
+    prepare_only: bool,
 }
 
 fn args() -> Args {
@@ -56,6 +60,7 @@ fn args() -> Args {
         plans: false,
         fresh: false,
         ingest_only: false,
+        prepare_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -76,6 +81,7 @@ fn args() -> Args {
             }
             "--plans" => a.plans = true,
             "--fresh" => a.fresh = true,
+            "--prepare-only" => a.prepare_only = true,
             "--ingest-only" => {
                 a.ingest_only = true;
                 a.fresh = true;
@@ -270,7 +276,9 @@ async fn main() {
     let conn = shared::db::connect(&config.database_url, shared::db::Role::Scheduler)
         .await
         .expect("connect");
-    migrations::up_guarded(&conn).await.expect("migrate");
+    let t = Instant::now();
+    let migrated = migrations::up_guarded(&conn).await.expect("migrate");
+    let migrate_secs = t.elapsed().as_secs_f64();
     let timing = LeaseTiming::new(
         Duration::from_secs(3600),
         Duration::from_secs(5),
@@ -289,6 +297,11 @@ async fn main() {
     let now = db::db_now_ms(&conn).await.expect("now");
     let backend = if a.postgres { "PostgreSQL" } else { "SQLite" };
     println!("# History benchmark: {} events on {backend}", a.events);
+    if migrated > 0 {
+        // On a reused database this is what an upgrade costs (e.g. a rollup set built
+        // from the archive).
+        println!("migrations: {migrated} applied in {migrate_secs:.1} s");
+    }
 
     let existing = scalar(&conn, "SELECT COUNT(*) AS v FROM ban_events").await;
     let geo_box: Box<dyn scheduler::geo::GeoLookup> = Box::new(std::mem::take(&mut generator.geo));
@@ -328,6 +341,8 @@ async fn main() {
             "rollups: {folded} event ids folded in {secs:.1} s = {:.0} events/s",
             folded as f64 / secs
         );
+    }
+    if folded > 0 || migrated > 0 {
         // A year-old archive has been vacuumed and analysed many times over; a fresh fill
         // has not. On PostgreSQL the vacuum also sets the visibility map (index-only
         // scans) and keeps autovacuum from running through the measurements below.
@@ -367,6 +382,9 @@ async fn main() {
     } else {
         let size = scalar(&conn, "SELECT pg_database_size(current_database()) AS v").await;
         println!("database size: {:.0} MiB", size as f64 / 1_048_576.0);
+    }
+    if a.prepare_only {
+        return;
     }
 
     // The API, over real HTTP on loopback.

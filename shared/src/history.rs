@@ -386,10 +386,27 @@ pub fn backfill_statements(dims: Dims, hwm: i64) -> Vec<String> {
     out
 }
 
+/// The rollup sets and grains this build folds, e.g. `o:h,d,w,4w,16w;j:…`. The migration
+/// that last changed them stores it in `rollup_state.sets`.
+pub fn rollup_layout() -> String {
+    Dims::ALL
+        .iter()
+        .map(|d| {
+            let grains: Vec<&str> = d.grains().iter().map(|g| g.code()).collect();
+            format!("{}:{}", d.code(), grains.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// Takes the rollup lock for the rest of the transaction and returns the high-water
 /// mark: events with `id <= hwm` are counted in the rollups. Every writer that changes
 /// rolled-up rows (rollup job, geo correction, retention) goes through here first, so
 /// they never interleave.
+///
+/// Fails when the database's rollup sets are not this build's: during an upgrade an older
+/// scheduler can still run after a newer migration added a set, and would leave that set
+/// short of every event it folds; it stops writing instead, until it is replaced.
 pub async fn lock_rollups<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<i64, sea_orm::DbErr> {
     crate::db::execute(
         txn,
@@ -397,7 +414,22 @@ pub async fn lock_rollups<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<i64, s
         [],
     )
     .await?;
-    rollup_mark(txn).await
+    let row = crate::db::query_one(
+        txn,
+        "SELECT hwm_id, sets FROM rollup_state WHERE name = 'ban_rollups'",
+        [],
+    )
+    .await?
+    .ok_or_else(|| sea_orm::DbErr::Custom("rollup_state has no 'ban_rollups' row".into()))?;
+    let sets: String = row.try_get("", "sets")?;
+    let ours = rollup_layout();
+    if sets != ours {
+        return Err(sea_orm::DbErr::Custom(format!(
+            "the database keeps rollup sets \"{sets}\" but this build folds \"{ours}\": \
+             another BanGUI version migrated it; not writing rollups until this process is replaced"
+        )));
+    }
+    row.try_get("", "hwm_id")
 }
 
 /// Events with ids above this are not in the rollups yet.

@@ -524,6 +524,25 @@ async fn backfilled_set_equals_the_folded_one(db: &DatabaseConnection) {
     }
     txn.commit().await.expect("commit");
     assert_eq!(rows(db.clone()).await, folded, "backfilled = folded");
+
+    // A scheduler of another version (rollup sets not its own) stops writing rollups.
+    let set_layout = |layout: String| async move {
+        db::execute(
+            db,
+            "UPDATE rollup_state SET sets = $1",
+            [sea_orm::Value::from(layout)],
+        )
+        .await
+        .expect("layout");
+    };
+    set_layout("o:h,d".into()).await;
+    let txn = db.begin().await.expect("begin");
+    let err = history::lock_rollups(&txn)
+        .await
+        .expect_err("foreign layout");
+    assert!(err.to_string().contains("another BanGUI version"), "{err}");
+    txn.rollback().await.expect("rollback");
+    set_layout(history::rollup_layout()).await;
 }
 
 #[tokio::test]
