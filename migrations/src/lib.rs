@@ -89,6 +89,11 @@ async fn lock_migrations(txn: &DatabaseTransaction) -> Result<(), DbErr> {
             [PG_MIGRATION_LOCK_KEY.into()],
         ))
         .await?;
+        // The pool's 30 s statement timeout is for requests and jobs; a migration that
+        // builds a rollup set from a 10 M-event archive takes longer (000007: about a
+        // minute), and cut short it would only roll back and fail every start-up.
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
     }
     Ok(())
 }

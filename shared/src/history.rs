@@ -370,14 +370,14 @@ pub fn backfill_statements(dims: Dims, hwm: i64) -> Vec<String> {
     let code = dims.code();
     let mut out = vec![format!(
         "{insert} SELECT '{code}', '{}', {}, {jail}, {origin}, {country}, {asn}, COUNT(*) \
-         FROM ban_events WHERE kind = 'ban' AND id <= {hwm} GROUP BY 3, 4, 5, 6, 7",
+         FROM ban_events WHERE kind = 'ban' AND id <= {hwm} GROUP BY 3, 4, 5, 6, 7 ORDER BY 3, 7",
         finest.code(),
         finest.bucket_sql("at_ms"),
     )];
     for g in coarser {
         out.push(format!(
             "{insert} SELECT '{code}', '{}', {}, jail, origin, country, asn, SUM(bans) \
-             FROM ban_rollups WHERE dims = '{code}' AND grain = '{}' GROUP BY 3, 4, 5, 6, 7",
+             FROM ban_rollups WHERE dims = '{code}' AND grain = '{}' GROUP BY 3, 4, 5, 6, 7 ORDER BY 3, 7",
             g.code(),
             g.bucket_sql("bucket_ms"),
             finest.code(),
