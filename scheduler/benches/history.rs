@@ -21,14 +21,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::history::query::{Filters, Key, counts_sql};
+use api::history::query::{Filters, Key, Plan, Sql, counts_sql, plan_settings};
 use api::history::{Sort, rows_sql};
 use scheduler::bans;
 use scheduler::fail2ban::Fail2ban;
 use scheduler::geo::Geo;
 use scheduler::jobs::{JobContext, JobDeps, archive_sync, rollups};
 use scheduler::synthetic::Generator;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use shared::config::{Config, Sources};
 use shared::db;
 use shared::history::DAY_MS;
@@ -248,7 +248,15 @@ async fn admin(base: &str) -> reqwest::Client {
         .expect("client")
 }
 
-async fn explain(db: &DatabaseConnection, title: &str, sql: &str, values: Vec<sea_orm::Value>) {
+/// [`explain`] for a counts query, under the settings requests run it with.
+async fn explain_counts(db: &DatabaseConnection, title: &str, c: (Sql, Plan)) {
+    let txn = db.begin().await.expect("begin");
+    plan_settings(&txn, c.1).await.expect("settings");
+    explain(&txn, title, &c.0.text, c.0.values).await;
+    txn.commit().await.expect("commit");
+}
+
+async fn explain<C: ConnectionTrait>(db: &C, title: &str, sql: &str, values: Vec<sea_orm::Value>) {
     let backend = db.get_database_backend();
     let prefix = if backend == sea_orm::DatabaseBackend::Postgres {
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "
@@ -593,19 +601,23 @@ async fn main() {
     if a.plans {
         println!("\n### Query plans ({backend}, {} events)", a.events);
         let hwm = api::history::query::rollup_mark(&conn).await.expect("mark");
-        let (c, _) = counts_sql(&year, &[Key::Country], None, hwm);
-        explain(
+        explain_counts(
             &conn,
             "by-country, 365 days (rollups + raw edges + not-yet-rolled events)",
-            &c.text,
-            c.values,
+            counts_sql(&year, &[Key::Country], None, hwm),
+        )
+        .await;
+        explain_counts(
+            &conn,
+            "by-asn, 365 days, top 20 (the ASN set without origin)",
+            counts_sql(&year, &[Key::Asn], Some(20), hwm),
         )
         .await;
         let sshd = Filters {
             jail: Some("sshd".into()),
             ..year.clone()
         };
-        let (c, _) = counts_sql(
+        let c = counts_sql(
             &sshd,
             &[Key::Bucket {
                 start: shared::history::Grain::Week.floor(year.from_ms),
@@ -614,7 +626,7 @@ async fn main() {
             None,
             hwm,
         );
-        explain(&conn, "trend of one jail, 53 weeks", &c.text, c.values).await;
+        explain_counts(&conn, "trend of one jail, 53 weeks", c).await;
         let r = rows_sql(&year, Sort::NewestFirst, 1, 50);
         explain(&conn, "ban list, newest first", &r.text, r.values).await;
         let span = shared::history::ban_span(&conn).await.expect("span");

@@ -361,19 +361,9 @@ pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     // that "ids above it" are few (as a sub-select, PostgreSQL guessed a third of the table
     // and walked the time index instead).
     let txn = read_snapshot(db).await?;
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // The rollup UNIONs have high cost estimates; PostgreSQL's JIT compiler then spent
-        // 50-100 ms compiling a query that runs in a few.
-        db::execute(&txn, "SET LOCAL jit = off", []).await?;
-    }
     let hwm = rollup_mark(&txn).await?;
     let (sql, plan) = counts_sql(f, keys, limit, hwm);
-    if plan == Plan::Rollups && txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // Rollup rows are few, but their estimates are far too high (72 000 for 6 000),
-        // so PostgreSQL started parallel workers for them: the year-long ASN top list took
-        // 24 ms that way, 16 ms in one process. Raw plans (whole tables) keep them.
-        db::execute(&txn, "SET LOCAL max_parallel_workers_per_gather = 0", []).await?;
-    }
+    plan_settings(&txn, plan).await?;
     let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
     let rows = db::query_all(&txn, &sql.text, sql.values).await?;
     txn.commit().await?;
@@ -397,6 +387,24 @@ pub async fn counts<C: ConnectionTrait + TransactionTrait>(
 }
 
 pub use shared::history::rollup_mark;
+
+/// The planner settings a [`counts_sql`] query runs with, for the rest of the transaction
+/// (public so benchmarks show the plans requests get).
+pub async fn plan_settings<C: ConnectionTrait>(txn: &C, plan: Plan) -> Result<(), DbErr> {
+    if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    // The rollup UNIONs have high cost estimates; PostgreSQL's JIT compiler then spent
+    // 50-100 ms compiling a query that runs in a few.
+    db::execute(txn, "SET LOCAL jit = off", []).await?;
+    if plan == Plan::Rollups {
+        // Rollup rows are few, but their estimates are far too high (72 000 for 6 000),
+        // so PostgreSQL started parallel workers for them: the year-long ASN top list took
+        // 24 ms that way, 16 ms in one process. Raw plans (whole tables) keep them.
+        db::execute(txn, "SET LOCAL max_parallel_workers_per_gather = 0", []).await?;
+    }
+    Ok(())
+}
 
 /// The query [`counts`] runs (public so benchmarks can show its plan).
 pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>, hwm: i64) -> (Sql, Plan) {
