@@ -486,6 +486,50 @@ async fn aggregates_equal_brute_force_on_random_data() {
 
 /// The candidate walks over `ip_totals` and `ip_weeks` find the same top list as grouping
 /// everything, under every jail/origin filter.
+/// Long, flat week lists (many IPs, most banned once a week, lists longer than a page,
+/// read over several rounds): the threshold walk still gives the full grouping's answer.
+#[tokio::test]
+async fn repeat_offender_walk_on_flat_lists_matches_the_full_grouping() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let now = now_ms(&h.db).await;
+        let mut generator = Generator::new(5, 3000);
+        let events = generator.events(6000, now - 35 * DAY_MS, now);
+        let ctx = h.ctx(Box::new(generator.geo));
+        insert(&ctx, &events).await;
+        rollups::catch_up(&ctx, 100_000).await.expect("rollups");
+        for (days, origin) in [(30, None), (30, Some("auto")), (20, Some("blocklist"))] {
+            let f = api::history::query::Filters {
+                from_ms: now - days * DAY_MS,
+                to_ms: now + 1,
+                origin: origin.map(str::to_owned),
+                ..Default::default()
+            };
+            let tz = chrono_tz::Tz::UTC;
+            let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
+                .await
+                .expect("raw");
+            let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
+                .await
+                .expect("walk");
+            assert_eq!(walk.plan, "ip_weeks");
+            let counts = |l: &api::history::OffenderList| {
+                l.items
+                    .iter()
+                    .map(|o| (o.bans, o.ip.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(counts(&raw), counts(&walk), "{days} days {origin:?}");
+            assert_eq!(
+                raw.items.len(),
+                15,
+                "enough repeat offenders to fill the list"
+            );
+        }
+        h.stop().await;
+    }
+}
+
 /// A rollup set added to an archive that already holds events (its migration) comes out
 /// exactly as the rollup job would have folded it.
 async fn backfilled_set_equals_the_folded_one(db: &DatabaseConnection) {
