@@ -486,6 +486,26 @@ async fn aggregates_equal_brute_force_on_random_data() {
 
 /// The candidate walks over `ip_totals` and `ip_weeks` find the same top list as grouping
 /// everything, under every jail/origin filter.
+/// The top 15 repeat offenders (at least 2 bans) under `f`, grouped from the events and
+/// walked through the per-IP tables.
+async fn raw_and_walked(
+    db: &DatabaseConnection,
+    f: &api::history::query::Filters,
+) -> (api::history::OffenderList, api::history::OffenderList) {
+    let tz = chrono_tz::Tz::UTC;
+    let raw = api::history::repeat_offenders(db, f, 2, 15, tz, i64::MAX)
+        .await
+        .expect("raw");
+    let walk = api::history::repeat_offenders(db, f, 2, 15, tz, 0)
+        .await
+        .expect("walk");
+    (raw, walk)
+}
+
+fn offender_counts(l: &api::history::OffenderList) -> Vec<(i64, String)> {
+    l.items.iter().map(|o| (o.bans, o.ip.clone())).collect()
+}
+
 /// Long, flat week lists (many IPs, most banned once a week, lists longer than a page,
 /// read over several rounds): the threshold walk still gives the full grouping's answer.
 #[tokio::test]
@@ -505,21 +525,13 @@ async fn repeat_offender_walk_on_flat_lists_matches_the_full_grouping() {
                 origin: origin.map(str::to_owned),
                 ..Default::default()
             };
-            let tz = chrono_tz::Tz::UTC;
-            let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
-                .await
-                .expect("raw");
-            let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
-                .await
-                .expect("walk");
+            let (raw, walk) = raw_and_walked(&h.db, &f).await;
             assert_eq!(walk.plan, "ip_weeks");
-            let counts = |l: &api::history::OffenderList| {
-                l.items
-                    .iter()
-                    .map(|o| (o.bans, o.ip.clone()))
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(counts(&raw), counts(&walk), "{days} days {origin:?}");
+            assert_eq!(
+                offender_counts(&raw),
+                offender_counts(&walk),
+                "{days} days {origin:?}"
+            );
             assert_eq!(
                 raw.items.len(),
                 15,
@@ -636,23 +648,11 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
                     jail: jail.map(str::to_owned),
                     ..Default::default()
                 };
-                let tz = chrono_tz::Tz::UTC;
-                let raw = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, i64::MAX)
-                    .await
-                    .expect("raw");
-                let walk = api::history::repeat_offenders(&h.db, &f, 2, 15, tz, 0)
-                    .await
-                    .expect("walk");
+                let (raw, walk) = raw_and_walked(&h.db, &f).await;
                 assert_eq!((raw.plan.as_str(), walk.plan.as_str()), ("raw", plan));
-                let counts = |l: &api::history::OffenderList| {
-                    l.items
-                        .iter()
-                        .map(|o| (o.bans, o.ip.clone()))
-                        .collect::<Vec<_>>()
-                };
                 assert_eq!(
-                    counts(&raw),
-                    counts(&walk),
+                    offender_counts(&raw),
+                    offender_counts(&walk),
                     "{from}..{to} {origin:?} {jail:?}"
                 );
                 // Each IP's jails: those of its rolled-up bans in the weeks the range
