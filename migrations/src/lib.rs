@@ -69,7 +69,7 @@ async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
         }
         _ => db.begin().await?,
     };
-    lock_migrations(&txn).await?;
+    begin_migrating(&txn).await?;
     let pending = Migrator::get_pending_migrations(&txn).await?.len();
     if pending > 0 {
         Migrator::up(&txn, None).await?;
@@ -78,9 +78,10 @@ async fn up_once(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(pending)
 }
 
-/// On PostgreSQL, waits for the transaction-scoped migration lock (SQLite's `BEGIN
-/// EXCLUSIVE`, or its single writer, already serialises).
-async fn lock_migrations(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+/// Readies a migration transaction. On PostgreSQL: waits for the transaction-scoped
+/// migration lock (SQLite's `BEGIN EXCLUSIVE`, or its single writer, already serialises),
+/// still under the pool's statement timeout, then lifts that timeout for the migrations.
+async fn begin_migrating(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     if backend == DatabaseBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
@@ -101,7 +102,7 @@ async fn lock_migrations(txn: &DatabaseTransaction) -> Result<(), DbErr> {
 /// Rolls back the newest `steps` migrations under the same lock as [`up_guarded`].
 pub async fn down_guarded(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
     let txn = db.begin().await?;
-    lock_migrations(&txn).await?;
+    begin_migrating(&txn).await?;
     Migrator::down(&txn, Some(steps)).await?;
     txn.commit().await
 }
