@@ -6,17 +6,21 @@
 //! the envelope with the request's id. Codes are stable snake_case strings that clients
 //! may switch on; `Docs/api.md` lists them.
 
+use std::sync::Arc;
+
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object};
 use serde::Serialize;
+use shared::db::Failure;
+pub use shared::error_code::ErrorCode;
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Object)]
 pub struct ErrorBody {
-    /// Stable machine-readable code, e.g. `not_found`, `validation_failed`.
-    pub error_code: String,
+    /// Stable machine-readable code.
+    pub error_code: ErrorCode,
     /// A sentence for people.
     pub message: String,
     /// Structured context (which field, which limit), when there is any.
@@ -27,23 +31,38 @@ pub struct ErrorBody {
     pub request_id: String,
 }
 
+/// An error a handler answers with. `cause` keeps what went wrong underneath (a database
+/// error, …) for the one log line the request middleware writes; it never reaches the
+/// response body.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    #[source]
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with the code's own status ([`ErrorCode::http_status`]).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: StatusCode::from_u16(code.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             details: None,
+            cause: None,
         }
+    }
+
+    /// The same code with another status (`invalid_credentials` is 403 where the caller
+    /// is already signed in).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -51,22 +70,55 @@ impl ApiError {
         self
     }
 
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+        Self::new(ErrorCode::NotFound, what)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(ErrorCode::BadRequest, message)
     }
 
-    /// A database failure: logged here with its cause, answered without it.
-    pub fn database(err: &sea_orm::DbErr) -> Self {
-        tracing::error!(error = %err, "database error");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database did not answer; try again shortly",
-        )
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::new(ErrorCode::Internal, "internal error").caused_by(cause)
+    }
+
+    /// The cause chain, for the log line: "outer: inner: innermost".
+    pub fn cause_chain(&self) -> Option<String> {
+        let first = self.cause.as_deref()?;
+        let mut text = first.to_string();
+        let mut next = first.source();
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        Some(text)
+    }
+}
+
+/// A database error: 503 when retrying may help (connection lost, pool exhausted,
+/// timeout, busy), 409 `conflict` for a unique or foreign-key violation nobody turned into
+/// a better answer, and 500 `internal` for everything else (a bug). The SQL and the
+/// driver's text stay in the log.
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        let answer = match shared::db::classify(&e) {
+            Failure::Unavailable => Self::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database did not answer; try again shortly",
+            ),
+            Failure::UniqueViolation(_) | Failure::ForeignKeyViolation(_) => Self::new(
+                ErrorCode::Conflict,
+                "the change conflicts with the stored data",
+            ),
+            Failure::Other => Self::new(ErrorCode::Internal, "internal error"),
+        };
+        answer.caused_by(e)
     }
 }
 
@@ -77,24 +129,24 @@ impl poem::error::ResponseError for ApiError {
 }
 
 /// The code and message for a `poem::Error` that did not come from a handler.
-pub fn classify(err: &poem::Error) -> (StatusCode, &'static str, String) {
+pub fn classify(err: &poem::Error) -> (StatusCode, ErrorCode, String) {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return (api.status, api.code, api.message.clone());
     }
     let status = err.status();
     let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal",
+        StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
     };
     let message = match status {
         StatusCode::NOT_FOUND => "no such resource".to_owned(),
@@ -113,19 +165,28 @@ enum DocumentedErrors {
     /// `invalid_jail_name`, `too_many_ips`, `invalid_wait`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// Not allowed for this caller's role (`forbidden`).
+    /// No valid credentials (`unauthorized`, `invalid_credentials`).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Not allowed for this caller's role (`forbidden`, `csrf_failed`).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// Not found (`not_found`, `unknown_jail`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+    /// Conflicts with the stored state (`conflict`; some operations name a more specific code).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
     /// Body too large (`payload_too_large`).
     #[oai(status = 413)]
     TooLarge(Json<ErrorBody>),
+    /// Too many failed sign-ins (`rate_limited`; see `Retry-After`).
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
     /// Unexpected failure (`internal`).
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// A dependency is down (`database_unavailable`).
+    /// A dependency is down (`database_unavailable`, `setup_required`).
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }

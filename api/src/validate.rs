@@ -1,12 +1,11 @@
 //! Turning raw input into the types that carry validity, with clear errors and stable
 //! codes. Nothing reaches the command queue (and so fail2ban) without passing here.
 
-use poem::http::StatusCode;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use shared::domain::{IpOrNet, JailName};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// The most IPs one call may carry.
 pub const MAX_IPS: usize = 20_000;
@@ -15,7 +14,7 @@ const MAX_REPORTED: usize = 20;
 
 pub fn jail_name(raw: &str) -> ApiResult<JailName> {
     JailName::parse(raw).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_jail_name", e.to_string())
+        ApiError::new(ErrorCode::InvalidJailName, e.to_string())
             .with_details(json!({ "field": "jail" }))
     })
 }
@@ -23,18 +22,10 @@ pub fn jail_name(raw: &str) -> ApiResult<JailName> {
 /// A jail name that fail2ban knows (running or stopped), per the latest jail snapshot.
 pub async fn known_jail(db: &DatabaseConnection, raw: &str) -> ApiResult<JailName> {
     let jail = jail_name(raw)?;
-    let found = shared::db::query_one(
-        db,
-        "SELECT 1 AS x FROM f2b_jails WHERE name = $1",
-        [jail.as_str().into()],
-    )
-    .await
-    .map_err(|e| ApiError::database(&e))?
-    .is_some();
+    let found = shared::store::snapshots::jail_exists(db, &jail).await?;
     if !found {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_jail",
+            ErrorCode::UnknownJail,
             format!("fail2ban has no jail {jail}"),
         )
         .with_details(json!({ "jail": jail.as_str() })));
@@ -43,27 +34,20 @@ pub async fn known_jail(db: &DatabaseConnection, raw: &str) -> ApiResult<JailNam
 }
 
 pub fn ip(raw: &str, field: &str) -> ApiResult<IpOrNet> {
-    IpOrNet::parse(raw).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())
-            .with_details(json!({ "field": field }))
-    })
+    IpOrNet::parse(raw)
+        .map_err(|e| ApiError::new(e.code(), e.to_string()).with_details(json!({ "field": field })))
 }
 
 /// A non-empty list of at most [`MAX_IPS`] valid IPs or networks, duplicates removed.
 /// Every bad entry is reported (up to 20), with its index.
 pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
     if raw.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_ip",
-            "ips must not be empty",
-        )
-        .with_details(json!({ "field": "ips" })));
+        return Err(ApiError::new(ErrorCode::InvalidIp, "ips must not be empty")
+            .with_details(json!({ "field": "ips" })));
     }
     if raw.len() > MAX_IPS {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "too_many_ips",
+            ErrorCode::TooManyIps,
             format!("{} IPs in one call; at most {MAX_IPS}", raw.len()),
         )
         .with_details(json!({ "field": "ips", "max": MAX_IPS, "given": raw.len() })));
@@ -84,35 +68,12 @@ pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
     }
     if let Some(code) = first_code {
         let count = raw.len() - ips.len();
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code,
-            format!("{count} of the IPs are not valid"),
-        )
-        .with_details(json!({ "field": "ips", "invalid": errors, "invalid_count": count })));
+        return Err(
+            ApiError::new(code, format!("{count} of the IPs are not valid"))
+                .with_details(json!({ "field": "ips", "invalid": errors, "invalid_count": count })),
+        );
     }
     ips.sort();
     ips.dedup();
     Ok(ips)
-}
-
-/// A `LIKE` pattern matching values that start with `prefix`, with `%`, `_` and `\`
-/// taken literally (use with `ESCAPE '\'`).
-pub fn like_prefix(prefix: &str) -> String {
-    let escaped = prefix
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("{escaped}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_prefix;
-
-    #[test]
-    fn like_wildcards_are_taken_literally() {
-        assert_eq!(like_prefix("10.1"), "10.1%");
-        assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
-    }
 }

@@ -2,8 +2,9 @@ import { createContext, useCallback, useContext, useEffect, useState, type React
 import { ApiError, call, type Schemas } from "./api/client";
 import { chosenZone, setChosenZone, setInstanceZone } from "./time";
 
-export type Role = "viewer" | "operator" | "admin";
-const RANK: Record<string, number> = { viewer: 1, operator: 2, admin: 3 };
+export type Role = Schemas["Role"];
+// Keyed by the generated union: a role the server adds is a compile error until it is ranked here.
+const RANK = { viewer: 1, operator: 2, admin: 3 } satisfies Record<Role, number>;
 
 interface SessionState {
   /** undefined: still asking; null: not signed in. */
@@ -49,7 +50,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     void refresh();
   }, [refresh]);
-  const can = useCallback((role: Role) => (session ? (RANK[session.role] ?? 0) >= RANK[role] : false), [session]);
+  const can = useCallback((role: Role) => (session ? RANK[session.role] >= RANK[role] : false), [session]);
   return <SessionContext.Provider value={{ session, setupRequired, refresh, can, zone, setZone }}>{children}</SessionContext.Provider>;
 }
 

@@ -20,64 +20,7 @@ const BATCH: usize = 500;
 /// Rows per archive insert on PostgreSQL (17 array parameters, whatever the rows).
 const PG_ROWS_PER_INSERT: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Auto,
-    Manual,
-    Blocklist,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Auto => "auto",
-            Origin::Manual => "manual",
-            Origin::Blocklist => "blocklist",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "manual" => Origin::Manual,
-            "blocklist" => Origin::Blocklist,
-            _ => Origin::Auto,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Ban,
-    Unban,
-    Expire,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Ban => "ban",
-            EventKind::Unban => "unban",
-            EventKind::Expire => "expire",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Sync,
-    Archive,
-    Command,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Sync => "sync",
-            Source::Archive => "archive",
-            Source::Command => "command",
-        }
-    }
-}
+pub use shared::domain::{EventKind, EventSource as Source, Origin};
 
 /// One current ban.
 #[derive(Debug, Clone, PartialEq)]
@@ -712,7 +655,8 @@ pub async fn load_current<C: ConnectionTrait>(db: &C) -> Result<Vec<CurrentBan>,
                 expires_at_ms: r.try_get("", "expires_at_ms")?,
                 bantime_s: r.try_get("", "bantime_s")?,
                 bancount: i64::from(r.try_get::<i32>("", "bancount")?),
-                origin: Origin::parse(&r.try_get::<String>("", "origin")?),
+                // An unknown word (a row written by hand) reads as fail2ban's own ban.
+                origin: Origin::parse(&r.try_get::<String>("", "origin")?).unwrap_or(Origin::Auto),
                 failures: r.try_get::<Option<i32>>("", "failures")?.map(i64::from),
                 matches: None,
             })

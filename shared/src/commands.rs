@@ -6,40 +6,38 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{IpOrNet, JailName};
+use crate::domain::{IpOrNet, JailName, vocabulary};
 
-/// Lifecycle of a command row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandStatus {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
+vocabulary! {
+    /// Lifecycle of a command row.
+    pub enum CommandStatus {
+        Pending => "pending",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
 }
 
 impl CommandStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandStatus::Pending => "pending",
-            CommandStatus::Running => "running",
-            CommandStatus::Succeeded => "succeeded",
-            CommandStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => CommandStatus::Pending,
-            "running" => CommandStatus::Running,
-            "succeeded" => CommandStatus::Succeeded,
-            "failed" => CommandStatus::Failed,
-            _ => return None,
-        })
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, CommandStatus::Succeeded | CommandStatus::Failed)
+    }
+}
+
+vocabulary! {
+    /// The kinds of [`Command`], as stored in `commands.kind`.
+    pub enum CommandKind {
+        Ban => "ban",
+        Unban => "unban",
+        UnbanAll => "unban_all",
+        JailStart => "jail_start",
+        JailStop => "jail_stop",
+        JailIdle => "jail_idle",
+        JailReload => "jail_reload",
+        ReloadAll => "reload_all",
+        IgnoreipAdd => "ignoreip_add",
+        IgnoreipRemove => "ignoreip_remove",
+        IgnoreselfSet => "ignoreself_set",
     }
 }
 
@@ -86,19 +84,19 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> CommandKind {
         match self {
-            Command::Ban { .. } => "ban",
-            Command::Unban { .. } => "unban",
-            Command::UnbanAll => "unban_all",
-            Command::JailStart { .. } => "jail_start",
-            Command::JailStop { .. } => "jail_stop",
-            Command::JailIdle { .. } => "jail_idle",
-            Command::JailReload { .. } => "jail_reload",
-            Command::ReloadAll => "reload_all",
-            Command::IgnoreipAdd { .. } => "ignoreip_add",
-            Command::IgnoreipRemove { .. } => "ignoreip_remove",
-            Command::IgnoreselfSet { .. } => "ignoreself_set",
+            Command::Ban { .. } => CommandKind::Ban,
+            Command::Unban { .. } => CommandKind::Unban,
+            Command::UnbanAll => CommandKind::UnbanAll,
+            Command::JailStart { .. } => CommandKind::JailStart,
+            Command::JailStop { .. } => CommandKind::JailStop,
+            Command::JailIdle { .. } => CommandKind::JailIdle,
+            Command::JailReload { .. } => CommandKind::JailReload,
+            Command::ReloadAll => CommandKind::ReloadAll,
+            Command::IgnoreipAdd { .. } => CommandKind::IgnoreipAdd,
+            Command::IgnoreipRemove { .. } => CommandKind::IgnoreipRemove,
+            Command::IgnoreselfSet { .. } => CommandKind::IgnoreselfSet,
         }
     }
 

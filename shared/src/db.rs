@@ -232,6 +232,75 @@ pub async fn db_now_ms<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
         .try_get("", "now_ms")
 }
 
+/// A `LIKE` pattern matching values that start with `prefix`, with `%`, `_` and `\`
+/// taken literally (use with `ESCAPE '\'`).
+pub fn like_prefix(prefix: &str) -> String {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
+}
+
+/// What kind of failure a database error is, for deciding what to tell a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached, is overloaded, or gave up (connection lost, pool
+    /// exhausted, statement timeout, SQLite busy, a serialization conflict): retrying
+    /// later may work.
+    Unavailable,
+    /// A unique constraint refused the write; the text names it.
+    UniqueViolation(String),
+    /// A foreign key refused the write.
+    ForeignKeyViolation(String),
+    /// Anything else: a bug (wrong SQL, a column that does not decode, …).
+    Other,
+}
+
+/// Classifies a database error (see [`Failure`]).
+pub fn classify(e: &DbErr) -> Failure {
+    use sea_orm::{RuntimeErr, SqlErr};
+    if let Some(sql) = e.sql_err() {
+        match sql {
+            SqlErr::UniqueConstraintViolation(m) => return Failure::UniqueViolation(m),
+            SqlErr::ForeignKeyConstraintViolation(m) => return Failure::ForeignKeyViolation(m),
+            _ => {}
+        }
+    }
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Failure::Unavailable,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
+        _ => return Failure::Other,
+    };
+    use sea_orm::sqlx::Error as X;
+    match sqlx.as_ref() {
+        X::Io(_) | X::Tls(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed => {
+            Failure::Unavailable
+        }
+        X::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08…), serialization failure, deadlock,
+            // statement timeout / cancel, shutdown, too many connections. SQLite: BUSY (5)
+            // and LOCKED (6), with their extended codes.
+            let pg_transient = code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+                );
+            let sqlite_busy = db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+                && code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            if pg_transient || sqlite_busy || is_locked(e) {
+                Failure::Unavailable
+            } else {
+                Failure::Other
+            }
+        }
+        _ => Failure::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +316,12 @@ mod tests {
             render(DatabaseBackend::Sqlite, "VALUES ($1, $2), ($3, $4)"),
             "VALUES (?, ?), (?, ?)"
         );
+    }
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(like_prefix("10.1"), "10.1%");
+        assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
     }
 
     #[test]

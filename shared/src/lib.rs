@@ -7,11 +7,13 @@ pub mod countries;
 pub mod db;
 pub mod domain;
 pub mod duration;
+pub mod error_code;
 pub mod history;
 pub mod lease;
 pub mod metrics;
 pub mod request_id;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -2,7 +2,6 @@
 //! passwords, login rate limits and the audit log. All state is in the database, so any
 //! number of API replicas agree.
 
-pub mod audit;
 pub mod credentials;
 pub mod password;
 pub mod rate_limit;
@@ -12,13 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use poem::Request;
-use poem::http::{Method, StatusCode};
+use poem::http::Method;
 use sea_orm::DatabaseConnection;
-use shared::db;
 use shared::domain::IpOrNet;
 use shared::request_id::RequestId;
+use shared::store::{sessions, settings, tokens};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub const SESSION_COOKIE: &str = "bangui_session";
 /// What the browser client sends on unsafe cookie-authenticated calls (CSRF defence).
@@ -27,32 +26,8 @@ pub const CSRF_VALUE: &str = "bangui";
 /// How often `last_seen_at` / `last_used_at` and the sliding expiry are written.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
-/// Roles in increasing power: viewer < operator < admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Viewer,
-    Operator,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
+pub use shared::domain::Role;
+pub use shared::store::audit::Actor;
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,15 +44,6 @@ pub struct Caller {
     pub role: Role,
     pub via: Via,
     pub request_id: RequestId,
-    pub client_ip: String,
-}
-
-/// Who made a request, authenticated or not, for the audit log.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub name: Option<String>,
-    pub role: Option<Role>,
-    pub request_id: String,
     pub client_ip: String,
 }
 
@@ -119,14 +85,7 @@ impl Auth {
         if self.setup_done.load(Ordering::Relaxed) {
             return Ok(true);
         }
-        let done = db::query_one(
-            &self.db,
-            "SELECT 1 AS x FROM settings WHERE key = 'setup'",
-            [],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?
-        .is_some();
+        let done = settings::setup_completed(&self.db).await?;
         if done {
             self.setup_done.store(true, Ordering::Relaxed);
         }
@@ -142,8 +101,7 @@ impl Auth {
             Ok(())
         } else {
             Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "setup_required",
+                ErrorCode::SetupRequired,
                 "BanGUI is not set up yet: create the first admin with POST /api/v1/setup",
             ))
         }
@@ -191,9 +149,8 @@ impl Auth {
         let caller = self.authenticate(req).await?;
         if caller.role < needed {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("this needs the {} role", needed.as_str()),
+                ErrorCode::Forbidden,
+                format!("this needs the {needed} role"),
             ));
         }
         Ok(caller)
@@ -233,8 +190,7 @@ impl Auth {
         }
         let csrf = || {
             ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf_failed",
+                ErrorCode::CsrfFailed,
                 "cross-site request refused: send X-Requested-With: bangui from the BanGUI origin",
             )
         };
@@ -262,31 +218,21 @@ impl Auth {
 
     async fn by_session(&self, req: &Request, token: &str) -> ApiResult<Caller> {
         let hash = credentials::hash_token(token);
-        let row = db::query_one(
-            &self.db,
-            "SELECT u.id, u.username, u.role, s.last_seen_at_ms, {now_ms} AS now_ms FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at_ms > {now_ms} AND u.disabled = false",
-            [hash.clone().into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?
-        .ok_or_else(|| unauthorized("the session has expired or ended; sign in again"))?;
-        let (user_id, name, role, last_seen, now) =
-            read_identity(&row).map_err(|e| ApiError::database(&e))?;
-        if now - last_seen > TOUCH_EVERY_MS {
-            // Sliding expiry: every use moves the end by the session length.
+        let who = sessions::identity(&self.db, &hash)
+            .await?
+            .ok_or_else(|| unauthorized("the session has expired or ended; sign in again"))?;
+        if who.now_ms - who.last_seen_at_ms > TOUCH_EVERY_MS {
+            // Sliding expiry: every use moves the end by the session length. Best effort:
+            // a failed touch must not refuse the request it belongs to.
             let minutes = self.session_minutes().await?;
-            let _ = db::execute(
-                &self.db,
-                "UPDATE sessions SET last_seen_at_ms = {now_ms}, expires_at_ms = {now_ms} + $2 WHERE token_hash = $1",
-                [hash.clone().into(), (minutes * 60_000).into()],
-            )
-            .await;
+            if let Err(e) = sessions::touch(&self.db, &hash, minutes * 60_000).await {
+                tracing::warn!(error = %e, "could not extend the session");
+            }
         }
         Ok(Caller {
-            user_id,
-            name,
-            role,
+            user_id: who.user_id,
+            name: who.username,
+            role: who.role,
             via: Via::Session { token_hash: hash },
             request_id: request_id(req),
             client_ip: self.client_ip(req),
@@ -295,41 +241,20 @@ impl Auth {
 
     async fn by_token(&self, req: &Request, token: &str) -> ApiResult<Caller> {
         let hash = credentials::hash_token(token);
-        let row = db::query_one(
-            &self.db,
-            "SELECT t.id AS token_id, u.id, u.username, u.role AS user_role, t.role, COALESCE(t.last_used_at_ms, 0) AS last_seen_at_ms, \
-             {now_ms} AS now_ms FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > {now_ms}) \
-             AND u.disabled = false",
-            [hash.into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?
-        .ok_or_else(|| unauthorized("the API token is unknown, revoked or expired"))?;
-        let (user_id, name, role, last_used, now) =
-            read_identity(&row).map_err(|e| ApiError::database(&e))?;
-        let token_id: i64 = row
-            .try_get("", "token_id")
-            .map_err(|e| ApiError::database(&e))?;
-        let user_role = row
-            .try_get::<String>("", "user_role")
-            .ok()
-            .and_then(|r| Role::parse(&r))
-            .unwrap_or(Role::Viewer);
-        if now - last_used > TOUCH_EVERY_MS {
-            let _ = db::execute(
-                &self.db,
-                "UPDATE api_tokens SET last_used_at_ms = {now_ms} WHERE id = $1",
-                [token_id.into()],
-            )
-            .await;
+        let who = tokens::identity(&self.db, &hash)
+            .await?
+            .ok_or_else(|| unauthorized("the API token is unknown, revoked or expired"))?;
+        if who.now_ms - who.last_used_at_ms > TOUCH_EVERY_MS
+            && let Err(e) = tokens::touch(&self.db, who.token_id).await
+        {
+            tracing::warn!(error = %e, "could not record the token's use");
         }
         // A token never exceeds its owner's current role.
         Ok(Caller {
-            user_id,
-            name,
-            role: role.min(user_role),
-            via: Via::Token { id: token_id },
+            user_id: who.user_id,
+            name: who.username,
+            role: who.role.min(who.user_role),
+            via: Via::Token { id: who.token_id },
             request_id: request_id(req),
             client_ip: self.client_ip(req),
         })
@@ -337,31 +262,8 @@ impl Auth {
 
     /// The session length chosen at setup (default 12 h).
     pub async fn session_minutes(&self) -> ApiResult<i64> {
-        let row = db::query_one(
-            &self.db,
-            "SELECT value FROM settings WHERE key = 'session_minutes'",
-            [],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-        Ok(row
-            .and_then(|r| r.try_get::<String>("", "value").ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(720))
+        Ok(settings::session_minutes(&self.db).await?)
     }
-}
-
-fn read_identity(
-    row: &sea_orm::QueryResult,
-) -> Result<(i64, String, Role, i64, i64), sea_orm::DbErr> {
-    let role: String = row.try_get("", "role")?;
-    Ok((
-        row.try_get("", "id")?,
-        row.try_get("", "username")?,
-        Role::parse(&role).unwrap_or(Role::Viewer),
-        row.try_get("", "last_seen_at_ms")?,
-        row.try_get("", "now_ms")?,
-    ))
 }
 
 /// The `bangui_session` cookie's value, read from the Cookie header.
@@ -384,5 +286,5 @@ pub fn request_id(req: &Request) -> RequestId {
 }
 
 pub fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::new(ErrorCode::Unauthorized, message)
 }

@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use poem::http::StatusCode;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 const COMMON: &str = include_str!("common-passwords.txt");
 pub const MIN_LENGTH: usize = 12;
@@ -27,7 +26,7 @@ fn common() -> &'static HashSet<&'static str> {
 
 /// Checks the policy; the error says which rule failed.
 pub fn check_policy(username: &str, password: &str) -> ApiResult<()> {
-    let weak = |why: &str| ApiError::new(StatusCode::BAD_REQUEST, "weak_password", why.to_owned());
+    let weak = |why: &str| ApiError::new(ErrorCode::WeakPassword, why.to_owned());
     let chars = password.chars().count();
     if chars < MIN_LENGTH {
         return Err(weak(
@@ -102,11 +101,7 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
 }
 
 fn internal() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "could not hash the password",
-    )
+    ApiError::new(ErrorCode::Internal, "could not hash the password")
 }
 
 #[cfg(test)]

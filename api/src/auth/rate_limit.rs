@@ -1,81 +1,33 @@
-//! Login throttling held in the database, so it holds across every API replica: per
-//! client IP and per username, 5 failures in a minute block the key for a minute, and
-//! every further failure while blocked doubles the block (up to an hour).
+//! Sign-in throttling as the API answers it: 429 with `Retry-After` while a key is
+//! blocked. The counting lives in `shared::store::rate_limits`, in the database, so it
+//! holds across every API replica.
 
-use poem::http::StatusCode;
 use sea_orm::DatabaseConnection;
-use shared::db;
+use shared::store::rate_limits;
 
-use crate::error::{ApiError, ApiResult};
-
-const WINDOW_MS: i64 = 60_000;
-const MAX_FAILURES: i32 = 5;
-const BLOCK_MS: i64 = 60_000;
-const MAX_BLOCK_MS: i64 = 3_600_000;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// Refuses with 429 and `Retry-After` (seconds) while any key is blocked.
 pub async fn check(db: &DatabaseConnection, keys: &[String]) -> ApiResult<()> {
-    for key in keys {
-        let row = db::query_one(
-            db,
-            "SELECT blocked_until_ms - {now_ms} AS left_ms FROM rate_limits WHERE key = $1 AND blocked_until_ms > {now_ms}",
-            [key.clone().into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-        if let Some(r) = row {
-            let left_ms: i64 = r.try_get("", "left_ms").unwrap_or(BLOCK_MS);
+    match rate_limits::blocked_for_ms(db, keys).await? {
+        None => Ok(()),
+        Some(left_ms) => {
             let secs = (left_ms + 999) / 1000;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+            Err(ApiError::new(
+                ErrorCode::RateLimited,
                 format!("too many failed sign-ins; try again in {secs} s"),
             )
-            .with_details(serde_json::json!({ "retry_after": secs })));
+            .with_details(serde_json::json!({ "retry_after": secs })))
         }
     }
-    Ok(())
 }
 
 /// Counts a failure against every key, blocking those over the limit.
 pub async fn fail(db: &DatabaseConnection, keys: &[String]) -> ApiResult<()> {
-    for key in keys {
-        db::execute(
-            db,
-            "INSERT INTO rate_limits (key, window_start_ms, failures, blocked_until_ms) VALUES ($1, {now_ms}, 1, 0) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN rate_limits.window_start_ms < {now_ms} - $2 AND rate_limits.blocked_until_ms < {now_ms} \
-                               THEN 1 ELSE rate_limits.failures + 1 END, \
-               window_start_ms = CASE WHEN rate_limits.window_start_ms < {now_ms} - $2 AND rate_limits.blocked_until_ms < {now_ms} \
-                               THEN {now_ms} ELSE rate_limits.window_start_ms END",
-            [key.clone().into(), WINDOW_MS.into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-        // Growing back-off: the 5th failure blocks 1 min, each later one doubles it.
-        db::execute(
-            db,
-            "UPDATE rate_limits SET blocked_until_ms = {now_ms} + CASE failures - $2 \
-               WHEN 0 THEN $3 WHEN 1 THEN 2 * $3 WHEN 2 THEN 4 * $3 WHEN 3 THEN 8 * $3 \
-               WHEN 4 THEN 16 * $3 WHEN 5 THEN 32 * $3 ELSE $4 END \
-             WHERE key = $1 AND failures >= $2",
-            [
-                key.clone().into(),
-                MAX_FAILURES.into(),
-                BLOCK_MS.into(),
-                MAX_BLOCK_MS.into(),
-            ],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-    }
-    Ok(())
+    Ok(rate_limits::fail(db, keys).await?)
 }
 
 /// Forgets the failures of a key (after a successful sign-in).
 pub async fn reset(db: &DatabaseConnection, key: &str) -> ApiResult<()> {
-    db::execute(db, "DELETE FROM rate_limits WHERE key = $1", [key.into()])
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-    Ok(())
+    Ok(rate_limits::reset(db, key).await?)
 }

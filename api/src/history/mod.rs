@@ -13,6 +13,7 @@ use poem_openapi::Object;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionSession, TransactionTrait};
 use shared::countries::country_name;
 use shared::db;
+use shared::domain::{BanState, GeoSource, Origin};
 use shared::history::{IP_WEEK_SQL, ban_span, ip_key, ip_weeks_condition};
 
 use self::query::{Filters, STATE_SQL, Sql};
@@ -43,8 +44,7 @@ pub struct BanRecord {
     pub at_local: String,
     pub ip: String,
     pub jail: String,
-    /// `auto`, `manual` or `blocklist`.
-    pub origin: String,
+    pub origin: Origin,
     /// ISO 3166-1 alpha-2; null when unknown.
     pub country: Option<String>,
     pub country_name: Option<String>,
@@ -54,8 +54,8 @@ pub struct BanRecord {
     pub bancount: i32,
     /// Seconds; -1 permanent; null unknown.
     pub bantime_s: Option<i64>,
-    /// `banned` (fail2ban holds it now), `expired` or `unbanned`.
-    pub state: String,
+    /// `banned`: fail2ban holds it now.
+    pub state: BanState,
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_at_local: Option<String>,
 }
@@ -268,7 +268,7 @@ fn ip_filter_args(sql: &mut Sql, f: &Filters) -> (String, String) {
     use shared::history::ip_filter_key;
     (
         sql.arg(ip_filter_key(f.jail.as_deref())),
-        sql.arg(ip_filter_key(f.origin.as_deref())),
+        sql.arg(ip_filter_key(f.origin.map(Origin::as_str))),
     )
 }
 
@@ -654,7 +654,7 @@ async fn describe_offenders<C: ConnectionTrait>(
         sql.arg(shared::history::Grain::Week.floor(f.from_ms)),
         sql.arg(f.to_ms),
     );
-    let origin = sql.arg(shared::history::ip_filter_key(f.origin.as_deref()));
+    let origin = sql.arg(shared::history::ip_filter_key(f.origin.map(Origin::as_str)));
     let mut jails: HashMap<String, Vec<String>> = HashMap::new();
     for r in db::query_all(
         db,
@@ -707,9 +707,7 @@ pub struct GeoView {
     pub country_name: Option<String>,
     pub asn: Option<i64>,
     pub asn_org: Option<String>,
-    /// `local` (the geo files), `http` (the fallback service) or `none` (nobody knew;
-    /// it is looked up again later).
-    pub source: String,
+    pub source: GeoSource,
     pub resolved_at: DateTime<Utc>,
 }
 
@@ -761,13 +759,12 @@ pub struct TimelineBan {
     pub start_local: String,
     /// The ban time fail2ban gave (seconds; -1 permanent).
     pub bantime_s: Option<i64>,
-    /// `banned`, `expired` or `unbanned`.
-    pub state: String,
+    pub state: BanState,
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_at_local: Option<String>,
     /// How long the ban lasted (to its end, or until now while it holds), seconds.
     pub lasted_s: Option<i64>,
-    pub origin: String,
+    pub origin: Origin,
     pub failures: Option<i32>,
     pub bancount: i32,
     /// The log lines that led to the ban.
@@ -882,10 +879,10 @@ pub async fn timeline<C: ConnectionTrait>(
         let start: i64 = r.try_get("", "at_ms")?;
         let ended: Option<i64> = r.try_get("", "ended_at_ms")?;
         let bantime: Option<i64> = r.try_get("", "bantime_s")?;
-        let state: String = r.try_get("", "state")?;
-        let lasted_ms = match (ended, state.as_str(), bantime) {
+        let state: BanState = r.try_get("", "state")?;
+        let lasted_ms = match (ended, state, bantime) {
             (Some(end), _, _) => Some(end - start),
-            (None, "banned", _) => Some(now - start),
+            (None, BanState::Banned, _) => Some(now - start),
             (None, _, Some(b)) if b >= 0 => Some(b * 1000),
             _ => None,
         };

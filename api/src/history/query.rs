@@ -7,6 +7,7 @@ use sea_orm::{
     AccessMode, ConnectionTrait, DbErr, IsolationLevel, TransactionSession, TransactionTrait, Value,
 };
 use shared::db;
+use shared::domain::{BanState, Origin};
 use shared::history::{Dims, Grain, IpRange, Needs, ip_weeks_condition};
 
 /// A SQL text with numbered placeholders and their values.
@@ -24,24 +25,6 @@ impl Sql {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Banned,
-    Expired,
-    Unbanned,
-}
-
-impl State {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "banned" => Some(State::Banned),
-            "expired" => Some(State::Expired),
-            "unbanned" => Some(State::Unbanned),
-            _ => None,
-        }
-    }
-}
-
 /// The country filter: a code, or the IPs no data source placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CountryFilter {
@@ -54,13 +37,13 @@ pub enum CountryFilter {
 pub struct Filters {
     pub from_ms: i64,
     pub to_ms: i64,
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
     pub jail: Option<String>,
     pub country: Option<CountryFilter>,
     /// 0: unknown ASN.
     pub asn: Option<i64>,
     pub ip: Option<IpRange>,
-    pub state: Option<State>,
+    pub state: Option<BanState>,
     /// The archive's oldest and newest ban (`shared::history::ban_span`), loaded with an
     /// IP filter: the weeks the IP index is probed in.
     pub span: Option<(i64, i64)>,
@@ -81,7 +64,7 @@ impl Filters {
     pub fn raw_conditions(&self, sql: &mut Sql) -> String {
         let mut c = vec!["e.kind = 'ban'".to_owned()];
         if let Some(o) = &self.origin {
-            c.push(format!("e.origin = {}", sql.arg(o.clone())));
+            c.push(format!("e.origin = {}", sql.arg(o.as_str().to_owned())));
         }
         if let Some(j) = &self.jail {
             c.push(format!("e.jail = {}", sql.arg(j.clone())));
@@ -109,15 +92,15 @@ impl Filters {
             }
         }
         match self.state {
-            Some(State::Unbanned) => c.push("e.end_kind = 'unban'".into()),
+            Some(BanState::Unbanned) => c.push("e.end_kind = 'unban'".into()),
             // Driven from the (small) current-ban snapshot through the natural key.
-            Some(State::Banned) => c.push(
+            Some(BanState::Banned) => c.push(
                 // CROSS JOIN: SQLite keeps the snapshot as the outer loop.
                 "e.end_kind IS NULL AND e.id IN (SELECT x.id FROM f2b_bans b CROSS JOIN ban_events x \
                  WHERE x.jail = b.jail AND x.ip = b.ip AND x.banned_at_ms = b.banned_at_ms AND x.kind = 'ban')"
                     .into(),
             ),
-            Some(State::Expired) => c.push(format!(
+            Some(BanState::Expired) => c.push(format!(
                 "(e.end_kind = 'expire' OR (e.end_kind IS NULL AND NOT ({CURRENT_SQL})))"
             )),
             None => {}
@@ -128,7 +111,7 @@ impl Filters {
     /// The hint after `ban_events e`: with `state=banned` the rows are found through the
     /// current-ban snapshot (a handful of row ids), never by walking a time index.
     pub fn table_hint(&self) -> &'static str {
-        if self.state == Some(State::Banned) {
+        if self.state == Some(BanState::Banned) {
             "{by_rowid}"
         } else {
             ""
@@ -150,7 +133,7 @@ impl Filters {
     fn rollup_conditions(&self, sql: &mut Sql) -> String {
         let mut c = Vec::new();
         if let Some(o) = &self.origin {
-            c.push(format!("r.origin = {}", sql.arg(o.clone())));
+            c.push(format!("r.origin = {}", sql.arg(o.as_str().to_owned())));
         }
         if let Some(j) = &self.jail {
             c.push(format!("r.jail = {}", sql.arg(j.clone())));

@@ -132,19 +132,20 @@ impl<E> RequestContextEndpoint<E> {
 
 fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
     let (status, code, message) = classify(err);
-    let details = err
-        .downcast_ref::<crate::error::ApiError>()
-        .and_then(|e| e.details.clone());
+    let api = err.downcast_ref::<crate::error::ApiError>();
     let body = ErrorBody {
-        error_code: code.to_owned(),
+        error_code: code,
         message,
-        details,
+        details: api.and_then(|e| e.details.clone()),
         request_id: request_id.to_string(),
     };
+    // The one log line of a failed request, with what went wrong underneath.
+    let cause = api.and_then(crate::error::ApiError::cause_chain);
+    let cause = cause.as_deref().unwrap_or("");
     if status.is_server_error() {
-        tracing::error!(status = status.as_u16(), error_code = code, error = %err, "request error");
+        tracing::error!(status = status.as_u16(), error_code = %code, error = %err, cause, "request error");
     } else {
-        tracing::info!(status = status.as_u16(), error_code = code, error = %err, "request refused");
+        tracing::info!(status = status.as_u16(), error_code = %code, error = %err, cause, "request refused");
     }
     let retry_after = body
         .details

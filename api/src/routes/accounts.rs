@@ -1,4 +1,6 @@
-//! First-run setup, sign-in and sessions, API tokens, users and the audit log.
+//! First-run setup, sign-in and sessions, API tokens, users and the audit log. Each
+//! handler parses its input, calls a store (`shared::store::*`) and shapes the answer;
+//! the rules (the last admin, audit rows committed with their change) live in the stores.
 
 use std::sync::Arc;
 
@@ -8,51 +10,49 @@ use poem::http::StatusCode;
 use poem::web::cookie::{Cookie, SameSite};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use sea_orm::{QueryResult, TransactionTrait};
-use shared::db;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::domain::{TimeZone, Username};
+use shared::store::audit::{self, Entry};
+use shared::store::users::{self, UserError};
+use shared::store::{sessions, settings, tokens};
 
-use crate::auth::{
-    Actor, Auth, Caller, Role, SESSION_COOKIE, Via, audit, credentials, password, rate_limit,
-};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{Actor, Auth, Role, SESSION_COOKIE, Via, credentials, password, rate_limit};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::status::{StatusView, load_status};
 use crate::routes::{ApiTags, default_page, default_page_size};
 use crate::time::from_epoch_ms;
 
-fn dberr(e: sea_orm::DbErr) -> ApiError {
-    ApiError::database(&e)
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::NotFound(_) => ApiError::not_found(e.to_string()),
+            UserError::UsernameTaken(_) => ApiError::new(ErrorCode::UsernameTaken, e.to_string()),
+            UserError::LastAdmin => ApiError::new(ErrorCode::LastAdmin, e.to_string()),
+            UserError::SetupDone => ApiError::new(ErrorCode::SetupDone, e.to_string()),
+            UserError::Db(db) => db.into(),
+        }
+    }
 }
 
-fn last_admin() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "last_admin",
-        "this is the last active admin",
-    )
-}
-
-fn role_of(raw: &str) -> ApiResult<Role> {
-    Role::parse(raw).ok_or_else(|| {
-        ApiError::bad_request(format!("role {raw:?}: use viewer, operator or admin"))
+fn username_of(raw: &str) -> ApiResult<Username> {
+    Username::parse(raw).map_err(|e| {
+        ApiError::new(ErrorCode::InvalidUsername, e.to_string())
+            .with_details(serde_json::json!({ "field": "username" }))
     })
 }
 
-fn username_of(raw: &str) -> ApiResult<String> {
-    let name = raw.trim();
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok {
-        Ok(name.to_owned())
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_username",
-            "usernames are 1-64 of A-Z a-z 0-9 . _ - @",
-        ))
-    }
+fn wrong_credentials() -> ApiError {
+    ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
+}
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// The `bangui_session` cookie from `POST /auth/login`.
+    Session,
+    /// An API token (`Authorization: Bearer …`).
+    Token,
 }
 
 #[derive(Debug, Object)]
@@ -105,11 +105,11 @@ impl poem_openapi::types::Example for LoginRequest {
 #[derive(Debug, Object)]
 pub struct SessionView {
     pub user: String,
-    pub role: String,
+    pub role: Role,
     /// When the session ends unless used (sliding); null for API tokens.
     pub expires_at: Option<DateTime<Utc>>,
-    /// `session` or `token`.
-    pub via: String,
+    /// How the caller signed in.
+    pub via: AuthMethod,
     /// The instance's display time zone (IANA name, chosen at setup); the UI shows times
     /// in it unless this browser picked another.
     pub timezone: String,
@@ -149,8 +149,8 @@ impl poem_openapi::types::Example for PasswordChange {
 #[oai(example)]
 pub struct TokenRequest {
     pub name: String,
-    /// viewer, operator or admin; never above your own role.
-    pub role: String,
+    /// Never above your own role.
+    pub role: Role,
     pub expires_in_days: Option<i64>,
 }
 
@@ -158,7 +158,7 @@ impl poem_openapi::types::Example for TokenRequest {
     fn example() -> Self {
         Self {
             name: "grafana".into(),
-            role: "viewer".into(),
+            role: Role::Viewer,
             expires_in_days: Some(90),
         }
     }
@@ -171,7 +171,7 @@ pub struct TokenView {
     pub user: String,
     /// The first characters, to recognise a token; the secret itself is never stored.
     pub prefix: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -194,7 +194,7 @@ pub struct TokenList {
 pub struct UserView {
     pub id: i64,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -209,7 +209,7 @@ pub struct UserList {
 pub struct NewUser {
     pub username: String,
     pub password: String,
-    pub role: String,
+    pub role: Role,
 }
 
 impl poem_openapi::types::Example for NewUser {
@@ -217,7 +217,7 @@ impl poem_openapi::types::Example for NewUser {
         Self {
             username: "operator1".into(),
             password: "a long passphrase for ops".into(),
-            role: "operator".into(),
+            role: Role::Operator,
         }
     }
 }
@@ -225,14 +225,14 @@ impl poem_openapi::types::Example for NewUser {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct UserChange {
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub disabled: Option<bool>,
 }
 
 impl poem_openapi::types::Example for UserChange {
     fn example() -> Self {
         Self {
-            role: Some("viewer".into()),
+            role: Some(Role::Viewer),
             disabled: Some(false),
         }
     }
@@ -257,7 +257,7 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub user: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub client_ip: Option<String>,
     pub request_id: Option<String>,
     pub action: String,
@@ -286,32 +286,49 @@ pub enum NoContent {
     Done,
 }
 
-fn token_view(r: &QueryResult) -> Result<TokenView, sea_orm::DbErr> {
-    Ok(TokenView {
-        id: r.try_get("", "id")?,
-        name: r.try_get("", "name")?,
-        user: r.try_get("", "username")?,
-        prefix: r.try_get("", "prefix")?,
-        role: r.try_get("", "role")?,
-        created_at: from_epoch_ms(r.try_get("", "created_at_ms")?),
-        expires_at: r
-            .try_get::<Option<i64>>("", "expires_at_ms")?
-            .map(from_epoch_ms),
-        last_used_at: r
-            .try_get::<Option<i64>>("", "last_used_at_ms")?
-            .map(from_epoch_ms),
-        revoked: r.try_get::<Option<i64>>("", "revoked_at_ms")?.is_some(),
-    })
+impl From<tokens::Token> for TokenView {
+    fn from(t: tokens::Token) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            user: t.username,
+            prefix: t.prefix,
+            role: t.role,
+            created_at: from_epoch_ms(t.created_at_ms),
+            expires_at: t.expires_at_ms.map(from_epoch_ms),
+            last_used_at: t.last_used_at_ms.map(from_epoch_ms),
+            revoked: t.revoked_at_ms.is_some(),
+        }
+    }
 }
 
-fn user_view(r: &QueryResult) -> Result<UserView, sea_orm::DbErr> {
-    Ok(UserView {
-        id: r.try_get("", "id")?,
-        username: r.try_get("", "username")?,
-        role: r.try_get("", "role")?,
-        disabled: r.try_get("", "disabled")?,
-        created_at: from_epoch_ms(r.try_get("", "created_at_ms")?),
-    })
+impl From<users::User> for UserView {
+    fn from(u: users::User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            role: u.role,
+            disabled: u.disabled,
+            created_at: from_epoch_ms(u.created_at_ms),
+        }
+    }
+}
+
+impl From<audit::Row> for AuditEntry {
+    fn from(r: audit::Row) -> Self {
+        Self {
+            id: r.id,
+            at: from_epoch_ms(r.at_ms),
+            user: r.username,
+            role: r.role.as_deref().and_then(Role::parse),
+            client_ip: r.client_ip,
+            request_id: r.request_id,
+            action: r.action,
+            target: r.target,
+            result: r.result,
+            details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
+        }
+    }
 }
 
 pub struct AccountsApi {
@@ -333,75 +350,13 @@ impl AccountsApi {
         c.to_string()
     }
 
-    async fn audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: Option<&str>,
-        result: &str,
-        details: Option<serde_json::Value>,
-    ) {
-        audit::record(&self.auth.db, actor, action, target, result, details).await;
-    }
-
-    /// Runs one statement on the accounts database.
-    async fn exec(
-        &self,
-        sql: &str,
-        values: impl IntoIterator<Item = sea_orm::Value>,
-    ) -> ApiResult<u64> {
-        db::execute(&self.auth.db, sql, values).await.map_err(dberr)
-    }
-
-    async fn set_password_hash(&self, user_id: i64, hash: String) -> ApiResult<()> {
-        self.exec(
-            "UPDATE users SET password_hash = $2, updated_at_ms = {now_ms} WHERE id = $1",
-            [user_id.into(), hash.into()],
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Ends every session of a user, except the one with `keep_token_hash`.
-    async fn end_sessions(&self, user_id: i64, keep_token_hash: Option<&str>) -> ApiResult<u64> {
-        self.exec(
-            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
-            [user_id.into(), keep_token_hash.unwrap_or_default().into()],
-        )
-        .await
-    }
-
-    /// Active admins other than `except`.
-    async fn other_active_admins(&self, except: i64) -> ApiResult<i64> {
-        db::query_one(&self.auth.db, "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = false AND id <> $1", [except.into()])
-            .await
-            .and_then(|r| r.map_or(Ok(0), |r| r.try_get("", "n")))
-            .map_err(dberr)
-    }
-
-    /// The zone chosen at setup (UTC when none was).
-    async fn display_timezone(&self) -> ApiResult<String> {
-        Ok(db::query_one(
-            &self.auth.db,
-            "SELECT value FROM settings WHERE key = 'timezone'",
-            [],
-        )
-        .await
-        .map_err(dberr)?
-        .and_then(|r| r.try_get::<String>("", "value").ok())
-        .unwrap_or_else(|| "UTC".into()))
-    }
-
-    async fn user(&self, id: i64) -> ApiResult<UserView> {
-        let row = db::query_one(
-            &self.auth.db,
-            "SELECT id, username, role, disabled, created_at_ms FROM users WHERE id = $1",
-            [id.into()],
-        )
-        .await
-        .map_err(dberr)?
-        .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
-        user_view(&row).map_err(dberr)
+    /// Writes an audit entry that describes no change (a refused sign-in): a failure to
+    /// write it is logged, and does not change the answer.
+    async fn audit_refusal(&self, actor: &Actor, action: &str, target: &str) {
+        let entry = Entry::ok(action, Some(target)).with_result("denied");
+        if let Err(e) = audit::record(&self.auth.db, actor, entry).await {
+            tracing::error!(error = %e, action, "could not write the audit log");
+        }
     }
 }
 
@@ -426,84 +381,39 @@ impl AccountsApi {
     #[oai(path = "/setup", method = "post", operation_id = "setup")]
     async fn setup(&self, req: &Request, body: Json<SetupRequest>) -> ApiResult<Created<UserView>> {
         let username = username_of(&body.username)?;
-        password::check_policy(&username, &body.password)?;
-        let minutes = body.session_minutes.unwrap_or(720);
+        password::check_policy(username.as_str(), &body.password)?;
+        let minutes = body
+            .session_minutes
+            .unwrap_or(settings::DEFAULT_SESSION_MINUTES);
         if !(5..=43_200).contains(&minutes) {
-            return Err(ApiError::bad_request(
-                "session_minutes must be between 5 and 43200",
-            ));
+            return Err(
+                ApiError::bad_request("session_minutes must be between 5 and 43200")
+                    .with_details(serde_json::json!({ "field": "session_minutes" })),
+            );
         }
-        let timezone = body.timezone.clone().unwrap_or_else(|| "UTC".into());
-        if timezone.len() > 64
-            || !timezone
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
-        {
-            return Err(ApiError::bad_request(
-                "timezone must be an IANA name like Europe/Berlin",
-            ));
-        }
-        let hash = password::hash(body.password.clone()).await?;
-        let conflict = || {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "setup_done",
-                "BanGUI is already set up",
-            )
+        let timezone = match body.timezone.as_deref() {
+            None => TimeZone::UTC,
+            Some(raw) => TimeZone::parse(raw).map_err(|e| {
+                ApiError::new(ErrorCode::InvalidTimezone, e.to_string())
+                    .with_details(serde_json::json!({ "field": "timezone" }))
+            })?,
         };
         if self.auth.setup_completed().await? {
-            return Err(conflict());
+            return Err(UserError::SetupDone.into());
         }
-        // The `setup` settings row is the lock: of two racing processes, one inserts it.
-        let txn = self.auth.db.begin().await.map_err(dberr)?;
-        let won = db::execute(
-            &txn,
-            "INSERT INTO settings (key, value, updated_at_ms, updated_by) VALUES ('setup', 'true', {now_ms}, $1) ON CONFLICT (key) DO NOTHING",
-            [username.clone().into()],
-        )
-        .await
-        .map_err(dberr)?;
-        if won == 0 {
-            txn.rollback().await.ok();
-            return Err(conflict());
-        }
-        for (key, value) in [
-            ("timezone", timezone.clone()),
-            ("session_minutes", minutes.to_string()),
-        ] {
-            db::execute(
-                &txn,
-                "INSERT INTO settings (key, value, updated_at_ms, updated_by) VALUES ($1, $2, {now_ms}, $3) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key.into(), value.into(), username.clone().into()],
-            )
-            .await
-            .map_err(dberr)?;
-        }
-        let row = db::query_one(
-            &txn,
-            "INSERT INTO users (username, password_hash, role, disabled, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, 'admin', false, {now_ms}, {now_ms}) RETURNING id, username, role, disabled, created_at_ms",
-            [username.clone().into(), hash.into()],
-        )
-        .await
-        .map_err(dberr)?
-        .ok_or_else(conflict)?;
-        txn.commit().await.map_err(dberr)?;
-        self.auth.mark_setup_completed();
-        let user = user_view(&row).map_err(dberr)?;
+        let hash = password::hash(body.password.clone()).await?;
         let mut actor = self.auth.actor(req);
-        actor.name = Some(username.clone());
+        actor.name = Some(username.to_string());
         actor.role = Some(Role::Admin);
-        self.audit(
-            &actor,
-            "setup",
-            Some(&username),
-            "ok",
-            Some(serde_json::json!({ "timezone": timezone, "session_minutes": minutes })),
-        )
-        .await;
-        Ok(Created::Created(Json(user)))
+        let admin = users::NewUser {
+            username: username.into_string(),
+            password_hash: hash,
+            role: Role::Admin,
+        };
+        let user = users::setup_first_admin(&self.auth.db, &actor, admin, timezone.name(), minutes)
+            .await?;
+        self.auth.mark_setup_completed();
+        Ok(Created::Created(Json(user.into())))
     }
 
     /// Sign in: sets the `bangui_session` cookie. Failures are rate limited per client and
@@ -515,59 +425,36 @@ impl AccountsApi {
         let name = body.username.trim().to_lowercase();
         let keys = [format!("ip:{}", actor.client_ip), format!("user:{name}")];
         rate_limit::check(&self.auth.db, &keys).await?;
-        let row = db::query_one(
-            &self.auth.db,
-            "SELECT id, username, role, password_hash FROM users WHERE lower(username) = $1 AND disabled = false",
-            [name.clone().into()],
-        )
-        .await
-        .map_err(dberr)?;
-        let stored = row
-            .as_ref()
-            .and_then(|r| r.try_get::<String>("", "password_hash").ok());
-        if !password::verify(body.password.clone(), stored).await {
+        let found = users::credentials_by_name(&self.auth.db, &name).await?;
+        // Without a stored hash `verify` still does the work, so an unknown user takes as
+        // long as a wrong password.
+        let stored = found.as_ref().map(|c| c.password_hash.clone());
+        let verified = password::verify(body.password.clone(), stored).await;
+        let Some(user) = found.filter(|_| verified) else {
             rate_limit::fail(&self.auth.db, &keys).await?;
-            self.audit(&actor, "login", Some(&name), "denied", None)
-                .await;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong username or password",
-            ));
-        }
-        let row = row.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong username or password",
-            )
-        })?;
+            self.audit_refusal(&actor, "login", &name).await;
+            return Err(wrong_credentials());
+        };
         rate_limit::reset(&self.auth.db, &keys[1]).await?;
-        let user_id: i64 = row.try_get("", "id").map_err(dberr)?;
-        let username: String = row.try_get("", "username").map_err(dberr)?;
-        let role: String = row.try_get("", "role").map_err(dberr)?;
         let minutes = self.auth.session_minutes().await?;
         let token = credentials::new_secret("");
-        let expires = db::query_one(
+        let mut who = actor;
+        who.name = Some(user.username.clone());
+        who.role = Some(user.role);
+        let expires = sessions::open(
             &self.auth.db,
-            "INSERT INTO sessions (token_hash, user_id, created_at_ms, last_seen_at_ms, expires_at_ms, client_ip) \
-             VALUES ($1, $2, {now_ms}, {now_ms}, {now_ms} + $3, $4) RETURNING expires_at_ms",
-            [credentials::hash_token(&token).into(), user_id.into(), (minutes * 60_000).into(), actor.client_ip.clone().into()],
+            &who,
+            user.id,
+            &credentials::hash_token(&token),
+            minutes * 60_000,
         )
-        .await
-        .map_err(dberr)?
-        .and_then(|r| r.try_get::<i64>("", "expires_at_ms").ok())
-        .unwrap_or_default();
-        let mut who = actor.clone();
-        who.name = Some(username.clone());
-        who.role = Role::parse(&role);
-        self.audit(&who, "login", Some(&username), "ok", None).await;
+        .await?;
         let view = SessionView {
-            user: username,
-            role,
+            user: user.username,
+            role: user.role,
             expires_at: Some(from_epoch_ms(expires)),
-            via: "session".into(),
-            timezone: self.display_timezone().await?,
+            via: AuthMethod::Session,
+            timezone: settings::timezone(&self.auth.db).await?,
         };
         Ok(LoginResponse::Ok(
             Json(view),
@@ -579,17 +466,11 @@ impl AccountsApi {
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, req: &Request) -> ApiResult<LogoutResponse> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        if let Via::Session { token_hash } = &caller.via {
-            db::execute(
-                &self.auth.db,
-                "DELETE FROM sessions WHERE token_hash = $1",
-                [token_hash.clone().into()],
-            )
-            .await
-            .map_err(dberr)?;
-        }
-        self.audit(&(&caller).into(), "logout", Some(&caller.name), "ok", None)
-            .await;
+        let session = match &caller.via {
+            Via::Session { token_hash } => Some(token_hash.as_str()),
+            Via::Token { .. } => None,
+        };
+        sessions::close(&self.auth.db, &(&caller).into(), session).await?;
         Ok(LogoutResponse::Done(self.cookie("", 0)))
     }
 
@@ -601,15 +482,7 @@ impl AccountsApi {
     )]
     async fn logout_all(&self, req: &Request) -> ApiResult<LogoutResponse> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let n = self.end_sessions(caller.user_id, None).await?;
-        self.audit(
-            &(&caller).into(),
-            "logout_all",
-            Some(&caller.name),
-            "ok",
-            Some(serde_json::json!({ "sessions": n })),
-        )
-        .await;
+        sessions::close_all(&self.auth.db, &(&caller).into(), caller.user_id).await?;
         Ok(LogoutResponse::Done(self.cookie("", 0)))
     }
 
@@ -617,30 +490,21 @@ impl AccountsApi {
     #[oai(path = "/auth/session", method = "get", operation_id = "get_session")]
     async fn session(&self, req: &Request) -> ApiResult<Json<SessionView>> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let expires_at = match &caller.via {
-            Via::Session { token_hash } => db::query_one(
-                &self.auth.db,
-                "SELECT expires_at_ms FROM sessions WHERE token_hash = $1",
-                [token_hash.clone().into()],
-            )
-            .await
-            .map_err(dberr)?
-            .and_then(|r| r.try_get::<i64>("", "expires_at_ms").ok())
-            .map(from_epoch_ms),
-            Via::Token { .. } => None,
+        let (via, expires_at) = match &caller.via {
+            Via::Session { token_hash } => (
+                AuthMethod::Session,
+                sessions::expires_at_ms(&self.auth.db, token_hash)
+                    .await?
+                    .map(from_epoch_ms),
+            ),
+            Via::Token { .. } => (AuthMethod::Token, None),
         };
-        let via = if matches!(caller.via, Via::Session { .. }) {
-            "session"
-        } else {
-            "token"
-        };
-        let timezone = self.display_timezone().await?;
         Ok(Json(SessionView {
             user: caller.name,
-            role: caller.role.as_str().into(),
+            role: caller.role,
             expires_at,
-            via: via.into(),
-            timezone,
+            via,
+            timezone: settings::timezone(&self.auth.db).await?,
         }))
     }
 
@@ -656,45 +520,32 @@ impl AccountsApi {
         body: Json<PasswordChange>,
     ) -> ApiResult<NoContent> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let stored = db::query_one(
-            &self.auth.db,
-            "SELECT password_hash FROM users WHERE id = $1",
-            [caller.user_id.into()],
-        )
-        .await
-        .map_err(dberr)?
-        .and_then(|r| r.try_get::<String>("", "password_hash").ok());
+        let actor: Actor = (&caller).into();
+        let stored = users::password_hash(&self.auth.db, caller.user_id).await?;
         if !password::verify(body.current_password.clone(), stored).await {
-            self.audit(
-                &(&caller).into(),
-                "password.change",
-                Some(&caller.name),
-                "denied",
-                None,
-            )
-            .await;
+            self.audit_refusal(&actor, "password.change", &caller.name)
+                .await;
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "the current password is wrong",
-            ));
+            )
+            .with_status(StatusCode::FORBIDDEN));
         }
         password::check_policy(&caller.name, &body.new_password)?;
         let hash = password::hash(body.new_password.clone()).await?;
-        self.set_password_hash(caller.user_id, hash).await?;
         let keep = match &caller.via {
             Via::Session { token_hash } => Some(token_hash.as_str()),
             Via::Token { .. } => None,
         };
-        self.end_sessions(caller.user_id, keep).await?;
-        self.audit(
-            &(&caller).into(),
+        users::set_password(
+            &self.auth.db,
+            &actor,
+            caller.user_id,
+            hash,
+            keep,
             "password.change",
-            Some(&caller.name),
-            "ok",
-            None,
         )
-        .await;
+        .await?;
         Ok(NoContent::Done)
     }
 
@@ -706,65 +557,46 @@ impl AccountsApi {
         body: Json<TokenRequest>,
     ) -> ApiResult<Created<NewToken>> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let role = role_of(&body.role)?;
-        if role > caller.role {
+        if body.role > caller.role {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "a token cannot have a higher role than its creator",
             ));
         }
         let name = body.name.trim();
         if name.is_empty() || name.len() > 64 {
-            return Err(ApiError::bad_request("name: 1 to 64 characters"));
+            return Err(ApiError::bad_request("name: 1 to 64 characters")
+                .with_details(serde_json::json!({ "field": "name" })));
         }
         let days = body.expires_in_days;
         if days.is_some_and(|d| !(1..=3650).contains(&d)) {
-            return Err(ApiError::bad_request("expires_in_days: 1 to 3650"));
+            return Err(ApiError::bad_request("expires_in_days: 1 to 3650")
+                .with_details(serde_json::json!({ "field": "expires_in_days" })));
         }
         let token = credentials::new_secret("bgt_");
-        let prefix: String = token.chars().take(12).collect();
-        let row = db::query_one(
-            &self.auth.db,
-            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, role, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, {now_ms}, CASE WHEN $6 IS NULL THEN NULL ELSE {now_ms} + $6 END) RETURNING id",
-            [caller.user_id.into(), name.into(), prefix.into(), credentials::hash_token(&token).into(), role.as_str().into(), days.map(|d| d * 86_400_000).into()],
-        )
-        .await
-        .map_err(dberr)?
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the token was not stored"))?;
-        let id: i64 = row.try_get("", "id").map_err(dberr)?;
-        let info = self.token(id).await?;
-        self.audit(
-            &(&caller).into(),
-            "token.create",
-            Some(name),
-            "ok",
-            Some(serde_json::json!({ "id": id, "role": role.as_str() })),
-        )
-        .await;
-        Ok(Created::Created(Json(NewToken { token, info })))
+        let new = tokens::NewToken {
+            user_id: caller.user_id,
+            name: name.to_owned(),
+            prefix: token.chars().take(12).collect(),
+            token_hash: credentials::hash_token(&token),
+            role: body.role,
+            expires_in_ms: days.map(|d| d * 86_400_000),
+        };
+        let info = tokens::create(&self.auth.db, &(&caller).into(), new).await?;
+        Ok(Created::Created(Json(NewToken {
+            token,
+            info: info.into(),
+        })))
     }
 
     /// API tokens: your own, or everyone's for an admin. Role: viewer.
     #[oai(path = "/auth/tokens", method = "get", operation_id = "list_tokens")]
     async fn list_tokens(&self, req: &Request) -> ApiResult<Json<TokenList>> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let all = caller.role == Role::Admin;
-        let rows = db::query_all(
-            &self.auth.db,
-            "SELECT t.id, t.name, u.username, t.prefix, t.role, t.created_at_ms, t.expires_at_ms, t.last_used_at_ms, t.revoked_at_ms \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE $1 OR t.user_id = $2 ORDER BY t.id",
-            [all.into(), caller.user_id.into()],
-        )
-        .await
-        .map_err(dberr)?;
+        let owner = (caller.role != Role::Admin).then_some(caller.user_id);
+        let items = tokens::list(&self.auth.db, owner).await?;
         Ok(Json(TokenList {
-            items: rows
-                .iter()
-                .map(token_view)
-                .collect::<Result<_, _>>()
-                .map_err(dberr)?,
+            items: items.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -776,27 +608,13 @@ impl AccountsApi {
     )]
     async fn revoke_token(&self, req: &Request, id: Path<i64>) -> ApiResult<NoContent> {
         let caller = self.auth.require(req, Role::Viewer).await?;
-        let n = db::execute(
-            &self.auth.db,
-            "UPDATE api_tokens SET revoked_at_ms = {now_ms} WHERE id = $1 AND revoked_at_ms IS NULL AND ($2 OR user_id = $3)",
-            [id.0.into(), (caller.role == Role::Admin).into(), caller.user_id.into()],
-        )
-        .await
-        .map_err(dberr)?;
-        if n == 0 {
+        let owner = (caller.role != Role::Admin).then_some(caller.user_id);
+        if !tokens::revoke(&self.auth.db, &(&caller).into(), id.0, owner).await? {
             return Err(ApiError::not_found(format!(
                 "no active token {} of yours",
                 id.0
             )));
         }
-        self.audit(
-            &(&caller).into(),
-            "token.revoke",
-            Some(&id.0.to_string()),
-            "ok",
-            None,
-        )
-        .await;
         Ok(NoContent::Done)
     }
 
@@ -804,23 +622,13 @@ impl AccountsApi {
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
     async fn list_users(&self, req: &Request) -> ApiResult<Json<UserList>> {
         self.auth.require(req, Role::Admin).await?;
-        let rows = db::query_all(
-            &self.auth.db,
-            "SELECT id, username, role, disabled, created_at_ms FROM users ORDER BY id",
-            [],
-        )
-        .await
-        .map_err(dberr)?;
+        let items = users::list(&self.auth.db).await?;
         Ok(Json(UserList {
-            items: rows
-                .iter()
-                .map(user_view)
-                .collect::<Result<_, _>>()
-                .map_err(dberr)?,
+            items: items.into_iter().map(Into::into).collect(),
         }))
     }
 
-    /// Create a user. Role: admin.
+    /// Create a user. Usernames are unique regardless of case. Role: admin.
     #[oai(path = "/users", method = "post", operation_id = "create_user")]
     async fn create_user(
         &self,
@@ -829,42 +637,14 @@ impl AccountsApi {
     ) -> ApiResult<Created<UserView>> {
         let caller = self.auth.require(req, Role::Admin).await?;
         let username = username_of(&body.username)?;
-        let role = role_of(&body.role)?;
-        password::check_policy(&username, &body.password)?;
-        let taken = db::query_one(
-            &self.auth.db,
-            "SELECT 1 AS x FROM users WHERE lower(username) = lower($1)",
-            [username.clone().into()],
-        )
-        .await
-        .map_err(dberr)?
-        .is_some();
-        if taken {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                format!("{username} exists"),
-            ));
-        }
-        let hash = password::hash(body.password.clone()).await?;
-        let row = db::query_one(
-            &self.auth.db,
-            "INSERT INTO users (username, password_hash, role, disabled, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, false, {now_ms}, {now_ms}) RETURNING id, username, role, disabled, created_at_ms",
-            [username.clone().into(), hash.into(), role.as_str().into()],
-        )
-        .await
-        .map_err(|_| ApiError::new(StatusCode::CONFLICT, "username_taken", format!("{username} exists")))?
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "username_taken", "exists"))?;
-        self.audit(
-            &(&caller).into(),
-            "user.create",
-            Some(&username),
-            "ok",
-            Some(serde_json::json!({ "role": role.as_str() })),
-        )
-        .await;
-        Ok(Created::Created(Json(user_view(&row).map_err(dberr)?)))
+        password::check_policy(username.as_str(), &body.password)?;
+        let new = users::NewUser {
+            username: username.into_string(),
+            password_hash: password::hash(body.password.clone()).await?,
+            role: body.role,
+        };
+        let user = users::create(&self.auth.db, &(&caller).into(), new).await?;
+        Ok(Created::Created(Json(user.into())))
     }
 
     /// Change a user's role or disable/enable them. The last active admin can be neither
@@ -877,44 +657,12 @@ impl AccountsApi {
         body: Json<UserChange>,
     ) -> ApiResult<Json<UserView>> {
         let caller = self.auth.require(req, Role::Admin).await?;
-        let user = self.user(id.0).await?;
-        let role = body.role.as_deref().map(role_of).transpose()?;
-        let losing_admin = user.role == "admin"
-            && !user.disabled
-            && (role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
-        if losing_admin && self.other_active_admins(id.0).await? == 0 {
-            return Err(last_admin());
-        }
-        if let Some(r) = role {
-            db::execute(
-                &self.auth.db,
-                "UPDATE users SET role = $2, updated_at_ms = {now_ms} WHERE id = $1",
-                [id.0.into(), r.as_str().into()],
-            )
-            .await
-            .map_err(dberr)?;
-        }
-        if let Some(d) = body.disabled {
-            db::execute(
-                &self.auth.db,
-                "UPDATE users SET disabled = $2, updated_at_ms = {now_ms} WHERE id = $1",
-                [id.0.into(), d.into()],
-            )
-            .await
-            .map_err(dberr)?;
-            if d {
-                self.end_sessions(id.0, None).await?;
-            }
-        }
-        self.audit(
-            &(&caller).into(),
-            "user.update",
-            Some(&user.username),
-            "ok",
-            Some(serde_json::json!({ "role": body.role, "disabled": body.disabled })),
-        )
-        .await;
-        Ok(Json(self.user(id.0).await?))
+        let change = users::Change {
+            role: body.role,
+            disabled: body.disabled,
+        };
+        let user = users::update(&self.auth.db, &(&caller).into(), id.0, change).await?;
+        Ok(Json(user.into()))
     }
 
     /// Set a new password for a user; their sessions end. Role: admin.
@@ -930,19 +678,18 @@ impl AccountsApi {
         body: Json<PasswordReset>,
     ) -> ApiResult<NoContent> {
         let caller = self.auth.require(req, Role::Admin).await?;
-        let user = self.user(id.0).await?;
+        let user = users::get(&self.auth.db, id.0).await?;
         password::check_policy(&user.username, &body.password)?;
         let hash = password::hash(body.password.clone()).await?;
-        self.set_password_hash(id.0, hash).await?;
-        self.end_sessions(id.0, None).await?;
-        self.audit(
+        users::set_password(
+            &self.auth.db,
             &(&caller).into(),
-            "user.password_reset",
-            Some(&user.username),
-            "ok",
+            id.0,
+            hash,
             None,
+            "user.password_reset",
         )
-        .await;
+        .await?;
         Ok(NoContent::Done)
     }
 
@@ -950,21 +697,7 @@ impl AccountsApi {
     #[oai(path = "/users/:id", method = "delete", operation_id = "delete_user")]
     async fn delete_user(&self, req: &Request, id: Path<i64>) -> ApiResult<NoContent> {
         let caller = self.auth.require(req, Role::Admin).await?;
-        let user = self.user(id.0).await?;
-        if user.role == "admin" && !user.disabled && self.other_active_admins(id.0).await? == 0 {
-            return Err(last_admin());
-        }
-        // Sessions and API tokens go with the user (ON DELETE CASCADE).
-        self.exec("DELETE FROM users WHERE id = $1", [id.0.into()])
-            .await?;
-        self.audit(
-            &(&caller).into(),
-            "user.delete",
-            Some(&user.username),
-            "ok",
-            None,
-        )
-        .await;
+        users::delete(&self.auth.db, &(&caller).into(), id.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -986,98 +719,18 @@ impl AccountsApi {
         page_size: Query<u32>,
     ) -> ApiResult<Json<AuditPage>> {
         self.auth.require(req, Role::Admin).await?;
-        let mut filter = String::from(" WHERE 1 = 1");
-        let mut values: Vec<sea_orm::Value> = Vec::new();
-        if let Some(u) = &user.0 {
-            values.push(u.clone().into());
-            filter.push_str(&format!(" AND username = ${}", values.len()));
-        }
-        if let Some(a) = &action.0 {
-            values.push(crate::validate::like_prefix(a).into());
-            filter.push_str(&format!(" AND action LIKE ${} ESCAPE '\\'", values.len()));
-        }
-        if let Some(s) = since.0 {
-            values.push(s.timestamp_millis().into());
-            filter.push_str(&format!(" AND at_ms >= ${}", values.len()));
-        }
-        let total: i64 = db::query_one(
-            &self.auth.db,
-            &format!("SELECT COUNT(*) AS n FROM audit_log{filter}"),
-            values.clone(),
-        )
-        .await
-        .and_then(|r| r.map_or(Ok(0), |r| r.try_get("", "n")))
-        .map_err(dberr)?;
-        values.push(i64::from(page_size.0).into());
-        values.push((i64::from(page.0 - 1) * i64::from(page_size.0)).into());
-        let n = values.len();
-        let rows = db::query_all(
-            &self.auth.db,
-            &format!("SELECT id, at_ms, username, role, client_ip, request_id, action, target, result, details FROM audit_log{filter} ORDER BY id DESC LIMIT ${} OFFSET ${}", n - 1, n),
-            values,
-        )
-        .await
-        .map_err(dberr)?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("", "id")?,
-                    at: from_epoch_ms(r.try_get("", "at_ms")?),
-                    user: r.try_get("", "username")?,
-                    role: r.try_get("", "role")?,
-                    client_ip: r.try_get("", "client_ip")?,
-                    request_id: r.try_get("", "request_id")?,
-                    action: r.try_get("", "action")?,
-                    target: r.try_get("", "target")?,
-                    result: r.try_get("", "result")?,
-                    details: r
-                        .try_get::<Option<String>>("", "details")?
-                        .and_then(|d| serde_json::from_str(&d).ok()),
-                })
-            })
-            .collect::<Result<_, sea_orm::DbErr>>()
-            .map_err(dberr)?;
+        let filter = audit::Filter {
+            username: user.0,
+            action_prefix: action.0,
+            since_ms: since.0.map(|s| s.timestamp_millis()),
+        };
+        let offset = u64::from(page.0 - 1) * u64::from(page_size.0);
+        let (rows, total) = audit::page(&self.auth.db, &filter, page_size.0, offset).await?;
         Ok(Json(AuditPage {
-            items,
+            items: rows.into_iter().map(Into::into).collect(),
             total,
             page: page.0,
             page_size: page_size.0,
         }))
     }
-}
-
-impl AccountsApi {
-    async fn token(&self, id: i64) -> ApiResult<TokenView> {
-        let row = db::query_one(
-            &self.auth.db,
-            "SELECT t.id, t.name, u.username, t.prefix, t.role, t.created_at_ms, t.expires_at_ms, t.last_used_at_ms, t.revoked_at_ms \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
-            [id.into()],
-        )
-        .await
-        .map_err(dberr)?
-        .ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
-        token_view(&row).map_err(dberr)
-    }
-}
-
-/// Used by the command routes: audit a queued command.
-pub async fn audit_command(
-    auth: &Auth,
-    caller: &Caller,
-    kind: &str,
-    target: Option<&str>,
-    result: &str,
-    details: serde_json::Value,
-) {
-    audit::record(
-        &auth.db,
-        &caller.into(),
-        &format!("command.{kind}"),
-        target,
-        result,
-        Some(details),
-    )
-    .await;
 }

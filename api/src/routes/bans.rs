@@ -6,9 +6,10 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use sea_orm::{DatabaseConnection, Value};
+use sea_orm::DatabaseConnection;
 use shared::commands::Command;
-use shared::db;
+use shared::domain::{JailName, Origin};
+use shared::store::snapshots;
 
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
@@ -28,8 +29,7 @@ pub struct BanView {
     pub bantime_s: Option<i64>,
     /// How often fail2ban has banned this IP (escalation counter).
     pub bancount: i32,
-    /// `auto` (from log lines), `manual` (banned by hand) or `blocklist`.
-    pub origin: String,
+    pub origin: Origin,
     pub failures: Option<i32>,
 }
 
@@ -80,74 +80,42 @@ impl poem_openapi::types::Example for UnbanRequest {
     }
 }
 
+impl From<snapshots::BanRow> for BanView {
+    fn from(r: snapshots::BanRow) -> Self {
+        Self {
+            jail: r.jail,
+            ip: r.ip,
+            banned_at: from_epoch_ms(r.banned_at_ms),
+            expires_at: r.expires_at_ms.map(from_epoch_ms),
+            bantime_s: r.bantime_s,
+            bancount: r.bancount,
+            origin: r.origin,
+            failures: r.failures,
+        }
+    }
+}
+
 /// Lists current bans, newest first, optionally of one jail and matching an IP prefix.
 pub async fn list_bans(
     db: &DatabaseConnection,
-    jail: Option<&str>,
+    jail: Option<JailName>,
     q: Option<&str>,
     page: u32,
     page_size: u32,
 ) -> ApiResult<BanPage> {
-    let mut filter = String::from(" WHERE 1 = 1");
-    let mut values: Vec<Value> = Vec::new();
-    if let Some(j) = jail {
-        values.push(j.into());
-        filter.push_str(&format!(" AND jail = ${}", values.len()));
+    let ip_prefix = q.map(str::trim).filter(|q| !q.is_empty());
+    if ip_prefix.is_some_and(|q| q.len() > 64) {
+        return Err(ApiError::bad_request("q: at most 64 characters")
+            .with_details(serde_json::json!({ "field": "q" })));
     }
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        if q.len() > 64 {
-            return Err(ApiError::bad_request("q: at most 64 characters"));
-        }
-        values.push(validate::like_prefix(&q.to_lowercase()).into());
-        filter.push_str(&format!(
-            " AND lower(ip) LIKE ${} ESCAPE '\\'",
-            values.len()
-        ));
-    }
-    let err = |e: sea_orm::DbErr| ApiError::database(&e);
-    let total: i64 = db::query_one(
-        db,
-        &format!("SELECT COUNT(*) AS n FROM f2b_bans{filter}"),
-        values.clone(),
-    )
-    .await
-    .and_then(|r| r.map_or(Ok(0), |r| r.try_get("", "n")))
-    .map_err(err)?;
-    values.push(i64::from(page_size).into());
-    values.push((i64::from(page - 1) * i64::from(page_size)).into());
-    let n = values.len();
-    let rows = db::query_all(
-        db,
-        &format!(
-            "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures FROM f2b_bans{filter} \
-             ORDER BY banned_at_ms DESC, jail, ip LIMIT ${} OFFSET ${}",
-            n - 1,
-            n
-        ),
-        values,
-    )
-    .await
-    .map_err(err)?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            Ok(BanView {
-                jail: r.try_get("", "jail")?,
-                ip: r.try_get("", "ip")?,
-                banned_at: from_epoch_ms(r.try_get("", "banned_at_ms")?),
-                expires_at: r
-                    .try_get::<Option<i64>>("", "expires_at_ms")?
-                    .map(from_epoch_ms),
-                bantime_s: r.try_get("", "bantime_s")?,
-                bancount: r.try_get("", "bancount")?,
-                origin: r.try_get("", "origin")?,
-                failures: r.try_get("", "failures")?,
-            })
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(err)?;
+    let filter = snapshots::BanFilter {
+        jail,
+        ip_prefix: ip_prefix.map(str::to_owned),
+    };
+    let offset = u64::from(page - 1) * u64::from(page_size);
+    let (rows, total) = snapshots::bans_page(db, &filter, page_size, offset).await?;
     Ok(BanPage {
-        items,
+        items: rows.into_iter().map(Into::into).collect(),
         total,
         page,
         page_size,
@@ -189,14 +157,7 @@ impl BansApi {
         self.auth.require(req, Role::Viewer).await?;
         let jail = jail.0.as_deref().map(validate::jail_name).transpose()?;
         Ok(Json(
-            list_bans(
-                &self.db,
-                jail.as_ref().map(|j| j.as_str()),
-                q.0.as_deref(),
-                page.0,
-                page_size.0,
-            )
-            .await?,
+            list_bans(&self.db, jail, q.0.as_deref(), page.0, page_size.0).await?,
         ))
     }
 

@@ -8,12 +8,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use poem::Request;
-use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::ApiTags;
 
 #[derive(Debug, Object)]
@@ -154,8 +153,7 @@ impl ClientErrorsApi {
         if !self.allow(&ip) {
             metrics::counter!("api_client_errors_dropped_total").increment(1);
             return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many error reports; try again in a minute",
             )
             .with_details(serde_json::json!({ "retry_after": 60 })));

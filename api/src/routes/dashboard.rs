@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use poem::Request;
-use poem::http::StatusCode;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -13,10 +12,11 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use shared::countries::{COUNTRIES, country_name};
 use shared::db;
+use shared::domain::{BanState, Origin};
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult};
-use crate::history::query::{self, CountryFilter, Filters, Key, State};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::history::query::{self, CountryFilter, Filters, Key};
 use crate::history::range::{self, Range};
 use crate::history::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
 use crate::routes::{ApiTags, default_page, default_page_size};
@@ -37,8 +37,8 @@ pub struct FilterArgs {
     pub state: Option<String>,
 }
 
-fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, code, message).with_details(json!({ "field": field }))
+fn invalid(code: ErrorCode, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message).with_details(json!({ "field": field }))
 }
 
 /// Validates the filters; `all_time` allows `range=all` (the history).
@@ -47,9 +47,7 @@ pub async fn parse_filters(
     a: FilterArgs,
     all_time: bool,
 ) -> ApiResult<(Filters, Range)> {
-    let now = db::db_now_ms(db)
-        .await
-        .map_err(|e| ApiError::database(&e))?;
+    let now = db::db_now_ms(db).await.map_err(ApiError::from)?;
     let r = range::resolve(
         a.range.as_deref(),
         a.from.as_deref(),
@@ -57,13 +55,13 @@ pub async fn parse_filters(
         now,
         all_time,
     )
-    .map_err(|e| invalid("invalid_range", "range", e.to_string()))?;
+    .map_err(|e| invalid(ErrorCode::InvalidRange, "range", e.to_string()))?;
     let origin = match a.origin.as_deref().map(str::trim) {
         None | Some("" | "all") => None,
-        Some(o @ ("auto" | "manual" | "blocklist")) => Some(o.to_owned()),
+        Some(o) if Origin::parse(o).is_some() => Origin::parse(o),
         Some(_) => {
             return Err(invalid(
-                "invalid_origin",
+                ErrorCode::InvalidOrigin,
                 "origin",
                 "origin must be auto, manual, blocklist or all",
             ));
@@ -82,7 +80,7 @@ pub async fn parse_filters(
         Some(c) if country_name(c).is_some() => Some(CountryFilter::Code(c.to_ascii_uppercase())),
         Some(_) => {
             return Err(invalid(
-                "invalid_country",
+                ErrorCode::InvalidCountry,
                 "country",
                 "country must be an ISO 3166-1 alpha-2 code (e.g. DE) or unknown",
             ));
@@ -90,7 +88,7 @@ pub async fn parse_filters(
     };
     if a.asn.is_some_and(|n| !(0..=4_294_967_295).contains(&n)) {
         return Err(invalid(
-            "invalid_asn",
+            ErrorCode::InvalidAsn,
             "asn",
             "asn must be between 0 (unknown) and 4294967295",
         ));
@@ -100,12 +98,12 @@ pub async fn parse_filters(
             .filter(|s| !s.trim().is_empty())
             .map(shared::history::parse_ip_search)
             .transpose()
-            .map_err(|e| invalid("invalid_ip_search", "ip", e.to_string()))?;
+            .map_err(|e| invalid(ErrorCode::InvalidIpSearch, "ip", e.to_string()))?;
     let state = match a.state.as_deref().map(str::trim) {
         None | Some("" | "all") => None,
-        Some(s) => Some(State::parse(s).ok_or_else(|| {
+        Some(s) => Some(BanState::parse(s).ok_or_else(|| {
             invalid(
-                "invalid_state",
+                ErrorCode::InvalidState,
                 "state",
                 "state must be banned, expired, unbanned or all",
             )
@@ -122,7 +120,7 @@ pub async fn parse_filters(
             span: match ip {
                 Some(_) => shared::history::ban_span(db)
                     .await
-                    .map_err(|e| ApiError::database(&e))?,
+                    .map_err(ApiError::from)?,
                 None => None,
             },
             ip,
@@ -133,7 +131,7 @@ pub async fn parse_filters(
 }
 
 pub fn parse_tz(raw: Option<&str>) -> ApiResult<Tz> {
-    range::parse_tz(raw).map_err(|m| invalid("invalid_timezone", "tz", m))
+    range::parse_tz(raw).map_err(|m| invalid(ErrorCode::InvalidTimezone, "tz", m))
 }
 
 pub fn parse_sort(raw: Option<&str>) -> ApiResult<Sort> {
@@ -141,7 +139,7 @@ pub fn parse_sort(raw: Option<&str>) -> ApiResult<Sort> {
         None | Some("" | "-at") => Ok(Sort::NewestFirst),
         Some("at") => Ok(Sort::OldestFirst),
         Some(_) => Err(invalid(
-            "invalid_sort",
+            ErrorCode::InvalidSort,
             "sort",
             "sort must be -at (newest first) or at (oldest first)",
         )),
@@ -152,8 +150,7 @@ pub fn check_depth(page: u32, page_size: u32) -> ApiResult<()> {
     let offset = u64::from(page - 1) * u64::from(page_size);
     if offset > MAX_OFFSET {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "page_too_deep",
+            ErrorCode::PageTooDeep,
             format!(
                 "pages start at most {MAX_OFFSET} rows deep; narrow the filters or reverse the sort"
             ),
@@ -161,10 +158,6 @@ pub fn check_depth(page: u32, page_size: u32) -> ApiResult<()> {
         .with_details(json!({ "field": "page", "max_offset": MAX_OFFSET })));
     }
     Ok(())
-}
-
-fn db_err(e: sea_orm::DbErr) -> ApiError {
-    ApiError::database(&e)
 }
 
 #[derive(Debug, Object)]
@@ -262,7 +255,7 @@ impl DashboardApi {
     async fn total(&self, f: &Filters) -> ApiResult<i64> {
         Ok(query::counts(&self.db, f, &[], None)
             .await
-            .map_err(db_err)?
+            .map_err(ApiError::from)?
             .0
             .first()
             .map_or(0, |c| c.n))
@@ -334,7 +327,7 @@ impl DashboardApi {
         Ok(Json(
             history::list(&self.db, &f, sort, page.0, page_size.0, tz)
                 .await
-                .map_err(db_err)?,
+                .map_err(ApiError::from)?,
         ))
     }
 
@@ -374,7 +367,7 @@ impl DashboardApi {
             Some("jail") => Some(Key::Jail),
             Some(_) => {
                 return Err(invalid(
-                    "invalid_series",
+                    ErrorCode::InvalidSeries,
                     "series",
                     "series must be origin, jail or none",
                 ));
@@ -388,7 +381,7 @@ impl DashboardApi {
         keys.extend(series_key);
         let (counts, plan) = query::counts(&self.db, &f, &keys, None)
             .await
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         let n = usize::try_from(r.buckets).unwrap_or(0);
         let mut totals = vec![0i64; n];
         let mut by_series: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
@@ -485,7 +478,7 @@ impl DashboardApi {
         };
         let (counts, plan) = query::counts(&self.db, &map_filters, &[Key::Country], None)
             .await
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         let total = counts.iter().map(|c| c.n).sum();
         let items = counts
             .into_iter()
@@ -504,11 +497,11 @@ impl DashboardApi {
             check_depth(page.0, page_size.0)?;
             history::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
                 .await
-                .map_err(db_err)?
+                .map_err(ApiError::from)?
         } else {
             let items = history::rows(&self.db, &f, Sort::NewestFirst, 1, LATEST, tz)
                 .await
-                .map_err(db_err)?;
+                .map_err(ApiError::from)?;
             BanRecordPage {
                 total: i64::try_from(items.len()).unwrap_or(0),
                 total_exact: true,
@@ -552,7 +545,7 @@ impl DashboardApi {
         .await?;
         let (counts, plan) = query::counts(&self.db, &f, &[Key::Jail], None)
             .await
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         Ok(Json(ByJail {
             total: counts.iter().map(|c| c.n).sum(),
             items: counts
@@ -598,9 +591,11 @@ impl DashboardApi {
         .await?;
         let (counts, plan) = query::counts(&self.db, &f, &[Key::Asn], Some(limit.0))
             .await
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         let asns: Vec<i64> = counts.iter().map(|c| c.keys[0].int()).collect();
-        let orgs = history::asn_orgs(&self.db, &asns).await.map_err(db_err)?;
+        let orgs = history::asn_orgs(&self.db, &asns)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Json(ByAsn {
             total: self.total(&f).await?,
             items: counts
@@ -666,7 +661,7 @@ impl DashboardApi {
                 history::OFFENDERS_RAW_LIMIT,
             )
             .await
-            .map_err(db_err)?,
+            .map_err(ApiError::from)?,
         ))
     }
 }

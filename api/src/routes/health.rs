@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use poem::handler;
-use poem::http::StatusCode;
 use poem::web::{Data, Json};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -42,7 +41,7 @@ pub async fn readyz(db: Data<&DatabaseConnection>) -> poem::Result<Json<Value>> 
 }
 
 fn not_ready(message: &str, details: Value) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message).with_details(details)
+    ApiError::new(ErrorCode::NotReady, message).with_details(details)
 }
 
 #[handler]

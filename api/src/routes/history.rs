@@ -2,7 +2,6 @@
 //! IP's timeline, and what the scheduler found out about where an IP is.
 
 use poem::Request;
-use poem::http::StatusCode;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -10,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::history::{self, BanRecordPage, GeoView, IpTimeline};
 use crate::routes::dashboard::{FilterArgs, check_depth, parse_filters, parse_sort, parse_tz};
 use crate::routes::{ApiTags, default_page, default_page_size};
@@ -29,8 +28,7 @@ impl HistoryApi {
 fn parse_ip(raw: &str) -> ApiResult<std::net::IpAddr> {
     raw.trim().parse().map_err(|_| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_ip",
+            ErrorCode::InvalidIp,
             format!(
                 "{:?} is not an IPv4 or IPv6 address",
                 raw.chars().take(64).collect::<String>()
@@ -94,7 +92,7 @@ impl HistoryApi {
         Ok(Json(
             history::list(&self.db, &f, sort, page.0, page_size.0, tz)
                 .await
-                .map_err(|e| ApiError::database(&e))?,
+                .map_err(ApiError::from)?,
         ))
     }
 
@@ -118,12 +116,11 @@ impl HistoryApi {
         let tz = parse_tz(tz.0.as_deref())?;
         history::timeline(&self.db, addr, limit.0, tz)
             .await
-            .map_err(|e| ApiError::database(&e))?
+            .map_err(ApiError::from)?
             .map(Json)
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "ip_not_seen",
+                    ErrorCode::IpNotSeen,
                     format!("BanGUI has never seen {addr} banned"),
                 )
             })
@@ -138,12 +135,11 @@ impl HistoryApi {
         let addr = parse_ip(&ip.0)?;
         history::geo_of(&self.db, &addr.to_string())
             .await
-            .map_err(|e| ApiError::database(&e))?
+            .map_err(ApiError::from)?
             .map(Json)
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "geo_not_resolved",
+                    ErrorCode::GeoNotResolved,
                     format!("the scheduler has not resolved {addr}"),
                 )
             })

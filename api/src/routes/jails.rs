@@ -7,9 +7,9 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use sea_orm::{DatabaseConnection, QueryResult};
+use sea_orm::DatabaseConnection;
 use shared::commands::Command;
-use shared::db;
+use shared::store::snapshots;
 
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
@@ -40,26 +40,25 @@ pub struct JailView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl JailView {
-    fn from_row(r: &QueryResult) -> Result<Self, sea_orm::DbErr> {
+impl From<snapshots::JailRow> for JailView {
+    fn from(r: snapshots::JailRow) -> Self {
         let settings: serde_json::Value =
-            serde_json::from_str(&r.try_get::<String>("", "settings")?)
-                .unwrap_or(serde_json::Value::Null);
+            serde_json::from_str(&r.settings).unwrap_or(serde_json::Value::Null);
         let int = |k: &str| settings.get(k).and_then(serde_json::Value::as_i64);
-        Ok(Self {
-            name: r.try_get("", "name")?,
-            running: r.try_get("", "running")?,
-            idle: r.try_get("", "idle")?,
-            currently_failed: r.try_get("", "currently_failed")?,
-            total_failed: r.try_get("", "total_failed")?,
-            currently_banned: r.try_get("", "currently_banned")?,
-            total_banned: r.try_get("", "total_banned")?,
+        Self {
+            name: r.name,
+            running: r.running,
+            idle: r.idle,
+            currently_failed: r.currently_failed,
+            total_failed: r.total_failed,
+            currently_banned: r.currently_banned,
+            total_banned: r.total_banned,
             bantime: int("bantime"),
             findtime: int("findtime"),
             maxretry: int("maxretry"),
-            updated_at: from_epoch_ms(r.try_get("", "updated_at_ms")?),
+            updated_at: from_epoch_ms(r.updated_at_ms),
             settings,
-        })
+        }
     }
 }
 
@@ -104,9 +103,6 @@ impl poem_openapi::types::Example for IgnoreRequest {
     }
 }
 
-const SELECT: &str = "SELECT name, running, idle, currently_failed, total_failed, currently_banned, total_banned, \
-    settings, updated_at_ms FROM f2b_jails";
-
 pub struct JailsApi {
     db: DatabaseConnection,
     expiry: std::time::Duration,
@@ -124,15 +120,10 @@ impl JailsApi {
 
     async fn jail(&self, name: &str) -> ApiResult<JailView> {
         let jail = validate::known_jail(&self.db, name).await?;
-        let row = db::query_one(
-            &self.db,
-            &format!("{SELECT} WHERE name = $1"),
-            [jail.as_str().into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?
-        .ok_or_else(|| ApiError::not_found(format!("no jail {jail}")))?;
-        JailView::from_row(&row).map_err(|e| ApiError::database(&e))
+        snapshots::jail(&self.db, &jail)
+            .await?
+            .map(Into::into)
+            .ok_or_else(|| ApiError::not_found(format!("no jail {jail}")))
     }
 
     async fn command(
@@ -155,14 +146,11 @@ impl JailsApi {
     #[oai(path = "/jails", method = "get", operation_id = "list_jails")]
     async fn list(&self, req: &Request) -> ApiResult<Json<JailList>> {
         self.auth.require(req, Role::Viewer).await?;
-        let rows = db::query_all(&self.db, &format!("{SELECT} ORDER BY name"), [])
-            .await
-            .map_err(|e| ApiError::database(&e))?;
-        let items = rows
-            .iter()
-            .map(JailView::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(|e| ApiError::database(&e))?;
+        let items = snapshots::jails(&self.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
         Ok(Json(JailList { items }))
     }
 
@@ -194,14 +182,7 @@ impl JailsApi {
         self.auth.require(req, Role::Viewer).await?;
         let jail = validate::known_jail(&self.db, &name.0).await?;
         Ok(Json(
-            list_bans(
-                &self.db,
-                Some(jail.as_str()),
-                q.0.as_deref(),
-                page.0,
-                page_size.0,
-            )
-            .await?,
+            list_bans(&self.db, Some(jail), q.0.as_deref(), page.0, page_size.0).await?,
         ))
     }
 

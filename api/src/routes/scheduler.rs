@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use sea_orm::DatabaseConnection;
+use shared::domain::JobName;
 use shared::lease::{SCHEDULER_LEASE, read_lease};
+use shared::store::job_runs;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::routes::ApiTags;
 use crate::time::from_epoch_ms;
 
@@ -27,7 +29,7 @@ pub struct LeaderView {
 
 #[derive(Debug, Object)]
 pub struct JobRunView {
-    pub job: String,
+    pub job: JobName,
     pub holder: String,
     pub token: i64,
     pub started_at: DateTime<Utc>,
@@ -66,12 +68,8 @@ impl SchedulerApi {
     #[oai(path = "/scheduler", method = "get", operation_id = "get_scheduler")]
     async fn get_scheduler(&self, req: &poem::Request) -> ApiResult<Json<SchedulerView>> {
         self.auth.require(req, crate::auth::Role::Viewer).await?;
-        let now_ms = shared::db::db_now_ms(&self.db)
-            .await
-            .map_err(|e| ApiError::database(&e))?;
-        let lease = read_lease(&self.db, SCHEDULER_LEASE)
-            .await
-            .map_err(|e| ApiError::database(&e))?;
+        let now_ms = shared::db::db_now_ms(&self.db).await?;
+        let lease = read_lease(&self.db, SCHEDULER_LEASE).await?;
         let leader = lease.as_ref().filter(|l| l.is_valid()).map(|l| LeaderView {
             holder: l.holder.clone(),
             token: l.token,
@@ -79,32 +77,20 @@ impl SchedulerApi {
             renewed_at: from_epoch_ms(l.renewed_at_ms),
             expires_at: from_epoch_ms(l.expires_at_ms),
         });
-        let rows = shared::db::query_all(
-            &self.db,
-            "SELECT job, holder, token, started_at_ms, finished_at_ms, ok, error \
-             FROM scheduler_job_runs ORDER BY id DESC LIMIT $1",
-            [RECENT_RUNS.into()],
-        )
-        .await
-        .map_err(|e| ApiError::database(&e))?;
-        let recent_runs = rows
-            .iter()
-            .map(|r| {
-                let started: i64 = r.try_get("", "started_at_ms")?;
-                let finished: i64 = r.try_get("", "finished_at_ms")?;
-                Ok(JobRunView {
-                    job: r.try_get("", "job")?,
-                    holder: r.try_get("", "holder")?,
-                    token: r.try_get("", "token")?,
-                    started_at: from_epoch_ms(started),
-                    finished_at: from_epoch_ms(finished),
-                    duration_ms: finished - started,
-                    ok: r.try_get("", "ok")?,
-                    error: r.try_get("", "error")?,
-                })
+        let recent_runs = job_runs::recent(&self.db, RECENT_RUNS)
+            .await?
+            .into_iter()
+            .map(|r| JobRunView {
+                job: r.job,
+                holder: r.holder,
+                token: r.token,
+                started_at: from_epoch_ms(r.started_at_ms),
+                finished_at: from_epoch_ms(r.finished_at_ms),
+                duration_ms: r.finished_at_ms - r.started_at_ms,
+                ok: r.ok,
+                error: r.error,
             })
-            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
-            .map_err(|e| ApiError::database(&e))?;
+            .collect();
         Ok(Json(SchedulerView {
             leader,
             last_token: lease.map_or(0, |l| l.token),

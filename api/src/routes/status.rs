@@ -7,9 +7,10 @@ use poem_openapi::{Object, OpenApi};
 use sea_orm::DatabaseConnection;
 use shared::db;
 use shared::lease::{SCHEDULER_LEASE, read_lease};
+use shared::store::snapshots;
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::routes::ApiTags;
 use crate::time::from_epoch_ms;
 
@@ -63,22 +64,11 @@ impl StatusApi {
 /// The status snapshot as the scheduler last wrote it (also shown on the setup page, before
 /// anyone can sign in: the paths are the scheduler's configuration, not the API's).
 pub async fn load_status(db: &DatabaseConnection) -> ApiResult<StatusView> {
-    let err = |e: sea_orm::DbErr| ApiError::database(&e);
-    let now = db::db_now_ms(db).await.map_err(err)?;
+    let now = db::db_now_ms(db).await?;
     let leader = read_lease(db, SCHEDULER_LEASE)
-        .await
-        .map_err(err)?
+        .await?
         .is_some_and(|l| l.is_valid());
-    let row = db::query_one(
-        db,
-        "SELECT reachable, version, jail_count, currently_banned, total_banned, currently_failed, \
-             total_failed, socket, db_file, config_dir, checked_at_ms, last_ok_at_ms, error \
-             FROM f2b_status WHERE server = 'default'",
-        [],
-    )
-    .await
-    .map_err(err)?;
-    let Some(r) = row else {
+    let Some(r) = snapshots::status(db).await? else {
         return Ok(StatusView {
             reachable: false,
             version: None,
@@ -97,28 +87,21 @@ pub async fn load_status(db: &DatabaseConnection) -> ApiResult<StatusView> {
             scheduler_running: leader,
         });
     };
-    let view = (|| -> Result<StatusView, sea_orm::DbErr> {
-        let checked: i64 = r.try_get("", "checked_at_ms")?;
-        Ok(StatusView {
-            reachable: r.try_get("", "reachable")?,
-            version: r.try_get("", "version")?,
-            jail_count: r.try_get("", "jail_count")?,
-            currently_banned: r.try_get("", "currently_banned")?,
-            total_banned: r.try_get("", "total_banned")?,
-            currently_failed: r.try_get("", "currently_failed")?,
-            total_failed: r.try_get("", "total_failed")?,
-            socket: r.try_get("", "socket")?,
-            db_file: r.try_get("", "db_file")?,
-            config_dir: r.try_get("", "config_dir")?,
-            checked_at: Some(from_epoch_ms(checked)),
-            last_ok_at: r
-                .try_get::<Option<i64>>("", "last_ok_at_ms")?
-                .map(from_epoch_ms),
-            age_seconds: Some(((now - checked).max(0) as f64) / 1000.0),
-            error: r.try_get("", "error")?,
-            scheduler_running: leader,
-        })
-    })()
-    .map_err(err)?;
-    Ok(view)
+    Ok(StatusView {
+        reachable: r.reachable,
+        version: r.version,
+        jail_count: r.jail_count,
+        currently_banned: r.currently_banned,
+        total_banned: r.total_banned,
+        currently_failed: r.currently_failed,
+        total_failed: r.total_failed,
+        socket: r.socket,
+        db_file: r.db_file,
+        config_dir: r.config_dir,
+        checked_at: Some(from_epoch_ms(r.checked_at_ms)),
+        last_ok_at: r.last_ok_at_ms.map(from_epoch_ms),
+        age_seconds: Some(((now - r.checked_at_ms).max(0) as f64) / 1000.0),
+        error: r.error,
+        scheduler_running: leader,
+    })
 }

@@ -965,3 +965,181 @@ async fn deleting_a_user_ends_their_sessions_and_tokens() {
         app.stop().await;
     }
 }
+
+/// Active admins, straight from the database.
+async fn active_admins(app: &TestApp) -> i64 {
+    shared::db::query_one(
+        &app.db,
+        "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = false",
+        [],
+    )
+    .await
+    .expect("count")
+    .expect("row")
+    .try_get("", "n")
+    .expect("n")
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let first: i64 =
+            shared::db::query_one(&app.db, "SELECT id FROM users WHERE username = 'admin'", [])
+                .await
+                .expect("q")
+                .expect("row")
+                .try_get("", "id")
+                .expect("id");
+        let second = create_user(&app, "admin2", "admin").await;
+        let second_http = bearer_client(
+            &login_token(&app.base, "admin2", "a long enough passphrase", "admin").await,
+        );
+        let admins = [(first, app.http.clone()), (second, second_http)];
+        for round in 0..50 {
+            // Even rounds demote, odd rounds disable: both lose the last admin otherwise.
+            let change = if round % 2 == 0 {
+                json!({"role": "viewer"})
+            } else {
+                json!({"disabled": true})
+            };
+            let each_other = |me: usize| {
+                let (_, http) = &admins[me];
+                let (target, _) = admins[1 - me];
+                http.patch(app.url(&format!("/api/v1/users/{target}")))
+                    .json(&change)
+                    .send()
+            };
+            let (a, b) = tokio::join!(each_other(0), each_other(1));
+            let statuses = [
+                a.expect("req").status().as_u16(),
+                b.expect("req").status().as_u16(),
+            ];
+            assert_eq!(
+                active_admins(&app).await,
+                1,
+                "{backend:?} round {round}: {statuses:?}"
+            );
+            // One change went through; the other was refused: 409 last_admin, or 401/403
+            // when its caller had already lost the role when the request was checked.
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 200).count(),
+                1,
+                "{backend:?} round {round}: {statuses:?}"
+            );
+            assert!(
+                statuses.iter().all(|s| [200, 401, 403, 409].contains(s)),
+                "{backend:?} round {round}: {statuses:?}"
+            );
+            // The admin that remains restores the other one.
+            let remaining: i64 = shared::db::query_one(
+                &app.db,
+                "SELECT id FROM users WHERE role = 'admin' AND disabled = false",
+                [],
+            )
+            .await
+            .expect("q")
+            .expect("row")
+            .try_get("", "id")
+            .expect("id");
+            let (survivor, demoted) = if remaining == first { (0, 1) } else { (1, 0) };
+            let restore = &admins[survivor].1;
+            let demoted = admins[demoted].0;
+            let r = restore
+                .patch(app.url(&format!("/api/v1/users/{demoted}")))
+                .json(&json!({"role": "admin", "disabled": false}))
+                .send()
+                .await
+                .expect("restore");
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_and_demoting_at_once_never_removes_the_last_admin() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        for round in 0..10 {
+            let other = create_user(&app, &format!("admin-{round}"), "admin").await;
+            let other_http = bearer_client(
+                &login_token(
+                    &app.base,
+                    &format!("admin-{round}"),
+                    "a long enough passphrase",
+                    "admin",
+                )
+                .await,
+            );
+            let first: i64 =
+                shared::db::query_one(&app.db, "SELECT id FROM users WHERE username = 'admin'", [])
+                    .await
+                    .expect("q")
+                    .expect("row")
+                    .try_get("", "id")
+                    .expect("id");
+            // The first admin deletes the other while the other demotes the first.
+            let (a, b) = tokio::join!(
+                app.http
+                    .delete(app.url(&format!("/api/v1/users/{other}")))
+                    .send(),
+                other_http
+                    .patch(app.url(&format!("/api/v1/users/{first}")))
+                    .json(&json!({"role": "operator"}))
+                    .send(),
+            );
+            let statuses = [
+                a.expect("req").status().as_u16(),
+                b.expect("req").status().as_u16(),
+            ];
+            assert_eq!(
+                active_admins(&app).await,
+                1,
+                "{backend:?} round {round}: {statuses:?}"
+            );
+            if statuses[1] == 200 {
+                // The first admin was demoted: the other (still there) promotes them back,
+                // then steps down so the next round starts from one admin.
+                let r = other_http
+                    .patch(app.url(&format!("/api/v1/users/{first}")))
+                    .json(&json!({"role": "admin"}))
+                    .send()
+                    .await
+                    .expect("req");
+                assert_eq!(r.status(), 200);
+                let r = app
+                    .http
+                    .delete(app.url(&format!("/api/v1/users/{other}")))
+                    .send()
+                    .await
+                    .expect("req");
+                assert_eq!(r.status(), 204);
+            }
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn usernames_differing_only_in_case_created_at_once_make_one_user() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        for round in 0..10 {
+            let name = format!("carol{round}");
+            let make = |n: String| {
+                app.http
+                    .post(app.url("/api/v1/users"))
+                    .json(&json!({"username": n, "password": "a long enough passphrase", "role": "viewer"}))
+                    .send()
+            };
+            let (a, b) = tokio::join!(make(name.clone()), make(name.to_uppercase()));
+            let mut statuses = [a.expect("req"), b.expect("req")];
+            statuses.sort_by_key(|r| r.status().as_u16());
+            let [won, lost] = statuses;
+            assert_eq!(won.status(), 201, "{backend:?}");
+            assert_error(lost, 409, "username_taken").await;
+        }
+        app.stop().await;
+    }
+}

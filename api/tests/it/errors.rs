@@ -118,3 +118,83 @@ async fn a_panicking_handler_answers_500_with_the_envelope_and_the_server_surviv
     assert_eq!(ok.status(), 200);
     server.abort();
 }
+
+/// What a database error becomes, for errors made by a real database.
+async fn answer_to(db: &sea_orm::DatabaseConnection, sql: &str) -> api::error::ApiError {
+    let err = shared::db::execute(db, sql, []).await.expect_err(sql);
+    api::error::ApiError::from(err)
+}
+
+#[tokio::test]
+async fn database_errors_keep_their_cause_and_get_the_status_they_deserve() {
+    use api::error::ErrorCode;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // A bug (a column that does not exist): 500 `internal`, the SQL stays in the cause.
+        let bug = answer_to(&app.db, "SELECT no_such_column FROM users").await;
+        assert_eq!(
+            (bug.status.as_u16(), bug.code),
+            (500, ErrorCode::Internal),
+            "{backend:?}"
+        );
+        assert!(!bug.message.contains("no_such_column"), "{}", bug.message);
+        assert!(
+            bug.cause_chain()
+                .is_some_and(|c| c.contains("no_such_column")),
+            "{backend:?}: {:?}",
+            bug.cause_chain()
+        );
+        // A unique violation nobody named better: 409 `conflict`.
+        let dup = answer_to(
+            &app.db,
+            "INSERT INTO settings (key, value, updated_at_ms, updated_by) VALUES ('setup', 'x', 0, 'x')",
+        )
+        .await;
+        assert_eq!(
+            (dup.status.as_u16(), dup.code),
+            (409, ErrorCode::Conflict),
+            "{backend:?}"
+        );
+        // A pool that can no longer reach the database: 503 `database_unavailable`.
+        let gone = app.test_db.connect().await;
+        gone.clone().close().await.ok();
+        let down = answer_to(&gone, "SELECT 1").await;
+        assert_eq!(
+            (down.status.as_u16(), down.code),
+            (503, ErrorCode::DatabaseUnavailable),
+            "{backend:?}: {:?}",
+            down.cause_chain()
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_went_away_answers_503_with_the_request_id_and_no_sql() {
+    for backend in backends() {
+        if backend != shared::testing::Backend::Postgres {
+            continue;
+        }
+        let app = spawn_app(backend).await;
+        assert_eq!(app.get("/api/v1/jails").await.status(), 200);
+        // Drop the database under the running API (its connections are terminated).
+        let name = app.test_db.url.rsplit('/').next().expect("name").to_owned();
+        let admin_url = std::env::var("BANGUI_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = sea_orm::Database::connect(&admin_url).await.expect("admin");
+        shared::db::execute(
+            &admin,
+            &format!("DROP DATABASE \"{name}\" WITH (FORCE)"),
+            [],
+        )
+        .await
+        .expect("drop");
+        let body = assert_error(app.get("/api/v1/jails").await, 503, "database_unavailable").await;
+        assert!(
+            !body.to_string().to_lowercase().contains("select"),
+            "{body}"
+        );
+        admin.close().await.ok();
+        app.stop().await;
+    }
+}

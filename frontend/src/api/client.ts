@@ -6,13 +6,17 @@ import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 
+/** Every code an error can carry: the API's (listed in its OpenAPI document) and the
+ * client's own (no answer, a bug in the page, a status without an envelope). */
+export type ErrorCode = Schemas["ErrorCode"] | "network_error" | "client_error" | `http_${number}`;
+
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly requestId: string;
   readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, requestId: string, details?: unknown) {
+  constructor(status: number, code: ErrorCode, message: string, requestId: string, details?: unknown) {
     super(message);
     this.status = status;
     this.code = code;
@@ -80,10 +84,10 @@ export async function call<T>(method: Method, path: string, opts: { query?: Quer
     data = null;
   }
   if (!res.ok) {
-    const body = (data ?? {}) as { error_code?: string; message?: string; details?: unknown };
+    const body = (data ?? {}) as Partial<Schemas["ErrorBody"]>;
     const e = new ApiError(
       res.status,
-      body.error_code ?? "http_" + res.status,
+      body.error_code ?? `http_${res.status}`,
       body.message ?? `The API answered ${res.status}.`,
       rid,
       body.details,

@@ -153,7 +153,7 @@ export interface paths {
         /** Every user. Role: admin. */
         get: operations["list_users"];
         put?: never;
-        /** Create a user. Role: admin. */
+        /** Create a user. Usernames are unique regardless of case. Role: admin. */
         post: operations["create_user"];
         delete?: never;
         options?: never;
@@ -713,7 +713,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             user?: string;
-            role?: string;
+            role?: components["schemas"]["Role"];
             client_ip?: string;
             request_id?: string;
             action: string;
@@ -731,6 +731,11 @@ export interface components {
             /** Format: uint32 */
             page_size: number;
         };
+        /**
+         * @description How a caller proved who they are.
+         * @enum {string}
+         */
+        AuthMethod: "session" | "token";
         /** BanPage */
         BanPage: {
             items: components["schemas"]["BanView"][];
@@ -757,8 +762,7 @@ export interface components {
             at_local: string;
             ip: string;
             jail: string;
-            /** @description `auto`, `manual` or `blocklist`. */
-            origin: string;
+            origin: components["schemas"]["Origin"];
             /** @description ISO 3166-1 alpha-2; null when unknown. */
             country?: string;
             country_name?: string;
@@ -774,8 +778,8 @@ export interface components {
              * @description Seconds; -1 permanent; null unknown.
              */
             bantime_s?: number;
-            /** @description `banned` (fail2ban holds it now), `expired` or `unbanned`. */
-            state: string;
+            /** @description `banned`: fail2ban holds it now. */
+            state: components["schemas"]["BanState"] & unknown;
             /** Format: date-time */
             ended_at?: string;
             ended_at_local?: string;
@@ -811,6 +815,11 @@ export interface components {
             ips: string[];
         };
         /**
+         * @description How a ban stands or ended.
+         * @enum {string}
+         */
+        BanState: "banned" | "expired" | "unbanned";
+        /**
          * BanView
          * @description One current ban.
          */
@@ -831,8 +840,7 @@ export interface components {
              * @description How often fail2ban has banned this IP (escalation counter).
              */
             bancount: number;
-            /** @description `auto` (from log lines), `manual` (banned by hand) or `blocklist`. */
-            origin: string;
+            origin: components["schemas"]["Origin"];
             /** Format: int32 */
             failures?: number;
         };
@@ -880,6 +888,11 @@ export interface components {
             /** @description The request id of the API call that failed, if any. */
             request_id?: string;
         };
+        /**
+         * @description The kinds of [`Command`], as stored in `commands.kind`.
+         * @enum {string}
+         */
+        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set";
         /** CommandPage */
         CommandPage: {
             items: components["schemas"]["CommandView"][];
@@ -890,6 +903,11 @@ export interface components {
             /** Format: uint32 */
             page_size: number;
         };
+        /**
+         * @description Lifecycle of a command row.
+         * @enum {string}
+         */
+        CommandStatus: "pending" | "running" | "succeeded" | "failed";
         /**
          * CommandView
          * @description A command and where it stands.
@@ -921,11 +939,8 @@ export interface components {
         CommandView: {
             /** Format: int64 */
             id: number;
-            /** @description `ban`, `unban`, `unban_all`, `jail_start`, `jail_stop`, `jail_idle`, `jail_reload`,
-             *     `reload_all`, `ignoreip_add`, `ignoreip_remove`, `ignoreself_set`. */
-            kind: string;
-            /** @description `pending`, `running`, `succeeded` or `failed`. */
-            status: string;
+            kind: components["schemas"]["CommandKind"];
+            status: components["schemas"]["CommandStatus"];
             /** @description What was asked, as validated. */
             payload: unknown;
             requested_by?: string;
@@ -940,10 +955,10 @@ export interface components {
             attempts: number;
             /** @description What fail2ban answered, for succeeded commands. */
             result?: unknown;
-            /** @description Stable code of the failure: `scheduler_unavailable`, `fail2ban_unavailable`,
-             *     `unknown_jail`, `fail2ban_error`, `fail2ban_client_failed`, `jail_not_started`,
-             *     `interrupted`. */
-            error_code?: string;
+            /** @description Why it failed: `scheduler_unavailable`, `fail2ban_unavailable`, `unknown_jail`,
+             *     `fail2ban_error`, `fail2ban_client_failed`, `jail_not_started`, `interrupted` or
+             *     `invalid_command`. */
+            error_code?: components["schemas"]["ErrorCode"] & unknown;
             error?: string;
         };
         /** CountryCount */
@@ -964,8 +979,8 @@ export interface components {
          * @description The body of every error response.
          */
         ErrorBody: {
-            /** @description Stable machine-readable code, e.g. `not_found`, `validation_failed`. */
-            error_code: string;
+            /** @description Stable machine-readable code. */
+            error_code: components["schemas"]["ErrorCode"] & unknown;
             /** @description A sentence for people. */
             message: string;
             /** @description Structured context (which field, which limit), when there is any. */
@@ -973,6 +988,16 @@ export interface components {
             /** @description The request id, also sent as the `X-Request-Id` header. */
             request_id: string;
         };
+        /**
+         * @description A stable, machine-readable error code.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_origin" | "invalid_country" | "invalid_asn" | "invalid_state" | "invalid_sort" | "invalid_series" | "invalid_ip_search" | "page_too_deep" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command";
+        /**
+         * @description Who placed an IP on the map.
+         * @enum {string}
+         */
+        GeoSource: "local" | "http" | "none";
         /**
          * GeoView
          * @description What the scheduler found out about an IP.
@@ -984,9 +1009,7 @@ export interface components {
             /** Format: int64 */
             asn?: number;
             asn_org?: string;
-            /** @description `local` (the geo files), `http` (the fallback service) or `none` (nobody knew;
-             *     it is looked up again later). */
-            source: string;
+            source: components["schemas"]["GeoSource"];
             /** Format: date-time */
             resolved_at: string;
         };
@@ -1067,9 +1090,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description The scheduler's jobs, as the job-run table and the API name them.
+         * @enum {string}
+         */
+        JobName: "heartbeat" | "status_probe" | "jail_sync" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
         /** JobRunView */
         JobRunView: {
-            job: string;
+            job: components["schemas"]["JobName"];
             holder: string;
             /** Format: int64 */
             token: number;
@@ -1126,7 +1154,7 @@ export interface components {
         NewUser: {
             username: string;
             password: string;
-            role: string;
+            role: components["schemas"]["Role"];
         };
         /**
          * Offender
@@ -1160,6 +1188,11 @@ export interface components {
             plan: string;
         };
         /**
+         * @description Who put a ban in place.
+         * @enum {string}
+         */
+        Origin: "auto" | "manual" | "blocklist";
+        /**
          * PasswordChange
          * @example {
          *       "current_password": "correct horse battery staple",
@@ -1179,6 +1212,11 @@ export interface components {
         PasswordReset: {
             password: string;
         };
+        /**
+         * @description Roles in increasing power: viewer < operator < admin (the order is the derive's).
+         * @enum {string}
+         */
+        Role: "viewer" | "operator" | "admin";
         /** SchedulerView */
         SchedulerView: {
             /** @description The current leader, or null when no scheduler holds a valid lease. */
@@ -1199,14 +1237,14 @@ export interface components {
         /** SessionView */
         SessionView: {
             user: string;
-            role: string;
+            role: components["schemas"]["Role"];
             /**
              * Format: date-time
              * @description When the session ends unless used (sliding); null for API tokens.
              */
             expires_at?: string;
-            /** @description `session` or `token`. */
-            via: string;
+            /** @description How the caller signed in. */
+            via: components["schemas"]["AuthMethod"] & unknown;
             /** @description The instance's display time zone (IANA name, chosen at setup); the UI shows times
              *     in it unless this browser picked another. */
             timezone: string;
@@ -1301,8 +1339,7 @@ export interface components {
              * @description The ban time fail2ban gave (seconds; -1 permanent).
              */
             bantime_s?: number;
-            /** @description `banned`, `expired` or `unbanned`. */
-            state: string;
+            state: components["schemas"]["BanState"];
             /** Format: date-time */
             ended_at?: string;
             ended_at_local?: string;
@@ -1311,7 +1348,7 @@ export interface components {
              * @description How long the ban lasted (to its end, or until now while it holds), seconds.
              */
             lasted_s?: number;
-            origin: string;
+            origin: components["schemas"]["Origin"];
             /** Format: int32 */
             failures?: number;
             /** Format: int32 */
@@ -1333,8 +1370,8 @@ export interface components {
          */
         TokenRequest: {
             name: string;
-            /** @description viewer, operator or admin; never above your own role. */
-            role: string;
+            /** @description Never above your own role. */
+            role: components["schemas"]["Role"] & unknown;
             /** Format: int64 */
             expires_in_days?: number;
         };
@@ -1346,7 +1383,7 @@ export interface components {
             user: string;
             /** @description The first characters, to recognise a token; the secret itself is never stored. */
             prefix: string;
-            role: string;
+            role: components["schemas"]["Role"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1409,7 +1446,7 @@ export interface components {
          *     }
          */
         UserChange: {
-            role?: string;
+            role?: components["schemas"]["Role"];
             disabled?: boolean;
         };
         /** UserList */
@@ -1421,7 +1458,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             username: string;
-            role: string;
+            role: components["schemas"]["Role"];
             disabled: boolean;
             /** Format: date-time */
             created_at: string;
@@ -1462,7 +1499,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1480,8 +1526,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1498,7 +1562,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,7 +1604,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1558,8 +1631,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1576,7 +1667,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,7 +1711,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1638,8 +1738,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1656,7 +1774,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1694,7 +1812,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1712,8 +1839,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1730,7 +1875,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1768,7 +1913,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1786,8 +1940,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1804,7 +1976,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1842,7 +2014,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1860,8 +2041,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1878,7 +2077,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1918,7 +2117,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1936,8 +2144,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1954,7 +2180,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1992,7 +2218,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2010,8 +2245,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2028,7 +2281,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2070,7 +2323,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2088,8 +2350,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2106,7 +2386,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2144,7 +2424,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2162,8 +2451,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2180,7 +2487,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,7 +2525,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2236,8 +2552,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2254,7 +2588,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2296,7 +2630,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2314,8 +2657,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2332,7 +2693,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2370,7 +2731,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2388,8 +2758,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2406,7 +2794,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2450,7 +2838,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2468,8 +2865,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2486,7 +2901,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,7 +2943,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2546,8 +2970,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2564,7 +3006,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2610,7 +3052,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2628,8 +3079,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2646,7 +3115,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2684,7 +3153,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2702,8 +3180,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2720,7 +3216,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2758,7 +3254,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2776,8 +3281,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2794,7 +3317,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2834,7 +3357,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2852,8 +3384,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2870,7 +3420,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2914,7 +3464,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2932,8 +3491,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2950,7 +3527,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3002,7 +3579,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3020,8 +3606,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3038,7 +3642,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3090,7 +3694,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3108,8 +3721,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3126,7 +3757,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3178,7 +3809,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3196,8 +3836,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3214,7 +3872,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3270,7 +3928,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3288,8 +3955,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3306,7 +3991,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3356,7 +4041,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,8 +4068,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3392,7 +4104,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3432,7 +4144,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3450,8 +4171,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3468,7 +4207,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3524,7 +4263,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3542,8 +4290,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3560,7 +4326,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3613,7 +4379,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3631,8 +4406,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3649,7 +4442,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3705,7 +4498,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,8 +4525,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3741,7 +4561,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3784,7 +4604,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3802,8 +4631,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3820,7 +4667,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3874,7 +4721,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3892,8 +4748,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3910,7 +4784,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3964,7 +4838,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3982,8 +4865,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4000,7 +4901,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4050,7 +4951,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4068,8 +4978,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4086,7 +5014,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4126,7 +5054,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4144,8 +5081,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4162,7 +5117,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4176,9 +5131,8 @@ export interface operations {
     list_commands: {
         parameters: {
             query?: {
-                /** @description `pending`, `running`, `succeeded` or `failed`. */
-                status?: string;
-                kind?: string;
+                status?: components["schemas"]["CommandStatus"];
+                kind?: components["schemas"]["CommandKind"];
                 page?: number;
                 page_size?: number;
             };
@@ -4206,7 +5160,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4224,8 +5187,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4242,7 +5223,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4280,7 +5261,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4298,8 +5288,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4316,7 +5324,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4366,7 +5374,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4384,8 +5401,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4402,7 +5437,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4450,7 +5485,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4468,8 +5512,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4486,7 +5548,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4535,7 +5597,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4553,8 +5624,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4571,7 +5660,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4617,7 +5706,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4635,8 +5733,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4653,7 +5769,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,7 +5816,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4718,8 +5843,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4736,7 +5879,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,7 +5928,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4803,8 +5955,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4821,7 +5991,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4873,7 +6043,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4891,8 +6070,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4909,7 +6106,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4952,7 +6149,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4970,8 +6176,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4988,7 +6212,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5028,7 +6252,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5046,8 +6279,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5064,7 +6315,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5105,7 +6356,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed for this caller's role (`forbidden`). */
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5123,8 +6383,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5141,7 +6419,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A dependency is down (`database_unavailable`). */
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
             503: {
                 headers: {
                     [name: string]: unknown;

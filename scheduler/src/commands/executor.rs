@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
 use shared::commands::Command;
 use shared::db;
-use shared::lease::{fenced_execute, fenced_query};
+use shared::error_code::ErrorCode;
+use shared::store::commands::{self as queue, Claimed, Finish, Scope};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -24,7 +25,7 @@ use crate::jobs::{JobContext, JobError, Worker};
 const POLL: Duration = Duration::from_millis(100);
 /// Wait before retrying a command fail2ban could not take (it is restarting).
 const RETRY_AFTER: Duration = Duration::from_millis(500);
-const MAX_ATTEMPTS: i64 = 3;
+const MAX_ATTEMPTS: i32 = 3;
 /// fail2ban opens its socket before it has added its jails, so right after a (re)connect
 /// "unknown jail" usually means "not loaded yet". The API only queues commands for jails
 /// the snapshot knows, so within this window such a command waits instead of failing.
@@ -34,20 +35,11 @@ pub fn worker() -> Worker {
     Worker::new("command_executor", run)
 }
 
-/// A claimed command.
-struct Claimed {
-    id: i64,
-    kind: String,
-    payload: String,
-    request_id: Option<String>,
-    attempts: i64,
-}
-
 /// How one execution ended.
 enum Outcome {
     Succeeded(serde_json::Value),
     Failed {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     /// fail2ban is not there: put the command back and try again shortly.
@@ -80,24 +72,7 @@ async fn run(ctx: JobContext, cancel: CancellationToken) {
 
 /// Commands a previous leader left `running`: retried when attempts remain, else failed.
 async fn recover_interrupted(ctx: &JobContext) -> Result<(), DbErr> {
-    let retried = fenced_execute(
-        &ctx.db,
-        &ctx.fence,
-        "UPDATE commands SET status = 'pending', lease_token = NULL, \
-         error = 'interrupted by a scheduler change; retrying' \
-         WHERE status = 'running' AND (lease_token IS NULL OR lease_token <> $1) AND attempts < $2 AND {fence}",
-        vec![ctx.fence.token.into(), MAX_ATTEMPTS.into()],
-    )
-    .await?;
-    let failed = fenced_execute(
-        &ctx.db,
-        &ctx.fence,
-        "UPDATE commands SET status = 'failed', error_code = 'interrupted', \
-         error = 'the scheduler stopped while running this command, too many times', finished_at_ms = {now_ms} \
-         WHERE status = 'running' AND (lease_token IS NULL OR lease_token <> $1) AND {fence}",
-        vec![ctx.fence.token.into()],
-    )
-    .await?;
+    let (retried, failed) = queue::recover_interrupted(&ctx.db, &ctx.fence, MAX_ATTEMPTS).await?;
     if retried + failed > 0 {
         tracing::warn!(
             retried,
@@ -112,7 +87,7 @@ async fn recover_interrupted(ctx: &JobContext) -> Result<(), DbErr> {
 async fn step(ctx: &JobContext) -> Result<bool, JobError> {
     ctx.ensure_leading()?;
     expire_stale(ctx).await?;
-    let Some(cmd) = claim(ctx).await? else {
+    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, RETRY_AFTER).await? else {
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
@@ -129,11 +104,11 @@ async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
             execute(ctx, &command).await
         }
         Err(e) => Outcome::Failed {
-            code: "invalid_command",
+            code: ErrorCode::InvalidCommand,
             message: format!("unreadable payload: {e}"),
         },
     };
-    metrics::counter!("scheduler_commands_total", "kind" => cmd.kind.clone(), "outcome" => match &outcome {
+    metrics::counter!("scheduler_commands_total", "kind" => cmd.kind.as_str(), "outcome" => match &outcome {
         Outcome::Succeeded(_) => "succeeded",
         Outcome::Failed { .. } => "failed",
         Outcome::Retry(_) => "retry",
@@ -150,58 +125,11 @@ async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
 }
 
 async fn expire_stale(ctx: &JobContext) -> Result<(), DbErr> {
-    let expiry_ms = i64::try_from(ctx.command_expiry.as_millis()).unwrap_or(i64::MAX);
-    let n = fenced_execute(
-        &ctx.db,
-        &ctx.fence,
-        "UPDATE commands SET status = 'failed', finished_at_ms = {now_ms}, \
-         error_code = CASE WHEN attempts > 0 THEN 'fail2ban_unavailable' ELSE 'scheduler_unavailable' END, \
-         error = CASE WHEN attempts > 0 THEN 'fail2ban could not be reached before the command expired' \
-                 ELSE 'no scheduler picked the command up in time' END \
-         WHERE status = 'pending' AND created_at_ms < {now_ms} - $1 AND {fence}",
-        vec![expiry_ms.into()],
-    )
-    .await?;
+    let n = queue::expire(&ctx.db, ctx.command_expiry, Scope::All(&ctx.fence)).await?;
     if n > 0 {
         tracing::warn!(expired = n, "commands expired unexecuted");
     }
     Ok(())
-}
-
-async fn claim(ctx: &JobContext) -> Result<Option<Claimed>, DbErr> {
-    let skip_locked = if ctx.db.get_database_backend() == DatabaseBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let retry_ms = i64::try_from(RETRY_AFTER.as_millis()).unwrap_or(500);
-    let sql = format!(
-        "UPDATE commands SET status = 'running', started_at_ms = {{now_ms}}, attempts = attempts + 1, \
-         lease_token = $1 \
-         WHERE id = (SELECT id FROM commands WHERE status = 'pending' \
-                     AND (started_at_ms IS NULL OR started_at_ms < {{now_ms}} - $2) \
-                     ORDER BY id LIMIT 1{skip_locked}) \
-         AND status = 'pending' AND {{fence}} \
-         RETURNING id, kind, payload, request_id, attempts"
-    );
-    let rows = fenced_query(
-        &ctx.db,
-        &ctx.fence,
-        &sql,
-        vec![ctx.fence.token.into(), retry_ms.into()],
-    )
-    .await?;
-    rows.first()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.try_get("", "id")?,
-                kind: r.try_get("", "kind")?,
-                payload: r.try_get("", "payload")?,
-                request_id: r.try_get("", "request_id")?,
-                attempts: i64::from(r.try_get::<i32>("", "attempts")?),
-            })
-        })
-        .transpose()
 }
 
 /// `connection_age`: how long the client's connection had been open when the error came.
@@ -216,19 +144,19 @@ fn client_failure(e: ClientError, connection_age: Option<Duration>) -> Outcome {
     }
     if e.is_unknown_jail() {
         return Outcome::Failed {
-            code: "unknown_jail",
+            code: ErrorCode::UnknownJail,
             message: e.to_string(),
         };
     }
     Outcome::Failed {
-        code: "fail2ban_error",
+        code: ErrorCode::Fail2banError,
         message: e.to_string(),
     }
 }
 
 fn control_failure(e: ControlError) -> Outcome {
     Outcome::Failed {
-        code: "fail2ban_client_failed",
+        code: ErrorCode::Fail2banClientFailed,
         message: e.to_string(),
     }
 }
@@ -264,7 +192,7 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
                 let running = c.jails().await.map_err(failed)?.contains(jail);
                 if !running {
                     return Err(Outcome::Failed {
-                        code: "jail_not_started",
+                        code: ErrorCode::JailNotStarted,
                         message: format!(
                             "fail2ban did not start {jail}; is it configured and enabled? {output}"
                         ),
@@ -303,7 +231,7 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
 async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(), JobError> {
     let _writer = ctx.f2b.snapshot_writer.lock().await;
     let txn = ctx.fenced_txn().await?;
-    let n = match &outcome {
+    let finish = match outcome {
         Outcome::Succeeded(result) => {
             if let Ok(command) = Command::from_payload(&cmd.payload) {
                 apply_to_snapshot(
@@ -315,42 +243,20 @@ async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(),
                 .await?;
             }
             tracing::info!("command succeeded");
-            db::execute(
-                &txn,
-                "UPDATE commands SET status = 'succeeded', finished_at_ms = {now_ms}, result = $2, \
-                 error = NULL, error_code = NULL WHERE id = $1 AND status = 'running' AND lease_token = $3",
-                [cmd.id.into(), result.to_string().into(), ctx.fence.token.into()],
-            )
-            .await?
+            Finish::Succeeded(result)
         }
         Outcome::Failed { code, message } => {
-            tracing::warn!(error_code = code, error = %message, "command failed");
-            db::execute(
-                &txn,
-                "UPDATE commands SET status = 'failed', finished_at_ms = {now_ms}, error_code = $2, error = $3 \
-                 WHERE id = $1 AND status = 'running' AND lease_token = $4",
-                [cmd.id.into(), (*code).into(), message.clone().into(), ctx.fence.token.into()],
-            )
-            .await?
+            tracing::warn!(error_code = %code, error = %message, "command failed");
+            Finish::Failed { code, message }
         }
         Outcome::Retry(message) => {
             tracing::info!(error = %message, "fail2ban unavailable; the command waits");
-            db::execute(
-                &txn,
-                "UPDATE commands SET status = 'pending', lease_token = NULL, error = $2, \
-                 attempts = CASE WHEN attempts > 1 THEN attempts - 1 ELSE attempts END \
-                 WHERE id = $1 AND status = 'running' AND lease_token = $3",
-                [
-                    cmd.id.into(),
-                    message.clone().into(),
-                    ctx.fence.token.into(),
-                ],
-            )
-            .await?
+            Finish::Retry(message)
         }
     };
+    let still_ours = queue::finish(&txn, cmd.id, ctx.fence.token, &finish).await?;
     ctx.commit(txn).await?;
-    if n == 0 {
+    if !still_ours {
         tracing::warn!("the command row changed while it ran; result not recorded");
     }
     Ok(())
@@ -486,7 +392,7 @@ mod tests {
     fn kind(o: Outcome) -> String {
         match o {
             Outcome::Succeeded(_) => "succeeded".into(),
-            Outcome::Failed { code, .. } => code.into(),
+            Outcome::Failed { code, .. } => code.as_str().into(),
             Outcome::Retry(_) => "retry".into(),
         }
     }

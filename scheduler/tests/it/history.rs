@@ -522,7 +522,7 @@ async fn repeat_offender_walk_on_flat_lists_matches_the_full_grouping() {
             let f = api::history::query::Filters {
                 from_ms: now - days * DAY_MS,
                 to_ms: now + 1,
-                origin: origin.map(str::to_owned),
+                origin: origin.and_then(shared::domain::Origin::parse),
                 ..Default::default()
             };
             let (raw, walk) = raw_and_walked(&h.db, &f).await;
@@ -644,7 +644,7 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
                 let f = api::history::query::Filters {
                     from_ms: from,
                     to_ms: to,
-                    origin: origin.map(str::to_owned),
+                    origin: origin.and_then(shared::domain::Origin::parse),
                     jail: jail.map(str::to_owned),
                     ..Default::default()
                 };

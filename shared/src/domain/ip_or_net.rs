@@ -31,12 +31,13 @@ pub enum IpParseError {
 
 impl IpParseError {
     /// The stable error code the API answers with.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error_code::ErrorCode {
+        use crate::error_code::ErrorCode;
         match self {
-            IpParseError::Malformed(_) => "invalid_ip",
-            IpParseError::TooBroad { .. } => "prefix_too_broad",
-            IpParseError::HostBits { .. } => "invalid_ip",
-            IpParseError::NotBannable(_) => "ip_not_allowed",
+            IpParseError::Malformed(_) => ErrorCode::InvalidIp,
+            IpParseError::TooBroad { .. } => ErrorCode::PrefixTooBroad,
+            IpParseError::HostBits { .. } => ErrorCode::InvalidIp,
+            IpParseError::NotBannable(_) => ErrorCode::IpNotAllowed,
         }
     }
 }
@@ -218,7 +219,7 @@ mod tests {
 
     #[test]
     fn refuses_garbage_broad_networks_host_bits_and_special_addresses() {
-        let code = |s: &str| IpOrNet::parse(s).expect_err(s).code();
+        let code = |s: &str| IpOrNet::parse(s).expect_err(s).code().as_str();
         for bad in [
             "",
             "not-an-ip",

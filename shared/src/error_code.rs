@@ -1,0 +1,92 @@
+//! Every `error_code` BanGUI answers with, in one enum: the API's error envelope and the
+//! `error_code` of a failed command. Clients may switch on them; the OpenAPI document
+//! lists them all, and `Docs/api.md` says when each is given.
+
+use crate::domain::vocabulary;
+
+vocabulary! {
+    /// A stable, machine-readable error code.
+    pub enum ErrorCode {
+        // Malformed input (400).
+        BadRequest => "bad_request",
+        ValidationFailed => "validation_failed",
+        InvalidIp => "invalid_ip",
+        PrefixTooBroad => "prefix_too_broad",
+        IpNotAllowed => "ip_not_allowed",
+        TooManyIps => "too_many_ips",
+        InvalidJailName => "invalid_jail_name",
+        InvalidWait => "invalid_wait",
+        InvalidUsername => "invalid_username",
+        InvalidTimezone => "invalid_timezone",
+        WeakPassword => "weak_password",
+        InvalidRange => "invalid_range",
+        InvalidOrigin => "invalid_origin",
+        InvalidCountry => "invalid_country",
+        InvalidAsn => "invalid_asn",
+        InvalidState => "invalid_state",
+        InvalidSort => "invalid_sort",
+        InvalidSeries => "invalid_series",
+        InvalidIpSearch => "invalid_ip_search",
+        PageTooDeep => "page_too_deep",
+        // Who may call (401, 403).
+        Unauthorized => "unauthorized",
+        InvalidCredentials => "invalid_credentials",
+        Forbidden => "forbidden",
+        CsrfFailed => "csrf_failed",
+        // Not there (404, 405).
+        NotFound => "not_found",
+        UnknownJail => "unknown_jail",
+        IpNotSeen => "ip_not_seen",
+        GeoNotResolved => "geo_not_resolved",
+        MethodNotAllowed => "method_not_allowed",
+        // State conflicts (409).
+        SetupDone => "setup_done",
+        UsernameTaken => "username_taken",
+        LastAdmin => "last_admin",
+        Conflict => "conflict",
+        // The request itself (413, 415, 429).
+        PayloadTooLarge => "payload_too_large",
+        UnsupportedMediaType => "unsupported_media_type",
+        RateLimited => "rate_limited",
+        // BanGUI's side (500, 503).
+        Internal => "internal",
+        DatabaseUnavailable => "database_unavailable",
+        ServiceUnavailable => "service_unavailable",
+        SetupRequired => "setup_required",
+        NotReady => "not_ready",
+        // How a command failed (the command's `error_code`).
+        SchedulerUnavailable => "scheduler_unavailable",
+        Fail2banUnavailable => "fail2ban_unavailable",
+        Fail2banError => "fail2ban_error",
+        Fail2banClientFailed => "fail2ban_client_failed",
+        JailNotStarted => "jail_not_started",
+        Interrupted => "interrupted",
+        InvalidCommand => "invalid_command",
+    }
+}
+
+impl ErrorCode {
+    /// The HTTP status an API error with this code answers with. Command failure codes
+    /// only ever appear inside a command (which itself answered 200 or 202).
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            BadRequest | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
+            | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
+            | InvalidRange | InvalidOrigin | InvalidCountry | InvalidAsn | InvalidState
+            | InvalidSort | InvalidSeries | InvalidIpSearch | PageTooDeep | InvalidCommand => 400,
+            Unauthorized | InvalidCredentials => 401,
+            Forbidden | CsrfFailed => 403,
+            NotFound | UnknownJail | IpNotSeen | GeoNotResolved => 404,
+            MethodNotAllowed => 405,
+            SetupDone | UsernameTaken | LastAdmin | Conflict => 409,
+            PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
+            ValidationFailed => 422,
+            RateLimited => 429,
+            Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted => 500,
+            DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady
+            | SchedulerUnavailable | Fail2banUnavailable => 503,
+        }
+    }
+}
