@@ -5,7 +5,7 @@
 #   ./scripts/bench-foundation.sh            # SQLite in a temporary folder
 #   BANGUI_DATABASE_URL=postgres://postgres@127.0.0.1/bangui_bench ./scripts/bench-foundation.sh
 #
-# The takeover benchmark is `cargo bench -p scheduler --bench takeover`.
+# The takeover benchmark is `cargo build --release -p scheduler && cargo bench -p e2e --bench takeover`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }

@@ -5,7 +5,7 @@
 #
 #   ./scripts/bench-ui.sh [N]
 #
-# Uses (and, when missing, fills through `cargo bench -p scheduler --bench history`) the
+# Uses (and, when missing, fills through `cargo bench -p e2e --bench history`) the
 # SQLite benchmark database target/bench-history/history-N.db, then serves it with a
 # release bangui-api (no scheduler: nothing changes during the measurement).
 set -euo pipefail
@@ -17,7 +17,7 @@ db=$target/bench-history/history-$n.db
 (cd frontend && npm ci --no-audit --no-fund --silent && npm run -s build >/dev/null)
 if [ ! -f "$db" ]; then
   echo "== filling $db (history benchmark)"
-  cargo bench -q -p scheduler --bench history -- --events "$n" --requests 1 >/dev/null
+  cargo bench -q -p e2e --bench history -- --events "$n" --requests 1 >/dev/null
 fi
 cargo build -q --release --locked -p api
 

@@ -11,4 +11,4 @@ cd "$(dirname "$0")/.."
 export BANGUI_TEST_BACKENDS=postgres
 export BANGUI_TEST_PG_URL=${BANGUI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 cargo build -q --workspace --bins
-cargo test -q -p scheduler --test it rehearsal -- --nocapture 2>&1 | grep -E '^\|| rehearsal|test result'
+cargo test -q -p e2e --test it rehearsal -- --nocapture 2>&1 | grep -E '^\|| rehearsal|test result'

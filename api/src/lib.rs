@@ -1,12 +1,15 @@
 //! bangui-api: the stateless HTTP API. It reads what the scheduler wrote, records what
 //! users ask for, and never touches fail2ban or runs a timer.
 
+/// The analytics queries behind the dashboard and history endpoints. Public so the
+/// end-to-end oracle tests (`e2e/tests/it/history.rs`) can compare their two plans of one
+/// question, and the history benchmark can print their query plans.
+pub mod analytics;
 pub mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod error;
-pub mod frontend;
-pub mod history;
-pub mod middleware;
-pub mod routes;
-pub mod time;
-pub mod validate;
+pub(crate) mod frontend;
+pub(crate) mod middleware;
+pub(crate) mod routes;
+pub(crate) mod time;
+pub(crate) mod validate;

@@ -2,7 +2,7 @@
 //! over ban rows. The old `(ip_bin, at_ms)` index took each new ban at a random place, so
 //! once it outgrew the writer's cache nearly every ban changed another page of it (the
 //! 10 M ingest rate); week first, new bans land in the current week's part only. Queries
-//! about IPs name their weeks (`shared::history::ip_weeks_condition`).
+//! about IPs name their weeks (`shared::archive::ip_weeks_condition`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;

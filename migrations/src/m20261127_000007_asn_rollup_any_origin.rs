@@ -11,7 +11,7 @@
 //! corrections never see it half built.
 //!
 //! Frozen: the SQL is written out as it was at this version (the live code it came from,
-//! `shared::history`, may change); a migration replayed later must do what it did then.
+//! `shared::archive`, may change); a migration replayed later must do what it did then.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
@@ -19,7 +19,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The rollup sets and grains after this migration (`shared::history::rollup_layout()`
+/// The rollup sets and grains after this migration (`shared::archive::rollup_layout()`
 /// at this version).
 const LAYOUT: &str = "o:h,d,w,4w,16w;j:h,d,w,4w,16w;c:h,d,w,4w,16w;a*:h,d,w,4w,16w;\
                       a:d,w,4w,16w;jc:d,w,4w,16w;ja:d,w,4w,16w";

@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use migrations::MigratorTrait;
 use sea_orm_migration::sea_orm::{self, ConnectionTrait, DatabaseBackend, Statement};
-use shared::testing::{TestDb, backends};
+use testkit::db::{TestDb, backends};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bangui-migrate");
 
@@ -183,7 +183,7 @@ async fn replaying_every_migration_gives_the_schema_the_code_expects() {
         .expect("row")
         .try_get("", "sets")
         .expect("sets");
-        assert_eq!(sets, shared::history::rollup_layout(), "{backend:?}");
+        assert_eq!(sets, shared::archive::rollup_layout(), "{backend:?}");
         db.close().await.ok();
         test_db.drop_db().await;
     }

@@ -2,11 +2,10 @@
 //! while it leads, and (in later issues) is the only process that touches fail2ban.
 
 pub mod app;
-pub mod bans;
+pub mod ban_writer;
 pub mod commands;
 pub mod fail2ban;
 pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod leadership;
-pub mod synthetic;

@@ -1,6 +1,7 @@
 //! What both BanGUI binaries share: configuration, database access, the scheduler lease,
 //! telemetry and small domain types.
 
+pub mod archive;
 pub mod commands;
 pub mod config;
 pub mod countries;
@@ -8,12 +9,9 @@ pub mod db;
 pub mod domain;
 pub mod duration;
 pub mod error_code;
-pub mod history;
 pub mod lease;
 pub mod metrics;
 pub mod request_id;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;

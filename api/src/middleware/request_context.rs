@@ -162,3 +162,51 @@ fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use poem::{EndpointExt, Route, Server, get, handler};
+
+    use super::RequestContext;
+
+    #[handler]
+    fn explode() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_envelope_and_the_server_survives() {
+        let endpoint = Route::new()
+            .at("/explode", get(explode))
+            .at("/fine", get(poem::endpoint::make_sync(|_| "fine")))
+            .with(RequestContext::new(1024));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let server =
+            tokio::spawn(Server::new(poem::listener::TcpListener::bind(addr)).run(endpoint));
+        let http = reqwest::Client::new();
+        let mut resp = None;
+        for _ in 0..50 {
+            if let Ok(r) = http.get(format!("http://{addr}/explode")).send().await {
+                resp = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let body = testkit::client::assert_error(resp.expect("server up"), 500, "internal").await;
+        assert!(
+            !body["message"].as_str().unwrap_or("").contains("boom"),
+            "panic text must not leak"
+        );
+        let ok = http
+            .get(format!("http://{addr}/fine"))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(ok.status(), 200);
+        server.abort();
+    }
+}

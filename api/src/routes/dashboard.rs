@@ -1,6 +1,6 @@
 //! The dashboard: bans in a time range and their aggregates (trend, countries, jails,
 //! ASNs, repeat offenders), all under the same filters. Counts come from the rollups
-//! (`history::query`), so they stay fast at millions of events.
+//! (`analytics::query`), so they stay fast at millions of events.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -14,11 +14,11 @@ use shared::countries::{COUNTRIES, country_name};
 use shared::db;
 use shared::domain::{BanState, Origin};
 
+use crate::analytics::query::{self, CountryFilter, Filters, Key};
+use crate::analytics::range::{self, Range};
+use crate::analytics::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::history::query::{self, CountryFilter, Filters, Key};
-use crate::history::range::{self, Range};
-use crate::history::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
 use crate::routes::{ApiTags, default_page, default_page_size};
 use crate::time::from_epoch_ms;
 use crate::validate;
@@ -96,7 +96,7 @@ pub async fn parse_filters(
     let ip =
         a.ip.as_deref()
             .filter(|s| !s.trim().is_empty())
-            .map(shared::history::parse_ip_search)
+            .map(shared::archive::parse_ip_search)
             .transpose()
             .map_err(|e| invalid(ErrorCode::InvalidIpSearch, "ip", e.to_string()))?;
     let state = match a.state.as_deref().map(str::trim) {
@@ -118,7 +118,7 @@ pub async fn parse_filters(
             country,
             asn: a.asn,
             span: match ip {
-                Some(_) => shared::history::ban_span(db)
+                Some(_) => shared::archive::ban_span(db)
                     .await
                     .map_err(ApiError::from)?,
                 None => None,
@@ -325,7 +325,7 @@ impl DashboardApi {
         let (sort, tz) = (parse_sort(sort.0.as_deref())?, parse_tz(tz.0.as_deref())?);
         check_depth(page.0, page_size.0)?;
         Ok(Json(
-            history::list(&self.db, &f, sort, page.0, page_size.0, tz)
+            analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
                 .await
                 .map_err(ApiError::from)?,
         ))
@@ -495,11 +495,11 @@ impl DashboardApi {
             .collect();
         let bans = if f.country.is_some() {
             check_depth(page.0, page_size.0)?;
-            history::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
+            analytics::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
                 .await
                 .map_err(ApiError::from)?
         } else {
-            let items = history::rows(&self.db, &f, Sort::NewestFirst, 1, LATEST, tz)
+            let items = analytics::rows(&self.db, &f, Sort::NewestFirst, 1, LATEST, tz)
                 .await
                 .map_err(ApiError::from)?;
             BanRecordPage {
@@ -593,7 +593,7 @@ impl DashboardApi {
             .await
             .map_err(ApiError::from)?;
         let asns: Vec<i64> = counts.iter().map(|c| c.keys[0].int()).collect();
-        let orgs = history::asn_orgs(&self.db, &asns)
+        let orgs = analytics::asn_orgs(&self.db, &asns)
             .await
             .map_err(ApiError::from)?;
         Ok(Json(ByAsn {
@@ -652,13 +652,13 @@ impl DashboardApi {
         .await?;
         let tz = parse_tz(tz.0.as_deref())?;
         Ok(Json(
-            history::repeat_offenders(
+            analytics::repeat_offenders(
                 &self.db,
                 &f,
                 min_bans.0,
                 limit.0,
                 tz,
-                history::OFFENDERS_RAW_LIMIT,
+                analytics::OFFENDERS_RAW_LIMIT,
             )
             .await
             .map_err(ApiError::from)?,

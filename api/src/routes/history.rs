@@ -8,9 +8,9 @@ use poem_openapi::payload::Json;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
+use crate::analytics::{self, BanRecordPage, GeoView, IpTimeline};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::history::{self, BanRecordPage, GeoView, IpTimeline};
 use crate::routes::dashboard::{FilterArgs, check_depth, parse_filters, parse_sort, parse_tz};
 use crate::routes::{ApiTags, default_page, default_page_size};
 
@@ -90,7 +90,7 @@ impl HistoryApi {
         let (sort, tz) = (parse_sort(sort.0.as_deref())?, parse_tz(tz.0.as_deref())?);
         check_depth(page.0, page_size.0)?;
         Ok(Json(
-            history::list(&self.db, &f, sort, page.0, page_size.0, tz)
+            analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
                 .await
                 .map_err(ApiError::from)?,
         ))
@@ -114,7 +114,7 @@ impl HistoryApi {
         self.auth.require(req, Role::Viewer).await?;
         let addr = parse_ip(&ip.0)?;
         let tz = parse_tz(tz.0.as_deref())?;
-        history::timeline(&self.db, addr, limit.0, tz)
+        analytics::timeline(&self.db, addr, limit.0, tz)
             .await
             .map_err(ApiError::from)?
             .map(Json)
@@ -133,7 +133,7 @@ impl HistoryApi {
     async fn geo(&self, req: &Request, ip: Path<String>) -> ApiResult<Json<GeoView>> {
         self.auth.require(req, Role::Viewer).await?;
         let addr = parse_ip(&ip.0)?;
-        history::geo_of(&self.db, &addr.to_string())
+        analytics::geo_of(&self.db, &addr.to_string())
             .await
             .map_err(ApiError::from)?
             .map(Json)

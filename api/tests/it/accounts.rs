@@ -4,12 +4,11 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::{
-    ADMIN, ADMIN_PASSWORD, TestApp, assert_error, bearer_client, config, login_token, spawn_app,
-    spawn_app_with,
-};
+use testkit::api::{TestApp, spawn_app, spawn_app_with};
+use testkit::client::{ADMIN, ADMIN_PASSWORD, assert_error, bearer_client, login_token};
+use testkit::config;
 
 /// A second API process over the same database.
 async fn second_api(app: &TestApp) -> (String, tokio_util::sync::CancellationToken) {
@@ -966,31 +965,38 @@ async fn deleting_a_user_ends_their_sessions_and_tokens() {
     }
 }
 
+/// One number from the database (`… AS n`).
+async fn number(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
+    shared::db::query_one(&app.db, sql, values)
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get("", "n")
+        .expect("n")
+}
+
+async fn user_id(app: &TestApp, name: &str) -> i64 {
+    let sql = "SELECT id AS n FROM users WHERE username = $1";
+    number(app, sql, vec![name.into()]).await
+}
+
 /// Active admins, straight from the database.
 async fn active_admins(app: &TestApp) -> i64 {
-    shared::db::query_one(
-        &app.db,
-        "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = false",
-        [],
-    )
-    .await
-    .expect("count")
-    .expect("row")
-    .try_get("", "n")
-    .expect("n")
+    let sql = "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = false";
+    number(app, sql, vec![]).await
+}
+
+/// The id of the only active admin.
+async fn the_active_admin(app: &TestApp) -> i64 {
+    let sql = "SELECT id AS n FROM users WHERE role = 'admin' AND disabled = false";
+    number(app, sql, vec![]).await
 }
 
 #[tokio::test]
 async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let first: i64 =
-            shared::db::query_one(&app.db, "SELECT id FROM users WHERE username = 'admin'", [])
-                .await
-                .expect("q")
-                .expect("row")
-                .try_get("", "id")
-                .expect("id");
+        let first = user_id(&app, ADMIN).await;
         let second = create_user(&app, "admin2", "admin").await;
         let second_http = bearer_client(
             &login_token(&app.base, "admin2", "a long enough passphrase", "admin").await,
@@ -1032,16 +1038,7 @@ async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
                 "{backend:?} round {round}: {statuses:?}"
             );
             // The admin that remains restores the other one.
-            let remaining: i64 = shared::db::query_one(
-                &app.db,
-                "SELECT id FROM users WHERE role = 'admin' AND disabled = false",
-                [],
-            )
-            .await
-            .expect("q")
-            .expect("row")
-            .try_get("", "id")
-            .expect("id");
+            let remaining = the_active_admin(&app).await;
             let (survivor, demoted) = if remaining == first { (0, 1) } else { (1, 0) };
             let restore = &admins[survivor].1;
             let demoted = admins[demoted].0;
@@ -1072,13 +1069,7 @@ async fn deleting_and_demoting_at_once_never_removes_the_last_admin() {
                 )
                 .await,
             );
-            let first: i64 =
-                shared::db::query_one(&app.db, "SELECT id FROM users WHERE username = 'admin'", [])
-                    .await
-                    .expect("q")
-                    .expect("row")
-                    .try_get("", "id")
-                    .expect("id");
+            let first = user_id(&app, ADMIN).await;
             // The first admin deletes the other while the other demotes the first.
             let (a, b) = tokio::join!(
                 app.http

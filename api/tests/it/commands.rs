@@ -2,9 +2,10 @@
 //! `scheduler_unavailable`, lists page and search on the server.
 
 use serde_json::{Value, json};
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::{TestApp, assert_error, spawn_app_with};
+use testkit::api::{TestApp, spawn_app_with};
+use testkit::client::assert_error;
 
 async fn seed_jail(app: &TestApp, name: &str) {
     shared::db::execute(

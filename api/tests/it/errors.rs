@@ -1,9 +1,9 @@
 //! The one error envelope, for every way a request can fail.
 
-use poem::{EndpointExt, Route, Server, get, handler};
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::{assert_error, spawn_app};
+use testkit::api::spawn_app;
+use testkit::client::assert_error;
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_get_the_envelope() {
@@ -54,7 +54,7 @@ async fn a_well_formed_request_id_is_echoed_and_a_bad_one_replaced() {
 #[tokio::test]
 async fn bodies_over_the_limit_get_413_whether_declared_or_streamed() {
     let app =
-        crate::common::spawn_app_with(backends()[0], true, &[("BANGUI_MAX_BODY_BYTES", "4096")])
+        testkit::api::spawn_app_with(backends()[0], true, &[("BANGUI_MAX_BODY_BYTES", "4096")])
             .await;
     let big = vec![b'x'; 10_000];
     let r = app
@@ -77,46 +77,6 @@ async fn bodies_over_the_limit_get_413_whether_declared_or_streamed() {
         .expect("req");
     assert_error(r, 413, "payload_too_large").await;
     app.stop().await;
-}
-
-#[handler]
-fn explode() -> &'static str {
-    panic!("boom")
-}
-
-#[tokio::test]
-async fn a_panicking_handler_answers_500_with_the_envelope_and_the_server_survives() {
-    let endpoint = Route::new()
-        .at("/explode", get(explode))
-        .at("/fine", get(poem::endpoint::make_sync(|_| "fine")))
-        .with(api::middleware::request_context::RequestContext::new(1024));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    let server = tokio::spawn(Server::new(poem::listener::TcpListener::bind(addr)).run(endpoint));
-    let http = reqwest::Client::new();
-    let mut resp = None;
-    for _ in 0..50 {
-        if let Ok(r) = http.get(format!("http://{addr}/explode")).send().await {
-            resp = Some(r);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let body = assert_error(resp.expect("server up"), 500, "internal").await;
-    assert!(
-        !body["message"].as_str().unwrap_or("").contains("boom"),
-        "panic text must not leak"
-    );
-    let ok = http
-        .get(format!("http://{addr}/fine"))
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(ok.status(), 200);
-    server.abort();
 }
 
 /// What a database error becomes, for errors made by a real database.
@@ -172,7 +132,7 @@ async fn database_errors_keep_their_cause_and_get_the_status_they_deserve() {
 #[tokio::test]
 async fn a_database_that_went_away_answers_503_with_the_request_id_and_no_sql() {
     for backend in backends() {
-        if backend != shared::testing::Backend::Postgres {
+        if backend != testkit::db::Backend::Postgres {
             continue;
         }
         let app = spawn_app(backend).await;

@@ -1,9 +1,10 @@
 //! The embedded web UI: index.html for client routes (never cached), hashed assets cached
 //! for good, API paths still answering with the error envelope; browser error reports.
 
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::{assert_error, spawn_app};
+use testkit::api::spawn_app;
+use testkit::client::assert_error;
 
 fn built() -> bool {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,7 @@
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::{assert_error, spawn_app, spawn_app_with};
+use testkit::api::{spawn_app, spawn_app_with};
+use testkit::client::assert_error;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_on_a_migrated_database() {

@@ -2,7 +2,6 @@
 
 mod accounts;
 mod commands;
-mod common;
 mod errors;
 mod frontend;
 mod health;

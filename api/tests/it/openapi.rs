@@ -2,9 +2,9 @@
 //! client and OpenAPI users: it must equal what the code serves. Regenerate with
 //! `BANGUI_UPDATE_OPENAPI=1 cargo test -p api --test it openapi`.
 
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::spawn_app;
+use testkit::api::spawn_app;
 
 #[tokio::test]
 async fn the_committed_openapi_document_matches_the_served_one() {

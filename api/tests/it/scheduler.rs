@@ -1,10 +1,10 @@
 //! `GET /api/v1/scheduler` reads the lease row with the database clock.
 
-use shared::testing::backends;
+use testkit::db::backends;
 
-use crate::common::spawn_app;
+use testkit::api::spawn_app;
 
-async fn exec(app: &crate::common::TestApp, sql: &str) {
+async fn exec(app: &testkit::api::TestApp, sql: &str) {
     shared::db::execute(&app.db, sql, []).await.expect("sql");
 }
 

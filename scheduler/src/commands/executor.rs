@@ -15,7 +15,7 @@ use shared::store::commands::{self as queue, Claimed, Finish, Scope};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes};
+use crate::ban_writer::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes};
 use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
@@ -311,8 +311,8 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     source: Source::Command,
                 })
                 .collect();
-            bans::insert_events(txn, &events, geo, bans::Duplicates::Skip).await?;
-            bans::upsert_current(txn, &new, now).await?;
+            ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;
+            ban_writer::upsert_current(txn, &new, now).await?;
         }
         Command::Unban { ips, jail } => {
             let targets: Vec<String> = ips
@@ -320,7 +320,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                 .filter(|i| i.is_single())
                 .map(ToString::to_string)
                 .collect();
-            let gone: Vec<CurrentBan> = bans::load_current(txn)
+            let gone: Vec<CurrentBan> = ban_writer::load_current(txn)
                 .await?
                 .into_iter()
                 .filter(|b| {
@@ -330,7 +330,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
             end_bans(txn, gone, now, geo).await?;
         }
         Command::UnbanAll => {
-            let all = bans::load_current(txn).await?;
+            let all = ban_writer::load_current(txn).await?;
             end_bans(txn, all, now, geo).await?;
         }
         Command::JailIdle { jail, on } => {
@@ -373,8 +373,8 @@ async fn end_bans<C: ConnectionTrait>(
             source: Source::Command,
         })
         .collect();
-    bans::insert_events(txn, &events, geo, bans::Duplicates::Skip).await?;
-    bans::delete_current(txn, &pairs).await
+    ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;
+    ban_writer::delete_current(txn, &pairs).await
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! replies, the `fail2ban-client` runner, and the read-only reader of fail2ban's own
 //! database. [`Fail2ban`] bundles them for jobs and the command executor.
 
-pub mod archive;
 pub mod client;
 pub mod codec;
 pub mod control;
+pub mod database;
 pub mod replies;
 
 use std::path::PathBuf;
@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use shared::config::Fail2banConfig;
 use tokio::sync::Mutex;
 
-use self::archive::Fail2banDb;
 use self::client::Fail2banClient;
 use self::control::ClientProgram;
+use self::database::Fail2banDb;
 
 /// The scheduler's handles on one fail2ban server.
 pub struct Fail2ban {

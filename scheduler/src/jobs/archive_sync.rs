@@ -13,7 +13,7 @@ use tokio::sync::MutexGuard;
 use tokio::task::JoinSet;
 
 use super::{Job, JobContext, JobError};
-use crate::bans::{
+use crate::ban_writer::{
     self, BanEvent, CurrentBan, Duplicates, EventKind, Origin, Source, normalize_ip,
 };
 
@@ -214,19 +214,19 @@ pub async fn write_events(
 
 async fn write_lane(ctx: &JobContext, events: Vec<BanEvent>) -> Result<u64, JobError> {
     let txn = ctx.fenced_txn().await?;
-    match bans::insert_events(&txn, &events, &ctx.geo, Duplicates::Unexpected).await {
+    match ban_writer::insert_events(&txn, &events, &ctx.geo, Duplicates::Unexpected).await {
         Ok(written) => {
             ctx.commit(txn).await?;
             return Ok(written);
         }
-        Err(e) if bans::is_duplicate(&e) => {
+        Err(e) if ban_writer::is_duplicate(&e) => {
             tracing::info!("some events of the batch were archived already; skipping them");
             txn.rollback().await?;
         }
         Err(e) => return Err(e.into()),
     }
     let txn = ctx.fenced_txn().await?;
-    let written = bans::insert_events(&txn, &events, &ctx.geo, Duplicates::Skip).await?;
+    let written = ban_writer::insert_events(&txn, &events, &ctx.geo, Duplicates::Skip).await?;
     ctx.commit(txn).await?;
     Ok(written)
 }

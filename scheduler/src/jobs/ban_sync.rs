@@ -9,11 +9,11 @@ use std::time::Duration;
 use shared::db;
 
 use super::{Job, JobContext, JobError};
-use crate::bans::{
+use crate::ban_writer::{
     self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes, load_current,
     normalize_ip,
 };
-use crate::fail2ban::archive::ArchivedBan;
+use crate::fail2ban::database::ArchivedBan;
 
 /// A vanished ban whose expiry is this close is taken to have expired, not been lifted.
 const EXPIRY_SLACK_MS: i64 = 2_000;
@@ -132,9 +132,9 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         gone.push(key.clone());
     }
 
-    bans::insert_events(&txn, &events, &ctx.geo, bans::Duplicates::Skip).await?;
-    bans::upsert_current(&txn, &changed, now).await?;
-    bans::delete_current(&txn, &gone).await?;
+    ban_writer::insert_events(&txn, &events, &ctx.geo, ban_writer::Duplicates::Skip).await?;
+    ban_writer::upsert_current(&txn, &changed, now).await?;
+    ban_writer::delete_current(&txn, &gone).await?;
     ctx.commit(txn).await?;
     if !events.is_empty() {
         tracing::info!(

@@ -1,4 +1,4 @@
-//! The geo job. New IPs are resolved as they are archived (see `bans::insert_events`);
+//! The geo job. New IPs are resolved as they are archived (see `ban_writer::insert_events`);
 //! this job handles what that cannot:
 //!
 //! 1. rows archived before the history migration (no binary key, no geo yet);
@@ -12,10 +12,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use shared::{db, history};
+use shared::{archive, db};
 
 use super::{Job, JobContext, JobError};
-use crate::bans::{self, GEO_RETRY_MS};
+use crate::ban_writer::{self, GEO_RETRY_MS};
 use crate::geo::GeoInfo;
 
 const BACKFILL_BATCH: u64 = 2_000;
@@ -60,7 +60,7 @@ pub async fn backfill(ctx: &JobContext) -> Result<(), JobError> {
                 &txn,
                 "UPDATE ban_events SET ip_bin = $1, country = $2, asn = $3 WHERE id = $4",
                 [
-                    history::ip_key_of_text(&ip).into(),
+                    archive::ip_key_of_text(&ip).into(),
                     geo.country.into(),
                     geo.asn.into(),
                     id.into(),
@@ -137,17 +137,17 @@ async fn record_answer(
         .await?;
         return ctx.commit(txn).await;
     }
-    let hwm = history::lock_rollups(&txn).await?;
+    let hwm = archive::lock_rollups(&txn).await?;
     // Ban rows, through the binary IP index (every week of the archive); an unban or
     // expiry keeps what was known when it happened (nothing reads a place from those).
-    let weeks = history::ip_weeks_condition(i64::MIN, i64::MAX, history::ban_span(&txn).await?);
+    let weeks = archive::ip_weeks_condition(i64::MIN, i64::MAX, archive::ban_span(&txn).await?);
     let ids: Vec<i64> = db::query_all(
         &txn,
         &format!(
             "SELECT e.id FROM ban_events e WHERE e.kind = 'ban' AND {weeks} AND e.ip_bin = $2 \
              AND e.ip = $1 AND e.country IS NULL AND e.asn IS NULL"
         ),
-        [ip.into(), history::ip_key_of_text(ip).into()],
+        [ip.into(), archive::ip_key_of_text(ip).into()],
     )
     .await?
     .iter()
@@ -162,7 +162,7 @@ async fn record_answer(
         // Only rows already counted move between rollup keys; later ones are counted
         // by the rollup job with their new values.
         let counted = format!("id IN ({list}) AND id <= $1");
-        for sql in history::rollup_statements(&counted, -1) {
+        for sql in archive::rollup_statements(&counted, -1) {
             db::execute(&txn, &sql, [hwm.into()]).await?;
         }
         db::execute(
@@ -171,13 +171,13 @@ async fn record_answer(
             [found.country.clone().into(), found.asn.into()],
         )
         .await?;
-        for sql in history::rollup_statements(&counted, 1) {
+        for sql in archive::rollup_statements(&counted, 1) {
             db::execute(&txn, &sql, [hwm.into()]).await?;
         }
     }
     write_cache(&txn, ip, found, source).await?;
     if let (Some(asn), Some(org)) = (found.asn, found.asn_org.as_deref()) {
-        bans::remember_asn_names(&txn, &[(asn, org)]).await?;
+        ban_writer::remember_asn_names(&txn, &[(asn, org)]).await?;
     }
     ctx.commit(txn).await
 }

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use shared::history::{self, Grain};
-use shared::{db, history::DAY_MS};
+use shared::archive::{self, Grain};
+use shared::{archive::DAY_MS, db};
 
 use super::{Job, JobContext, JobError};
 
@@ -61,10 +61,10 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
         .transpose()?;
         let until = edge.map_or(cutoff, |e| (e + 1).min(cutoff));
         let txn = ctx.fenced_txn().await?;
-        let hwm = history::lock_rollups(&txn).await?;
+        let hwm = archive::lock_rollups(&txn).await?;
         // Rows the rollups have not counted yet stay until they have been.
         let old = "banned_at_ms < $1 AND at_ms < $2 AND id <= $3";
-        for sql in history::rollup_statements(old, -1) {
+        for sql in archive::rollup_statements(old, -1) {
             db::execute(&txn, &sql, [until.into(), cutoff.into(), hwm.into()]).await?;
         }
         let n = db::execute(
@@ -83,7 +83,7 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
     // Buckets wholly before the cut-off are empty now; longer ones that straddle it
     // (four and sixteen weeks) keep what is left of them.
     let txn = ctx.fenced_txn().await?;
-    history::lock_rollups(&txn).await?;
+    archive::lock_rollups(&txn).await?;
     db::execute(
         &txn,
         "DELETE FROM ban_rollups WHERE bucket_ms < $1 AND bans <= 0",

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use shared::{db, history};
+use shared::{archive, db};
 
 use super::{Job, JobContext, JobError};
 
@@ -64,7 +64,7 @@ pub async fn step(ctx: &JobContext, batch: i64) -> Result<i64, JobError> {
     )
     .await?;
     let txn = ctx.fenced_txn().await?;
-    let hwm = history::lock_rollups(&txn).await?;
+    let hwm = archive::lock_rollups(&txn).await?;
     let mut hi = max_id.min(hwm.saturating_add(batch));
     if let Some(first_unresolved) = unresolved {
         hi = hi.min(first_unresolved - 1);
@@ -74,7 +74,7 @@ pub async fn step(ctx: &JobContext, batch: i64) -> Result<i64, JobError> {
         txn.rollback().await?;
         return Ok(0);
     }
-    for sql in history::rollup_statements("id > $1 AND id <= $2", 1) {
+    for sql in archive::rollup_statements("id > $1 AND id <= $2", 1) {
         db::execute(&txn, &sql, [hwm.into(), hi.into()]).await?;
     }
     db::execute(

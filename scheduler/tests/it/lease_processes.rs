@@ -7,9 +7,9 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, SqliteTransactionMode, Statement, TransactionOptions,
     TransactionTrait,
 };
-use shared::testing::{Backend, TestDb, backends};
+use testkit::db::{Backend, TestDb, backends};
 
-use crate::common::{
+use testkit::processes::{
     SchedulerProcess, Timings, assert_tokens_never_interleave, heartbeats, wait_for_single_leader,
 };
 
@@ -25,6 +25,12 @@ async fn start(test_db: &TestDb, timings: Timings, names: &[&str]) -> Vec<Schedu
         p.wait_healthy().await;
     }
     procs
+}
+
+/// The last `n` lines of a log.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn refs(procs: &[SchedulerProcess]) -> Vec<&SchedulerProcess> {
@@ -44,7 +50,15 @@ async fn wait_for_new_leader(
                 return (i, since.elapsed());
             }
         }
-        assert!(since.elapsed() < within, "no takeover within {within:?}");
+        assert!(
+            since.elapsed() < within,
+            "no takeover within {within:?}; logs:\n{}",
+            procs
+                .iter()
+                .map(|p| format!("--- {}\n{}", p.name, tail(&p.log_text(), 12)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use shared::lease::{Fence, LeaseStore, LeaseTiming, fenced_execute, read_lease};
-use shared::testing::{TestDb, backends};
+use testkit::db::{TestDb, backends};
 
 fn timing(ttl_ms: u64) -> LeaseTiming {
     LeaseTiming::new(
@@ -16,7 +16,7 @@ fn timing(ttl_ms: u64) -> LeaseTiming {
     .expect("valid timing")
 }
 
-async fn migrated(backend: shared::testing::Backend) -> (TestDb, DatabaseConnection) {
+async fn migrated(backend: testkit::db::Backend) -> (TestDb, DatabaseConnection) {
     let test_db = TestDb::create(backend).await;
     let db = test_db.connect().await;
     migrations::up_guarded(&db).await.expect("migrate");
@@ -215,7 +215,7 @@ async fn the_leader_renews_while_its_own_fenced_transaction_is_open() {
     // own renewal wait, and a long job would cost it the lease.
     for backend in backends()
         .into_iter()
-        .filter(|b| *b == shared::testing::Backend::Postgres)
+        .filter(|b| *b == testkit::db::Backend::Postgres)
     {
         let (test_db, db) = migrated(backend).await;
         let t = timing(60_000);

@@ -5,7 +5,7 @@
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use crate::domain::Role;
-use crate::store::{Count, fetch_all, fetch_one};
+use crate::store::fetch_page;
 
 /// Who made a request, authenticated or not.
 #[derive(Debug, Clone)]
@@ -124,26 +124,16 @@ pub async fn page<C: ConnectionTrait>(
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<Row>, i64), DbErr> {
-    let (where_sql, mut values) = filter.sql();
-    let total: Count = fetch_one(
+    let (where_sql, values) = filter.sql();
+    fetch_page(
         db,
-        &format!("SELECT COUNT(*) AS n FROM audit_log{where_sql}"),
-        values.clone(),
-    )
-    .await?;
-    values.push(i64::from(limit).into());
-    values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
-    let n = values.len();
-    let rows = fetch_all(
-        db,
-        &format!(
-            "SELECT id, at_ms, username, role, client_ip, request_id, action, target, result, details \
-             FROM audit_log{where_sql} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            n - 1,
-            n
-        ),
+        "SELECT id, at_ms, username, role, client_ip, request_id, action, target, result, details \
+         FROM audit_log",
+        &where_sql,
+        "id DESC",
         values,
+        limit,
+        offset,
     )
-    .await?;
-    Ok((rows, total.n))
+    .await
 }

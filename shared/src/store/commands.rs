@@ -14,7 +14,7 @@ use crate::db;
 use crate::error_code::ErrorCode;
 use crate::lease::{Fence, fenced_execute, fenced_query};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::{Count, fetch_all, fetch_one, fetch_optional, write_transaction};
+use crate::store::{fetch_one, fetch_optional, fetch_page, write_transaction};
 
 /// A command row as stored.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -115,26 +115,7 @@ pub async fn page<C: ConnectionTrait>(
             where_sql.push_str(&format!(" AND {column} = ${}", values.len()));
         }
     }
-    let total: Count = fetch_one(
-        db,
-        &format!("SELECT COUNT(*) AS n FROM commands{where_sql}"),
-        values.clone(),
-    )
-    .await?;
-    values.push(i64::from(limit).into());
-    values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
-    let n = values.len();
-    let rows = fetch_all(
-        db,
-        &format!(
-            "{SELECT}{where_sql} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            n - 1,
-            n
-        ),
-        values,
-    )
-    .await?;
-    Ok((rows, total.n))
+    fetch_page(db, SELECT, &where_sql, "id DESC", values, limit, offset).await
 }
 
 /// Which pending commands [`expire`] looks at.

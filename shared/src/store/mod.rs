@@ -63,6 +63,41 @@ pub async fn fetch_one<T: FromQueryResult, C: ConnectionTrait>(
         .ok_or_else(|| DbErr::RecordNotFound(format!("no row from: {template}")))
 }
 
+/// One page of `select` (`SELECT … FROM table`) under `where_sql` (` WHERE …` with
+/// placeholders `$1…` for `values`), ordered by `order_by`, and how many rows match in
+/// all.
+pub async fn fetch_page<T: FromQueryResult, C: ConnectionTrait>(
+    db: &C,
+    select: &str,
+    where_sql: &str,
+    order_by: &str,
+    mut values: Vec<Value>,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<T>, i64), DbErr> {
+    let from = select.rfind(" FROM ").map_or(select, |at| &select[at..]);
+    let total: Count = fetch_one(
+        db,
+        &format!("SELECT COUNT(*) AS n{from}{where_sql}"),
+        values.clone(),
+    )
+    .await?;
+    values.push(i64::from(limit).into());
+    values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+    let n = values.len();
+    let rows = fetch_all(
+        db,
+        &format!(
+            "{select}{where_sql} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+            n - 1,
+            n
+        ),
+        values,
+    )
+    .await?;
+    Ok((rows, total.n))
+}
+
 /// A single `COUNT(*) AS n`-style number.
 #[derive(Debug, FromQueryResult)]
 pub struct Count {

@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use crate::domain::{JailName, Origin};
-use crate::store::{Count, fetch_all, fetch_one, fetch_optional};
+use crate::store::{Count, fetch_all, fetch_one, fetch_optional, fetch_page};
 
 /// The status probe's last result.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -120,25 +120,15 @@ pub async fn bans_page<C: ConnectionTrait>(
             values.len()
         ));
     }
-    let total: Count = fetch_one(
+    fetch_page(
         db,
-        &format!("SELECT COUNT(*) AS n FROM f2b_bans{where_sql}"),
-        values.clone(),
-    )
-    .await?;
-    values.push(i64::from(limit).into());
-    values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
-    let n = values.len();
-    let rows = fetch_all(
-        db,
-        &format!(
-            "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures \
-             FROM f2b_bans{where_sql} ORDER BY banned_at_ms DESC, jail, ip LIMIT ${} OFFSET ${}",
-            n - 1,
-            n
-        ),
+        "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures \
+         FROM f2b_bans",
+        &where_sql,
+        "banned_at_ms DESC, jail, ip",
         values,
+        limit,
+        offset,
     )
-    .await?;
-    Ok((rows, total.n))
+    .await
 }

@@ -7,20 +7,13 @@
 //! - freshness: from fail2ban banning an IP (log lines) to the ban in the API, with the
 //!   ban sync at its default 5 s and at 1 s.
 //!
-//!     cargo bench -p scheduler --bench fail2ban
-
-#[path = "../tests/it/common.rs"]
-#[allow(dead_code)]
-mod common;
-#[path = "../tests/it/stack.rs"]
-#[allow(dead_code)]
-mod stack;
+//!     cargo build --release -p scheduler && cargo bench -p e2e --bench fail2ban
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shared::testing::backends;
-use stack::Stack;
+use testkit::db::backends;
+use testkit::stack::Stack;
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -104,20 +97,20 @@ async fn freshness(s: &Stack, ip: &str) -> Duration {
 /// snapshot table, as the ban sync would): p50/p95 of 50 requests each.
 async fn big_jail(s: &Stack) -> [(String, f64, f64); 3] {
     let db = s.test_db.connect().await;
-    let rows: Vec<scheduler::bans::CurrentBan> = (0..100_000u32)
-        .map(|i| scheduler::bans::CurrentBan {
+    let rows: Vec<scheduler::ban_writer::CurrentBan> = (0..100_000u32)
+        .map(|i| scheduler::ban_writer::CurrentBan {
             jail: "sshd".into(),
             ip: std::net::Ipv4Addr::from(0x0A00_0000 + i).to_string(),
             banned_at_ms: 1_700_000_000_000 + i64::from(i) * 1000,
             expires_at_ms: None,
             bantime_s: Some(-1),
             bancount: 1,
-            origin: scheduler::bans::Origin::Auto,
+            origin: scheduler::ban_writer::Origin::Auto,
             failures: Some(3),
             matches: None,
         })
         .collect();
-    scheduler::bans::upsert_current(&db, &rows, 0)
+    scheduler::ban_writer::upsert_current(&db, &rows, 0)
         .await
         .expect("seed 100 000 bans");
     db.close().await.ok();

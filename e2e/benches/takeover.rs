@@ -2,17 +2,13 @@
 //! and max over N runs, for the default and the short lease timings, on every backend of
 //! `BANGUI_TEST_BACKENDS`.
 //!
-//!     cargo bench -p scheduler --bench takeover            # 10 runs each
-//!     BENCH_RUNS=3 BENCH_TIMINGS=short cargo bench -p scheduler --bench takeover
-
-#[path = "../tests/it/common.rs"]
-#[allow(dead_code)]
-mod common;
+//!     cargo build --release -p scheduler && cargo bench -p e2e --bench takeover   # 10 runs each
+//!     BENCH_RUNS=3 BENCH_TIMINGS=short cargo bench -p e2e --bench takeover
 
 use std::time::{Duration, Instant};
 
-use common::{SchedulerProcess, Timings, wait_for_single_leader};
-use shared::testing::{TestDb, backends};
+use testkit::db::{TestDb, backends};
+use testkit::processes::{SchedulerProcess, Timings, wait_for_single_leader};
 
 async fn one_takeover(url: &str, timings: Timings, signal: &str) -> Duration {
     let procs = [

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use shared::history::{DAY_MS, Grain, HOUR_MS, WEEK_ALIGN_MS, WEEK_MS};
+use shared::archive::{DAY_MS, Grain, HOUR_MS, WEEK_ALIGN_MS, WEEK_MS};
 
 /// A validated range with its trend layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 use sea_orm::{
     AccessMode, ConnectionTrait, DbErr, IsolationLevel, TransactionSession, TransactionTrait, Value,
 };
+use shared::archive::{Dims, Grain, IpRange, Needs, ip_weeks_condition};
 use shared::db;
 use shared::domain::{BanState, Origin};
-use shared::history::{Dims, Grain, IpRange, Needs, ip_weeks_condition};
 
 /// A SQL text with numbered placeholders and their values.
 #[derive(Default)]
@@ -44,7 +44,7 @@ pub struct Filters {
     pub asn: Option<i64>,
     pub ip: Option<IpRange>,
     pub state: Option<BanState>,
-    /// The archive's oldest and newest ban (`shared::history::ban_span`), loaded with an
+    /// The archive's oldest and newest ban (`shared::archive::ban_span`), loaded with an
     /// IP filter: the weeks the IP index is probed in.
     pub span: Option<(i64, i64)>,
 }
@@ -369,7 +369,7 @@ pub async fn counts<C: ConnectionTrait + TransactionTrait>(
     Ok((out, plan))
 }
 
-pub use shared::history::rollup_mark;
+pub use shared::archive::rollup_mark;
 
 /// The planner settings a [`counts_sql`] query runs with, for the rest of the transaction
 /// (public so benchmarks show the plans requests get).
@@ -557,7 +557,7 @@ pub async fn total<C: ConnectionTrait + TransactionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::history::{DAY_MS, HOUR_MS, WEEK_ALIGN_MS, WEEK_MS};
+    use shared::archive::{DAY_MS, HOUR_MS, WEEK_ALIGN_MS, WEEK_MS};
 
     #[test]
     fn ranges_split_into_coarse_middles_and_raw_edges() {

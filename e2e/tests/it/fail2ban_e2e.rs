@@ -5,10 +5,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use shared::testing::{PrivateFail2ban, TestDb, backends};
+use testkit::db::{TestDb, backends};
+use testkit::fail2ban::PrivateFail2ban;
 
-use crate::common::{SchedulerProcess, Timings};
-use crate::stack::{Stack, fail2ban_env};
+use testkit::fail2ban::fail2ban_env;
+use testkit::processes::{SchedulerProcess, Timings};
+use testkit::stack::Stack;
 
 #[tokio::test]
 async fn log_lines_bans_and_unbans_flow_through_to_the_api_and_back() {

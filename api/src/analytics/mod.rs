@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use poem_openapi::Object;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionSession, TransactionTrait};
+use shared::archive::{IP_WEEK_SQL, ban_span, ip_key, ip_weeks_condition};
 use shared::countries::country_name;
 use shared::db;
 use shared::domain::{BanState, GeoSource, Origin};
-use shared::history::{IP_WEEK_SQL, ban_span, ip_key, ip_weeks_condition};
 
 use self::query::{Filters, STATE_SQL, Sql};
 use crate::time::from_epoch_ms;
@@ -265,7 +265,7 @@ async fn tally_rows<C: ConnectionTrait + TransactionTrait>(
 
 /// Placeholders for the per-IP tables' `jail` and `origin` under `f` (`'*'`: any).
 fn ip_filter_args(sql: &mut Sql, f: &Filters) -> (String, String) {
-    use shared::history::ip_filter_key;
+    use shared::archive::ip_filter_key;
     (
         sql.arg(ip_filter_key(f.jail.as_deref())),
         sql.arg(ip_filter_key(f.origin.map(Origin::as_str))),
@@ -382,7 +382,7 @@ enum Ids {
 /// reads at most half a week of events. Empty (`from == to`) when the range is better
 /// counted from the events alone.
 fn week_span(from: i64, to: i64) -> query::Piece {
-    let week = shared::history::Grain::Week;
+    let week = shared::archive::Grain::Week;
     let size = week.size_ms();
     let span = |from, to| query::Piece {
         grain: Some(week),
@@ -440,7 +440,7 @@ pub async fn repeat_offenders<C: ConnectionTrait + TransactionTrait>(
         ..f.clone()
     };
     let (estimate, _) = query::total(db, &scanned, raw_limit).await?;
-    let week = shared::history::Grain::Week;
+    let week = shared::archive::Grain::Week;
     let weeks: Vec<i64> = (0..)
         .map(|i| week.floor(f.from_ms) + i * week.size_ms())
         .take_while(|w| *w < f.to_ms)
@@ -651,10 +651,10 @@ async fn describe_offenders<C: ConnectionTrait>(
     let mut sql = Sql::default();
     let list: Vec<String> = top.iter().map(|t| sql.arg(t.ip.clone())).collect();
     let (lo, hi) = (
-        sql.arg(shared::history::Grain::Week.floor(f.from_ms)),
+        sql.arg(shared::archive::Grain::Week.floor(f.from_ms)),
         sql.arg(f.to_ms),
     );
-    let origin = sql.arg(shared::history::ip_filter_key(f.origin.map(Origin::as_str)));
+    let origin = sql.arg(shared::archive::ip_filter_key(f.origin.map(Origin::as_str)));
     let mut jails: HashMap<String, Vec<String>> = HashMap::new();
     for r in db::query_all(
         db,
@@ -960,7 +960,7 @@ mod tests {
 
     #[test]
     fn edge_weeks_are_read_whole_only_when_mostly_covered() {
-        let week = shared::history::Grain::Week;
+        let week = shared::archive::Grain::Week;
         let w = week.floor(1_764_547_200_000 + 3 * DAY);
         let size = week.size_ms();
         // Mostly covered at both ends: whole weeks, both ends subtracted.

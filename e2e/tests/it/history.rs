@@ -6,22 +6,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scheduler::bans::{self, BanEvent, CurrentBan, EventKind, Origin, Source};
+use scheduler::ban_writer::{self, BanEvent, CurrentBan, EventKind, Origin, Source};
 use scheduler::fail2ban::Fail2ban;
 use scheduler::geo::{Geo, GeoInfo, GeoLookup};
 use scheduler::jobs::{JobContext, JobDeps, archive_sync, geo_resolve, retention, rollups};
-use scheduler::synthetic::Generator;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::Value;
-use shared::config::{Config, Sources};
+use shared::archive::{self, DAY_MS, Dims, HOUR_MS, ip_key};
+use shared::config::Config;
 use shared::db;
-use shared::history::{self, DAY_MS, Dims, HOUR_MS, ip_key};
 use shared::lease::{LeaseStore, LeaseTiming, SCHEDULER_LEASE};
-use shared::testing::{Backend, TestDb, backends};
+use testkit::db::{Backend, TestDb, backends};
+use testkit::synthetic::Generator;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::stack::admin_client;
+use testkit::client::admin_client;
 
 pub struct Harness {
     pub test_db: TestDb,
@@ -37,16 +37,7 @@ pub struct Harness {
 }
 
 fn config(url: &str) -> Config {
-    let env = HashMap::from([
-        ("BANGUI_DATABASE_URL".to_owned(), url.to_owned()),
-        ("BANGUI_API_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("BANGUI_LOG".to_owned(), "warn".to_owned()),
-        (
-            "BANGUI_FAIL2BAN_SOCKET".to_owned(),
-            "/nonexistent/f2b.sock".to_owned(),
-        ),
-    ]);
-    Config::from_sources(&Sources::from_env(env).expect("env")).expect("config")
+    testkit::config(url, &[("BANGUI_FAIL2BAN_SOCKET", "/nonexistent/f2b.sock")])
 }
 
 impl Harness {
@@ -490,19 +481,19 @@ async fn aggregates_equal_brute_force_on_random_data() {
 /// walked through the per-IP tables.
 async fn raw_and_walked(
     db: &DatabaseConnection,
-    f: &api::history::query::Filters,
-) -> (api::history::OffenderList, api::history::OffenderList) {
+    f: &api::analytics::query::Filters,
+) -> (api::analytics::OffenderList, api::analytics::OffenderList) {
     let tz = chrono_tz::Tz::UTC;
-    let raw = api::history::repeat_offenders(db, f, 2, 15, tz, i64::MAX)
+    let raw = api::analytics::repeat_offenders(db, f, 2, 15, tz, i64::MAX)
         .await
         .expect("raw");
-    let walk = api::history::repeat_offenders(db, f, 2, 15, tz, 0)
+    let walk = api::analytics::repeat_offenders(db, f, 2, 15, tz, 0)
         .await
         .expect("walk");
     (raw, walk)
 }
 
-fn offender_counts(l: &api::history::OffenderList) -> Vec<(i64, String)> {
+fn offender_counts(l: &api::analytics::OffenderList) -> Vec<(i64, String)> {
     l.items.iter().map(|o| (o.bans, o.ip.clone())).collect()
 }
 
@@ -519,7 +510,7 @@ async fn repeat_offender_walk_on_flat_lists_matches_the_full_grouping() {
         insert(&ctx, &events).await;
         rollups::catch_up(&ctx, 100_000).await.expect("rollups");
         for (days, origin) in [(30, None), (30, Some("auto")), (20, Some("blocklist"))] {
-            let f = api::history::query::Filters {
+            let f = api::analytics::query::Filters {
                 from_ms: now - days * DAY_MS,
                 to_ms: now + 1,
                 origin: origin.and_then(shared::domain::Origin::parse),
@@ -572,10 +563,10 @@ async fn backfilled_set_equals_the_folded_one(db: &DatabaseConnection) {
         "the folded set has hourly and 16-week rows"
     );
     let txn = db.begin().await.expect("begin");
-    let hwm = history::lock_rollups(&txn).await.expect("lock");
+    let hwm = archive::lock_rollups(&txn).await.expect("lock");
     let delete = format!("DELETE FROM ban_rollups WHERE dims = '{}'", dims.code());
     db::execute(&txn, &delete, []).await.expect("delete");
-    for sql in history::backfill_statements(dims, hwm) {
+    for sql in archive::backfill_statements(dims, hwm) {
         db::execute(&txn, &sql, []).await.expect("backfill");
     }
     txn.commit().await.expect("commit");
@@ -593,12 +584,12 @@ async fn backfilled_set_equals_the_folded_one(db: &DatabaseConnection) {
     };
     set_layout("o:h,d".into()).await;
     let txn = db.begin().await.expect("begin");
-    let err = history::lock_rollups(&txn)
+    let err = archive::lock_rollups(&txn)
         .await
         .expect_err("foreign layout");
     assert!(err.to_string().contains("another BanGUI version"), "{err}");
     txn.rollback().await.expect("rollback");
-    set_layout(history::rollup_layout()).await;
+    set_layout(archive::rollup_layout()).await;
 }
 
 #[tokio::test]
@@ -615,7 +606,7 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
         insert(&ctx, &events[5000..]).await;
         // Edge weeks covered mostly (counted as whole weeks minus the rest) and barely
         // (counted from the events), at both ends and within one week.
-        let w = shared::history::Grain::Week.floor(now);
+        let w = shared::archive::Grain::Week.floor(now);
         let week = 7 * DAY_MS;
         for (from, to, plan) in [
             (now - 300 * DAY_MS, now + 1, "ip_totals"),
@@ -641,7 +632,7 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
                 (None, Some("sshd")),
                 (Some("auto"), Some("sshd")),
             ] {
-                let f = api::history::query::Filters {
+                let f = api::analytics::query::Filters {
                     from_ms: from,
                     to_ms: to,
                     origin: origin.and_then(shared::domain::Origin::parse),
@@ -657,7 +648,7 @@ async fn repeat_offender_walk_matches_the_full_grouping() {
                 );
                 // Each IP's jails: those of its rolled-up bans in the weeks the range
                 // touches, under the origin filter.
-                let week = shared::history::Grain::Week;
+                let week = shared::archive::Grain::Week;
                 for o in &walk.items {
                     let mut jails: Vec<String> = rolled
                         .iter()
@@ -767,7 +758,7 @@ async fn history_search_timeline_geo_and_bad_input() {
         events[6].at_ms = now - 1000;
         events[6].ban.banned_at_ms = now - 1000;
         insert(&ctx, &events).await;
-        bans::upsert_current(&h.db, &[events[6].ban.clone()], now)
+        ban_writer::upsert_current(&h.db, &[events[6].ban.clone()], now)
             .await
             .expect("current");
         rollups::catch_up(&ctx, 1000).await.expect("rollups");
@@ -1032,7 +1023,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
         assert_eq!(g["country"], "NZ");
 
         // Retention: everything before the week-aligned cut-off goes, in batches.
-        let cutoff = shared::history::Grain::Week.floor(now - 365 * DAY_MS);
+        let cutoff = shared::archive::Grain::Week.floor(now - 365 * DAY_MS);
         // An IP whose bans all go; offered again first, so the insert path's memo knows
         // its geo row (the database turned the offer away).
         let gone = rows
@@ -1042,7 +1033,7 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
             .expect("an IP with only old bans");
         let old_ban = events
             .iter()
-            .find(|e| e.ban.ip == gone && e.kind == bans::EventKind::Ban)
+            .find(|e| e.ban.ip == gone && e.kind == ban_writer::EventKind::Ban)
             .expect("its ban")
             .clone();
         insert(&ctx, std::slice::from_ref(&old_ban)).await;
@@ -1264,9 +1255,14 @@ async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
             let ctx = &ctx;
             async move {
                 let txn = ctx.fenced_txn().await.expect("txn");
-                let n = bans::insert_events(&txn, &events, &ctx.geo, bans::Duplicates::Skip)
-                    .await
-                    .expect("insert");
+                let n = ban_writer::insert_events(
+                    &txn,
+                    &events,
+                    &ctx.geo,
+                    ban_writer::Duplicates::Skip,
+                )
+                .await
+                .expect("insert");
                 ctx.commit(txn).await.expect("commit");
                 n
             }

@@ -7,7 +7,26 @@ use std::time::{Duration, Instant};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_bangui-scheduler");
+/// Where a BanGUI binary is: `BANGUI_BIN_DIR` when set, else beside the running test or
+/// bench executable's folder (`target/<profile>/`, which `cargo test --workspace` and
+/// `cargo build --bins` fill).
+pub fn binary(name: &str) -> PathBuf {
+    let dir = std::env::var_os("BANGUI_BIN_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            // target/<profile>/deps/<test>-<hash> -> target/<profile>
+            Some(exe.parent()?.parent()?.to_path_buf())
+        })
+        .expect("the test executable's folder");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build --workspace --bins, with --release for benches)",
+        path.display()
+    );
+    path
+}
 
 /// Lease timings given to the processes under test.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +67,8 @@ pub struct SchedulerProcess {
     http: reqwest::Client,
 }
 
-fn free_port() -> u16 {
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -73,7 +93,7 @@ impl SchedulerProcess {
             std::process::id()
         ));
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(BIN)
+        let child = Command::new(binary("bangui-scheduler"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("BANGUI_DATABASE_URL", database_url)

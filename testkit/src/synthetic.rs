@@ -10,8 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bans::{BanEvent, CurrentBan, EventKind, Origin, Source};
-use crate::geo::{GeoInfo, GeoLookup};
+use scheduler::ban_writer::{BanEvent, CurrentBan, EventKind, Origin, Source};
+use scheduler::geo::{GeoInfo, GeoLookup};
 
 /// Samples indexes `0..n` with probability proportional to `1 / (i + 1)^s`.
 pub struct Zipf {

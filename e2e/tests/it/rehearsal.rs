@@ -10,35 +10,18 @@
 //! `scripts/rehearsal.sh`). `BANGUI_REHEARSAL_SECONDS` sets the length (default 40).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use shared::testing::{Backend, PrivateFail2ban, TestDb, backends};
+use testkit::db::{Backend, TestDb, backends};
+use testkit::fail2ban::PrivateFail2ban;
 
-use crate::common::{SchedulerProcess, Timings};
-use crate::stack::fail2ban_env;
+use testkit::fail2ban::fail2ban_env;
+use testkit::processes::{SchedulerProcess, Timings, binary, free_port};
 
 const SLACK: Duration = Duration::from_millis(1000);
-
-fn api_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_bangui-scheduler")).with_file_name("bangui-api");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` (or cargo test --workspace)",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
 
 struct ApiProcess {
     port: u16,
@@ -48,7 +31,7 @@ struct ApiProcess {
 
 impl ApiProcess {
     fn spawn(url: &str, port: u16) -> Self {
-        let child = Command::new(api_binary())
+        let child = Command::new(binary("bangui-api"))
             .env("BANGUI_DATABASE_URL", url)
             .env("BANGUI_API_ADDR", format!("127.0.0.1:{port}"))
             .env("BANGUI_LOG", "warn")
@@ -170,7 +153,7 @@ async fn production_shape_survives_killed_leaders_and_api_processes() {
         wait_ready(b).await;
     }
     // The jails must be in the snapshot before commands validate against it.
-    let http = crate::stack::admin_client(&bases[0]).await;
+    let http = testkit::client::admin_client(&bases[0]).await;
     for _ in 0..200 {
         let v: Value = http
             .get(format!("{}/jails", bases[0]))

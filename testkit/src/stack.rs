@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::config::{Config, Sources};
-use shared::testing::{Backend, PrivateFail2ban, TestDb};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{SchedulerProcess, Timings};
+use crate::client::admin_client;
+use crate::db::{Backend, TestDb};
+use crate::fail2ban::{PrivateFail2ban, fail2ban_env};
+use crate::processes::{SchedulerProcess, Timings};
 
 /// fail2ban, a scheduler process and an in-process API over one database.
 pub struct Stack {
@@ -19,73 +21,6 @@ pub struct Stack {
     pub http: reqwest::Client,
     pub test_db: TestDb,
     api_shutdown: CancellationToken,
-}
-
-pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
-    [
-        ("BANGUI_FAIL2BAN_SOCKET", f2b.socket().display().to_string()),
-        (
-            "BANGUI_FAIL2BAN_CONFIG_DIR",
-            f2b.config_dir().display().to_string(),
-        ),
-        ("BANGUI_STATUS_INTERVAL", "1s".into()),
-        ("BANGUI_JAIL_SYNC_INTERVAL", "1s".into()),
-        ("BANGUI_BAN_SYNC_INTERVAL", "1s".into()),
-        ("BANGUI_ARCHIVE_SYNC_INTERVAL", "2s".into()),
-        ("BANGUI_FAIL2BAN_TIMEOUT", "5s".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
-/// Sets BanGUI up through `base` (`…/api/v1`) and returns a client that acts as the
-/// admin with an API token.
-pub async fn admin_client(base: &str) -> reqwest::Client {
-    let jar = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let r = jar
-        .post(format!("{base}/setup"))
-        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .expect("setup");
-    assert!(
-        r.status() == 201 || r.status() == 409,
-        "setup: {}",
-        r.status()
-    );
-    let r = jar
-        .post(format!("{base}/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200, "login");
-    let origin = base.trim_end_matches("/api/v1");
-    let r = jar
-        .post(format!("{base}/auth/tokens"))
-        .header("X-Requested-With", "bangui")
-        .header("Origin", origin)
-        .json(&serde_json::json!({"name": "tests", "role": "admin"}))
-        .send()
-        .await
-        .expect("token");
-    assert_eq!(r.status(), 201, "token");
-    let v: Value = r.json().await.expect("json");
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = format!("Bearer {}", v["token"].as_str().expect("token"));
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        reqwest::header::HeaderValue::from_str(&bearer).expect("header"),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(std::time::Duration::from_secs(15))
-        .build()
-        .expect("client")
 }
 
 impl Stack {

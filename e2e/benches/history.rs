@@ -6,8 +6,8 @@
 //! questions answered the naive way (raw GROUP BY without rollups, text prefix search
 //! without the binary IP index) for comparison, with the query plans of both.
 //!
-//!   cargo bench -p scheduler --bench history -- --events 1000000 --backend sqlite
-//!   cargo bench -p scheduler --bench history -- --events 10000000 --backend postgres
+//!   cargo bench -p e2e --bench history -- --events 1000000 --backend sqlite
+//!   cargo bench -p e2e --bench history -- --events 10000000 --backend postgres
 //!
 //! Options: `--requests R` per variant (default 40), `--txn N` events per write
 //! (default 20 000; two transactions of half each on PostgreSQL), `--plans` prints EXPLAIN output,
@@ -21,18 +21,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::history::query::{Filters, Key, Plan, Sql, counts_sql, plan_settings};
-use api::history::{Sort, rows_sql};
-use scheduler::bans;
+use api::analytics::query::{Filters, Key, Plan, Sql, counts_sql, plan_settings};
+use api::analytics::{Sort, rows_sql};
+use scheduler::ban_writer;
 use scheduler::fail2ban::Fail2ban;
 use scheduler::geo::Geo;
 use scheduler::jobs::{JobContext, JobDeps, archive_sync, rollups};
-use scheduler::synthetic::Generator;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
-use shared::config::{Config, Sources};
+use shared::archive::DAY_MS;
+use shared::config::Config;
 use shared::db;
-use shared::history::DAY_MS;
 use shared::lease::{LeaseStore, LeaseTiming};
+use testkit::synthetic::Generator;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -141,16 +141,13 @@ async fn database(a: &Args) -> String {
 }
 
 fn config(url: &str) -> Config {
-    let env = HashMap::from([
-        ("BANGUI_DATABASE_URL".to_owned(), url.to_owned()),
-        ("BANGUI_API_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("BANGUI_LOG".to_owned(), "error".to_owned()),
-        (
-            "BANGUI_FAIL2BAN_SOCKET".to_owned(),
-            "/nonexistent/f2b.sock".to_owned(),
-        ),
-    ]);
-    Config::from_sources(&Sources::from_env(env).expect("env")).expect("config")
+    testkit::config(
+        url,
+        &[
+            ("BANGUI_FAIL2BAN_SOCKET", "/nonexistent/f2b.sock"),
+            ("BANGUI_LOG", "error"),
+        ],
+    )
 }
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -182,7 +179,8 @@ async fn fill(
         let share = usize::try_from((to - from) * 1000 / year).unwrap_or(0);
         let batch = generator.events(events * share / 1000, from, to);
         let rows = batch.len();
-        let chunks: Vec<Vec<bans::BanEvent>> = batch.chunks(txn_size).map(<[_]>::to_vec).collect();
+        let chunks: Vec<Vec<ban_writer::BanEvent>> =
+            batch.chunks(txn_size).map(<[_]>::to_vec).collect();
         let t = Instant::now();
         for chunk in chunks {
             let writer = ctx.f2b.snapshot_writer.lock().await;
@@ -600,7 +598,9 @@ async fn main() {
     }
     if a.plans {
         println!("\n### Query plans ({backend}, {} events)", a.events);
-        let hwm = api::history::query::rollup_mark(&conn).await.expect("mark");
+        let hwm = api::analytics::query::rollup_mark(&conn)
+            .await
+            .expect("mark");
         explain_counts(
             &conn,
             "by-country, 365 days (rollups + raw edges + not-yet-rolled events)",
@@ -620,7 +620,7 @@ async fn main() {
         let c = counts_sql(
             &sshd,
             &[Key::Bucket {
-                start: shared::history::Grain::Week.floor(year.from_ms),
+                start: shared::archive::Grain::Week.floor(year.from_ms),
                 size: 7 * DAY_MS,
             }],
             None,
@@ -629,13 +629,13 @@ async fn main() {
         explain_counts(&conn, "trend of one jail, 53 weeks", c).await;
         let r = rows_sql(&year, Sort::NewestFirst, 1, 50);
         explain(&conn, "ban list, newest first", &r.text, r.values).await;
-        let span = shared::history::ban_span(&conn).await.expect("span");
+        let span = shared::archive::ban_span(&conn).await.expect("span");
         for (title, search) in [
             ("IP prefix search (binary IP range)", &v4_prefix),
             ("the busiest IP's bans, newest first", &top_ip),
         ] {
             let f = Filters {
-                ip: Some(shared::history::parse_ip_search(search).expect("ip")),
+                ip: Some(shared::archive::parse_ip_search(search).expect("ip")),
                 span,
                 ..year.clone()
             };

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, SqlErr, Statement, Value};
-use shared::{db, history};
+use shared::{archive, db};
 
 use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
 
@@ -205,7 +205,7 @@ fn values_insert(
             e.ban.failures.into(),
             e.ban.matches.clone().into(),
             e.source.as_str().into(),
-            history::ip_key_of_text(&e.ban.ip).into(),
+            archive::ip_key_of_text(&e.ban.ip).into(),
             place.and_then(|g| g.country.clone()).into(),
             place.and_then(|g| g.asn).into(),
             match_count(e.ban.matches.as_deref()).into(),
@@ -323,7 +323,7 @@ fn array_insert(
         failures.number(e.ban.failures);
         matches.text(e.ban.matches.as_deref());
         source.text(Some(e.source.as_str()));
-        ip_bin.bytes(&history::ip_key_of_text(&e.ban.ip));
+        ip_bin.bytes(&archive::ip_key_of_text(&e.ban.ip));
         country.text(place.and_then(|g| g.country.as_deref()));
         asn.number(place.and_then(|g| g.asn));
         match_lines.number(match_count(e.ban.matches.as_deref()).map(i64::from));
@@ -417,7 +417,7 @@ async fn remember_places<C: ConnectionTrait>(
     let rows: Vec<Place<'_>> = places
         .iter()
         .filter_map(|(ip, g)| {
-            let key = history::ip_key(ip.parse().ok()?);
+            let key = archive::ip_key(ip.parse().ok()?);
             (!memo.has_ip(&key)).then_some((ip, g, key))
         })
         .collect();

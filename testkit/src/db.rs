@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
-use crate::config::DatabaseUrl;
+use shared::config::DatabaseUrl;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -100,7 +100,7 @@ impl TestDb {
     }
 
     pub async fn connect(&self) -> DatabaseConnection {
-        crate::db::connect(&self.database_url(), crate::db::Role::Migrate)
+        shared::db::connect(&self.database_url(), shared::db::Role::Migrate)
             .await
             .expect("connect to the test database")
     }
@@ -127,110 +127,5 @@ impl TestDb {
                 .await;
             admin.close().await.ok();
         }
-    }
-}
-
-/// A private fail2ban-server started by `scripts/fail2ban-private.sh` in a temporary
-/// folder (PROTOCOL.md §5): jails `sshd`, `web-auth`, `bulk` and `blocklist-import`,
-/// dummy or no action, its own socket and database. Stopped on drop.
-pub struct PrivateFail2ban {
-    pub dir: PathBuf,
-}
-
-impl PrivateFail2ban {
-    pub fn script() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/fail2ban-private.sh")
-    }
-
-    pub fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "bangui-f2b-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        let me = Self { dir };
-        me.run("start");
-        me
-    }
-
-    fn run(&self, verb: &str) {
-        let out = std::process::Command::new(Self::script())
-            .arg(verb)
-            .arg(&self.dir)
-            .output()
-            .expect("run fail2ban-private.sh");
-        assert!(
-            out.status.success(),
-            "fail2ban-private.sh {verb}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Starts the same server again (after [`Self::stop`]).
-    pub fn restart(&self) {
-        self.run("start");
-    }
-
-    pub fn stop(&self) {
-        self.run("stop");
-    }
-
-    pub fn socket(&self) -> PathBuf {
-        self.dir.join("f2b.sock")
-    }
-
-    pub fn config_dir(&self) -> PathBuf {
-        self.dir.join("conf")
-    }
-
-    pub fn db_file(&self) -> PathBuf {
-        self.dir.join("f2b.sqlite3")
-    }
-
-    /// Appends `count` epoch-dated failure lines for `ip` to the `web-auth` (or `bulk`)
-    /// log; two are enough for a ban in `web-auth`.
-    pub fn fail(&self, log: &str, ip: &str, count: usize) {
-        use std::io::Write;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.dir.join(log))
-            .expect("open the log");
-        for _ in 0..count {
-            writeln!(f, "{now} failure from {ip}").expect("write the log");
-        }
-    }
-
-    /// Runs `fail2ban-client` against this server and returns its stdout.
-    pub fn client(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("fail2ban-client")
-            .arg("-s")
-            .arg(self.socket())
-            .args(args)
-            .output()
-            .expect("run fail2ban-client");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The IPs fail2ban itself reports banned in `jail`.
-    pub fn banned(&self, jail: &str) -> Vec<String> {
-        self.client(&["get", jail, "banip"])
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for PrivateFail2ban {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(Self::script())
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,7 @@
+//! End-to-end tests: the API and the scheduler together, over real databases (every
+//! backend of `testkit::db::backends()`), with a real private fail2ban where they need
+//! one. Each test says what it proves in its name.
+
+mod fail2ban_e2e;
+mod history;
+mod rehearsal;
