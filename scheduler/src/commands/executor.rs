@@ -86,6 +86,12 @@ async fn recover_interrupted(ctx: &JobContext) -> Result<(), DbErr> {
 /// Expires stale commands, then claims and runs one. Returns whether it ran one.
 async fn step(ctx: &JobContext) -> Result<bool, JobError> {
     ctx.ensure_leading()?;
+    // A read first: an idle queue costs no write, so the leader does not take SQLite's
+    // one write lock ten times a second for nothing (the API's writes wait behind it, and
+    // a leader paused while holding it would keep a standby from taking over).
+    if !queue::any_pending(&ctx.db).await? {
+        return Ok(false);
+    }
     expire_stale(ctx).await?;
     let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, RETRY_AFTER).await? else {
         return Ok(false);

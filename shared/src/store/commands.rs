@@ -14,7 +14,7 @@ use crate::db;
 use crate::error_code::ErrorCode;
 use crate::lease::{Fence, fenced_execute, fenced_query};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::{fetch_one, fetch_optional, fetch_page, write_transaction};
+use crate::store::{Count, fetch_one, fetch_optional, fetch_page, write_transaction};
 
 /// A command row as stored.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -155,6 +155,18 @@ pub async fn expire(
             fenced_execute(db, fence, &template("{fence}"), vec![expiry_ms.into()]).await
         }
     }
+}
+
+/// Whether any command waits (a read: cheaper than the writes of [`expire`] and
+/// [`claim`], which an idle queue does not need).
+pub async fn any_pending<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+    let n: Count = fetch_one(
+        db,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM commands WHERE status = 'pending' LIMIT 1) p",
+        [],
+    )
+    .await?;
+    Ok(n.n > 0)
 }
 
 /// A command the scheduler claimed.
