@@ -154,4 +154,43 @@ mod tests {
             Command::UnbanAll
         );
     }
+
+    #[test]
+    fn the_payload_tag_is_the_stored_kind() {
+        let jail = JailName::parse("sshd").expect("jail");
+        let ip = IpOrNet::parse("192.0.2.1").expect("ip");
+        let every = [
+            Command::Ban {
+                jail: jail.clone(),
+                ips: vec![ip],
+            },
+            Command::Unban {
+                ips: vec![ip],
+                jail: None,
+            },
+            Command::UnbanAll,
+            Command::JailStart { jail: jail.clone() },
+            Command::JailStop { jail: jail.clone() },
+            Command::JailIdle {
+                jail: jail.clone(),
+                on: true,
+            },
+            Command::JailReload { jail: jail.clone() },
+            Command::ReloadAll,
+            Command::IgnoreipAdd {
+                jail: jail.clone(),
+                ip,
+            },
+            Command::IgnoreipRemove {
+                jail: jail.clone(),
+                ip,
+            },
+            Command::IgnoreselfSet { jail, on: false },
+        ];
+        assert_eq!(every.len(), CommandKind::ALL.len());
+        for c in every {
+            let json: serde_json::Value = serde_json::from_str(&c.to_payload()).expect("json");
+            assert_eq!(json["kind"], c.kind().as_str(), "{c:?}");
+        }
+    }
 }
