@@ -1111,8 +1111,8 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
 /// places well-known addresses.
 #[test]
 fn real_geo_files_place_well_known_addresses() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geo/node_modules/@ip-location-db");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scheduler/geo/node_modules/@ip-location-db");
     let country = dir.join("geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb");
     if !country.exists() {
         assert!(
