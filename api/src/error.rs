@@ -133,6 +133,13 @@ pub fn classify(err: &poem::Error) -> (StatusCode, ErrorCode, String) {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return (api.status, api.code, api.message.clone());
     }
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        return (
+            StatusCode::BAD_REQUEST,
+            param_code(param.name),
+            err.to_string(),
+        );
+    }
     let status = err.status();
     let code = match status {
         StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
@@ -155,6 +162,24 @@ pub fn classify(err: &poem::Error) -> (StatusCode, ErrorCode, String) {
         _ => err.to_string(),
     };
     (status, code, message)
+}
+
+/// The code of a query parameter that is not one of its allowed values: the history and
+/// dashboard filters have their own codes, every other parameter `bad_request`.
+fn param_code(name: &str) -> ErrorCode {
+    match name {
+        "origin" => ErrorCode::InvalidOrigin,
+        "state" => ErrorCode::InvalidState,
+        "sort" => ErrorCode::InvalidSort,
+        "series" => ErrorCode::InvalidSeries,
+        _ => ErrorCode::BadRequest,
+    }
+}
+
+/// The details of a poem-openapi parameter error: which field.
+pub fn param_details(err: &poem::Error) -> Option<serde_json::Value> {
+    err.downcast_ref::<poem_openapi::error::ParseParamError>()
+        .map(|p| serde_json::json!({ "field": p.name }))
 }
 
 /// The error responses every operation may give, for the OpenAPI document.

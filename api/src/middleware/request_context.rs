@@ -136,7 +136,9 @@ fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
     let body = ErrorBody {
         error_code: code,
         message,
-        details: api.and_then(|e| e.details.clone()),
+        details: api
+            .and_then(|e| e.details.clone())
+            .or_else(|| crate::error::param_details(err)),
         request_id: request_id.to_string(),
     };
     // The one log line of a failed request, with what went wrong underneath.

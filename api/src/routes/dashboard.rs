@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use shared::countries::{COUNTRIES, country_name};
@@ -23,18 +23,80 @@ use crate::routes::{ApiTags, default_page, default_page_size};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
+/// The `origin` filter: one origin, or every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum OriginFilter {
+    All,
+    Auto,
+    Manual,
+    Blocklist,
+}
+
+impl OriginFilter {
+    fn origin(self) -> Option<Origin> {
+        match self {
+            OriginFilter::All => None,
+            OriginFilter::Auto => Some(Origin::Auto),
+            OriginFilter::Manual => Some(Origin::Manual),
+            OriginFilter::Blocklist => Some(Origin::Blocklist),
+        }
+    }
+}
+
+/// The `state` filter of the history: how the ban stands or ended, or every state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum StateFilter {
+    All,
+    Banned,
+    Expired,
+    Unbanned,
+}
+
+impl StateFilter {
+    fn state(self) -> Option<BanState> {
+        match self {
+            StateFilter::All => None,
+            StateFilter::Banned => Some(BanState::Banned),
+            StateFilter::Expired => Some(BanState::Expired),
+            StateFilter::Unbanned => Some(BanState::Unbanned),
+        }
+    }
+}
+
+/// The order of a ban list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum SortOrder {
+    /// Newest first (the default).
+    #[oai(rename = "-at")]
+    NewestFirst,
+    /// Oldest first.
+    #[oai(rename = "at")]
+    OldestFirst,
+}
+
+/// Extra count lines of a trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Series {
+    None,
+    Origin,
+    Jail,
+}
+
 /// The raw filter parameters every history endpoint shares.
 #[derive(Default)]
 pub struct FilterArgs {
     pub range: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub origin: Option<String>,
+    pub origin: Option<OriginFilter>,
     pub jail: Option<String>,
     pub country: Option<String>,
     pub asn: Option<i64>,
     pub ip: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<StateFilter>,
 }
 
 fn invalid(code: ErrorCode, field: &str, message: impl Into<String>) -> ApiError {
@@ -56,17 +118,7 @@ pub async fn parse_filters(
         all_time,
     )
     .map_err(|e| invalid(ErrorCode::InvalidRange, "range", e.to_string()))?;
-    let origin = match a.origin.as_deref().map(str::trim) {
-        None | Some("" | "all") => None,
-        Some(o) if Origin::parse(o).is_some() => Origin::parse(o),
-        Some(_) => {
-            return Err(invalid(
-                ErrorCode::InvalidOrigin,
-                "origin",
-                "origin must be auto, manual, blocklist or all",
-            ));
-        }
-    };
+    let origin = a.origin.and_then(OriginFilter::origin);
     let jail = a
         .jail
         .as_deref()
@@ -99,16 +151,7 @@ pub async fn parse_filters(
             .map(shared::archive::parse_ip_search)
             .transpose()
             .map_err(|e| invalid(ErrorCode::InvalidIpSearch, "ip", e.to_string()))?;
-    let state = match a.state.as_deref().map(str::trim) {
-        None | Some("" | "all") => None,
-        Some(s) => Some(BanState::parse(s).ok_or_else(|| {
-            invalid(
-                ErrorCode::InvalidState,
-                "state",
-                "state must be banned, expired, unbanned or all",
-            )
-        })?),
-    };
+    let state = a.state.and_then(StateFilter::state);
     Ok((
         Filters {
             from_ms: r.from_ms,
@@ -134,15 +177,10 @@ pub fn parse_tz(raw: Option<&str>) -> ApiResult<Tz> {
     range::parse_tz(raw).map_err(|m| invalid(ErrorCode::InvalidTimezone, "tz", m))
 }
 
-pub fn parse_sort(raw: Option<&str>) -> ApiResult<Sort> {
-    match raw.map(str::trim) {
-        None | Some("" | "-at") => Ok(Sort::NewestFirst),
-        Some("at") => Ok(Sort::OldestFirst),
-        Some(_) => Err(invalid(
-            ErrorCode::InvalidSort,
-            "sort",
-            "sort must be -at (newest first) or at (oldest first)",
-        )),
+pub fn sort_of(order: Option<SortOrder>) -> Sort {
+    match order {
+        None | Some(SortOrder::NewestFirst) => Sort::NewestFirst,
+        Some(SortOrder::OldestFirst) => Sort::OldestFirst,
     }
 }
 
@@ -266,7 +304,7 @@ fn args(
     range: Query<Option<String>>,
     from: Query<Option<String>>,
     to: Query<Option<String>>,
-    origin: Query<Option<String>>,
+    origin: Query<Option<OriginFilter>>,
     jail: Query<Option<String>>,
     country: Query<Option<String>>,
     asn: Query<Option<i64>>,
@@ -302,11 +340,11 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
-        sort: Query<Option<String>>,
+        sort: Query<Option<SortOrder>>,
         tz: Query<Option<String>>,
         #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
         #[oai(
@@ -322,7 +360,7 @@ impl DashboardApi {
             false,
         )
         .await?;
-        let (sort, tz) = (parse_sort(sort.0.as_deref())?, parse_tz(tz.0.as_deref())?);
+        let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
         check_depth(page.0, page_size.0)?;
         Ok(Json(
             analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
@@ -346,11 +384,11 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
-        series: Query<Option<String>>,
+        series: Query<Option<Series>>,
         tz: Query<Option<String>>,
     ) -> ApiResult<Json<Trend>> {
         self.auth.require(req, Role::Viewer).await?;
@@ -361,17 +399,10 @@ impl DashboardApi {
         )
         .await?;
         let tz = parse_tz(tz.0.as_deref())?;
-        let series_key = match series.0.as_deref().map(str::trim) {
-            None | Some("" | "none") => None,
-            Some("origin") => Some(Key::Origin),
-            Some("jail") => Some(Key::Jail),
-            Some(_) => {
-                return Err(invalid(
-                    ErrorCode::InvalidSeries,
-                    "series",
-                    "series must be origin, jail or none",
-                ));
-            }
+        let series_key = match series.0 {
+            None | Some(Series::None) => None,
+            Some(Series::Origin) => Some(Key::Origin),
+            Some(Series::Jail) => Some(Key::Jail),
         };
         let bucket = Key::Bucket {
             start: r.bucket_start_ms,
@@ -451,7 +482,7 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
@@ -531,7 +562,7 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
@@ -572,7 +603,7 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
@@ -627,7 +658,7 @@ impl DashboardApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,

@@ -11,7 +11,9 @@ use serde_json::json;
 use crate::analytics::{self, BanRecordPage, GeoView, IpTimeline};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::routes::dashboard::{FilterArgs, check_depth, parse_filters, parse_sort, parse_tz};
+use crate::routes::dashboard::{
+    FilterArgs, OriginFilter, SortOrder, StateFilter, check_depth, parse_filters, parse_tz, sort_of,
+};
 use crate::routes::{ApiTags, default_page, default_page_size};
 
 pub struct HistoryApi {
@@ -55,13 +57,13 @@ impl HistoryApi {
         range: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-        origin: Query<Option<String>>,
+        origin: Query<Option<OriginFilter>>,
         jail: Query<Option<String>>,
         country: Query<Option<String>>,
         asn: Query<Option<i64>>,
         ip: Query<Option<String>>,
-        state: Query<Option<String>>,
-        sort: Query<Option<String>>,
+        state: Query<Option<StateFilter>>,
+        sort: Query<Option<SortOrder>>,
         tz: Query<Option<String>>,
         #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
         #[oai(
@@ -87,7 +89,7 @@ impl HistoryApi {
             true,
         )
         .await?;
-        let (sort, tz) = (parse_sort(sort.0.as_deref())?, parse_tz(tz.0.as_deref())?);
+        let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
         check_depth(page.0, page_size.0)?;
         Ok(Json(
             analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)

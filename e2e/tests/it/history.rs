@@ -929,6 +929,16 @@ async fn history_search_timeline_geo_and_bad_input() {
             );
             assert!(body["request_id"].is_string(), "{path}");
         }
+        // A value outside a filter's enum names the field, like every other filter error.
+        for (path, field) in [
+            ("/dashboard/bans?origin=robot", "origin"),
+            ("/history?state=gone", "state"),
+            ("/history?sort=ip", "sort"),
+            ("/dashboard/trend?series=country", "series"),
+        ] {
+            let (_, body) = h.get_status(path).await;
+            assert_eq!(body["details"]["field"], field, "{path}: {body}");
+        }
         // Viewers read; nobody else does.
         let anon = reqwest::Client::new();
         let r = anon

@@ -1193,6 +1193,11 @@ export interface components {
          */
         Origin: "auto" | "manual" | "blocklist";
         /**
+         * @description The `origin` filter: one origin, or every one.
+         * @enum {string}
+         */
+        OriginFilter: "all" | "auto" | "manual" | "blocklist";
+        /**
          * PasswordChange
          * @example {
          *       "current_password": "correct horse battery staple",
@@ -1234,6 +1239,11 @@ export interface components {
             /** @description The most recent job runs, newest first. */
             recent_runs: components["schemas"]["JobRunView"][];
         };
+        /**
+         * @description Extra count lines of a trend.
+         * @enum {string}
+         */
+        Series: "none" | "origin" | "jail";
         /** SessionView */
         SessionView: {
             user: string;
@@ -1277,6 +1287,16 @@ export interface components {
              *     setup page shows it), null afterwards so the public endpoint tells nothing. */
             fail2ban?: components["schemas"]["StatusView"] & unknown;
         };
+        /**
+         * @description The order of a ban list.
+         * @enum {string}
+         */
+        SortOrder: "-at" | "at";
+        /**
+         * @description The `state` filter of the history: how the ban stands or ended, or every state.
+         * @enum {string}
+         */
+        StateFilter: "all" | "banned" | "expired" | "unbanned";
         /** StatusView */
         StatusView: {
             /** @description Whether the last probe reached fail2ban. */
@@ -5341,11 +5361,11 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
-                sort?: string;
+                sort?: components["schemas"]["SortOrder"];
                 tz?: string;
                 page?: number;
                 page_size?: number;
@@ -5454,11 +5474,11 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
-                series?: string;
+                series?: components["schemas"]["Series"];
                 tz?: string;
             };
             header?: never;
@@ -5565,7 +5585,7 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
@@ -5677,7 +5697,7 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
@@ -5786,7 +5806,7 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
@@ -5896,7 +5916,7 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
@@ -6008,13 +6028,13 @@ export interface operations {
                 range?: string;
                 from?: string;
                 to?: string;
-                origin?: string;
+                origin?: components["schemas"]["OriginFilter"];
                 jail?: string;
                 country?: string;
                 asn?: number;
                 ip?: string;
-                state?: string;
-                sort?: string;
+                state?: components["schemas"]["StateFilter"];
+                sort?: components["schemas"]["SortOrder"];
                 tz?: string;
                 page?: number;
                 page_size?: number;
