@@ -2,6 +2,9 @@
 //! API tokens, and the error envelope. `base` is the server's root (`http://127.0.0.1:N`).
 
 use serde_json::Value;
+use shared::domain::Role;
+
+use crate::calls::Api;
 
 /// The admin every test instance is set up with.
 pub const ADMIN: &str = "admin";
@@ -21,12 +24,9 @@ pub fn bearer_client(token: &str) -> reqwest::Client {
 
 /// Sets BanGUI up with the test admin and returns an admin API token.
 pub async fn setup_admin(base: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/v1/setup"))
-        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("setup");
+    let r = Api::new(base, reqwest::Client::new())
+        .setup(ADMIN, ADMIN_PASSWORD)
+        .await;
     assert_eq!(
         r.status(),
         201,
@@ -36,39 +36,33 @@ pub async fn setup_admin(base: &str) -> String {
     login_token(base, ADMIN, ADMIN_PASSWORD, "admin").await
 }
 
-/// Signs in as `user` and creates an API token with `role`.
-pub async fn login_token(base: &str, user: &str, password: &str, role: &str) -> String {
-    let jar = reqwest::Client::builder()
+/// A client that keeps cookies (a browser's session).
+pub fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .cookie_store(true)
         .build()
-        .expect("client");
-    let r = jar
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": user, "password": password}))
-        .send()
-        .await
-        .expect("login");
+        .expect("client")
+}
+
+/// Signs in as `user` and creates an API token with `role`.
+pub async fn login_token(base: &str, user: &str, password: &str, role: &str) -> String {
+    let role = Role::parse(role).unwrap_or_else(|| panic!("no role {role}"));
+    let api = Api::new(base, cookie_client());
+    let r = api.login(user, password).await;
     assert_eq!(
         r.status(),
         200,
         "login: {}",
         r.text().await.unwrap_or_default()
     );
-    let r = jar
-        .post(format!("{base}/api/v1/auth/tokens"))
-        .header("X-Requested-With", "bangui")
-        .header("Origin", base)
-        .json(&serde_json::json!({"name": "tests", "role": role}))
-        .send()
-        .await
-        .expect("token");
+    let r = api.create_token("tests", role, None).await;
     assert_eq!(
         r.status(),
         201,
         "token: {}",
         r.text().await.unwrap_or_default()
     );
-    let v: serde_json::Value = r.json().await.expect("json");
+    let v: Value = r.json().await.expect("json");
     v["token"].as_str().expect("token").to_owned()
 }
 
@@ -76,12 +70,9 @@ pub async fn login_token(base: &str, user: &str, password: &str, role: &str) -> 
 /// with an API token, with a 15 s request timeout.
 pub async fn admin_client(base: &str) -> reqwest::Client {
     let base = base.trim_end_matches("/api/v1");
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/v1/setup"))
-        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("setup");
+    let r = Api::new(base, reqwest::Client::new())
+        .setup(ADMIN, ADMIN_PASSWORD)
+        .await;
     assert!(
         r.status() == 201 || r.status() == 409,
         "setup: {}",

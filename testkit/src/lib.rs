@@ -7,6 +7,7 @@
 
 #[cfg(feature = "api")]
 pub mod api;
+pub mod calls;
 pub mod client;
 mod config;
 pub use config::config;

@@ -6,8 +6,12 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use testkit::db::backends;
 
+use shared::domain::Role;
 use testkit::api::{TestApp, spawn_app, spawn_app_with};
-use testkit::client::{ADMIN, ADMIN_PASSWORD, assert_error, bearer_client, login_token};
+use testkit::calls::Api;
+use testkit::client::{
+    ADMIN, ADMIN_PASSWORD, assert_error, bearer_client, cookie_client, login_token,
+};
 use testkit::config;
 
 /// A second API process over the same database.
@@ -24,34 +28,25 @@ async fn second_api(app: &TestApp) -> (String, tokio_util::sync::CancellationTok
     (base, stop)
 }
 
-fn cookie_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client")
-}
-
 async fn login(
     http: &reqwest::Client,
     base: &str,
     user: &str,
     password: &str,
 ) -> reqwest::Response {
-    http.post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .expect("login")
+    Api::new(base, http.clone()).login(user, password).await
+}
+
+/// The admin's typed caller of `app`.
+fn admin(app: &TestApp) -> Api {
+    Api::new(&app.base, app.http.clone())
 }
 
 async fn create_user(app: &TestApp, name: &str, role: &str) -> i64 {
-    let r = app
-        .http
-        .post(app.url("/api/v1/users"))
-        .json(&json!({"username": name, "password": "a long enough passphrase", "role": role}))
-        .send()
-        .await
-        .expect("create user");
+    let role = Role::parse(role).expect("role");
+    let r = admin(app)
+        .create_user(name, "a long enough passphrase", role)
+        .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     r.json::<Value>().await.expect("json")["id"]
         .as_i64()
@@ -1001,26 +996,20 @@ async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
         let second_http = bearer_client(
             &login_token(&app.base, "admin2", "a long enough passphrase", "admin").await,
         );
-        let admins = [(first, app.http.clone()), (second, second_http)];
+        let admins = [
+            (first, admin(&app)),
+            (second, Api::new(&app.base, second_http)),
+        ];
         for round in 0..50 {
             // Even rounds demote, odd rounds disable: both lose the last admin otherwise.
-            let change = if round % 2 == 0 {
-                json!({"role": "viewer"})
+            let (role, disabled) = if round % 2 == 0 {
+                (Some(Role::Viewer), None)
             } else {
-                json!({"disabled": true})
+                (None, Some(true))
             };
-            let each_other = |me: usize| {
-                let (_, http) = &admins[me];
-                let (target, _) = admins[1 - me];
-                http.patch(app.url(&format!("/api/v1/users/{target}")))
-                    .json(&change)
-                    .send()
-            };
+            let each_other = |me: usize| admins[me].1.update_user(admins[1 - me].0, role, disabled);
             let (a, b) = tokio::join!(each_other(0), each_other(1));
-            let statuses = [
-                a.expect("req").status().as_u16(),
-                b.expect("req").status().as_u16(),
-            ];
+            let statuses = [a.status().as_u16(), b.status().as_u16()];
             assert_eq!(
                 active_admins(&app).await,
                 1,
@@ -1043,11 +1032,8 @@ async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
             let restore = &admins[survivor].1;
             let demoted = admins[demoted].0;
             let r = restore
-                .patch(app.url(&format!("/api/v1/users/{demoted}")))
-                .json(&json!({"role": "admin", "disabled": false}))
-                .send()
-                .await
-                .expect("restore");
+                .update_user(demoted, Some(Role::Admin), Some(false))
+                .await;
             assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
         }
         app.stop().await;
@@ -1058,32 +1044,19 @@ async fn two_admins_demoting_each_other_at_once_always_leave_an_admin() {
 async fn deleting_and_demoting_at_once_never_removes_the_last_admin() {
     for backend in backends() {
         let app = spawn_app(backend).await;
+        let first_admin = admin(&app);
         for round in 0..10 {
-            let other = create_user(&app, &format!("admin-{round}"), "admin").await;
-            let other_http = bearer_client(
-                &login_token(
-                    &app.base,
-                    &format!("admin-{round}"),
-                    "a long enough passphrase",
-                    "admin",
-                )
-                .await,
-            );
+            let name = format!("admin-{round}");
+            let other = create_user(&app, &name, "admin").await;
+            let token = login_token(&app.base, &name, "a long enough passphrase", "admin").await;
+            let other_admin = Api::new(&app.base, bearer_client(&token));
             let first = user_id(&app, ADMIN).await;
             // The first admin deletes the other while the other demotes the first.
             let (a, b) = tokio::join!(
-                app.http
-                    .delete(app.url(&format!("/api/v1/users/{other}")))
-                    .send(),
-                other_http
-                    .patch(app.url(&format!("/api/v1/users/{first}")))
-                    .json(&json!({"role": "operator"}))
-                    .send(),
+                first_admin.delete_user(other),
+                other_admin.update_user(first, Some(Role::Operator), None),
             );
-            let statuses = [
-                a.expect("req").status().as_u16(),
-                b.expect("req").status().as_u16(),
-            ];
+            let statuses = [a.status().as_u16(), b.status().as_u16()];
             assert_eq!(
                 active_admins(&app).await,
                 1,
@@ -1092,20 +1065,11 @@ async fn deleting_and_demoting_at_once_never_removes_the_last_admin() {
             if statuses[1] == 200 {
                 // The first admin was demoted: the other (still there) promotes them back,
                 // then steps down so the next round starts from one admin.
-                let r = other_http
-                    .patch(app.url(&format!("/api/v1/users/{first}")))
-                    .json(&json!({"role": "admin"}))
-                    .send()
-                    .await
-                    .expect("req");
+                let r = other_admin
+                    .update_user(first, Some(Role::Admin), None)
+                    .await;
                 assert_eq!(r.status(), 200);
-                let r = app
-                    .http
-                    .delete(app.url(&format!("/api/v1/users/{other}")))
-                    .send()
-                    .await
-                    .expect("req");
-                assert_eq!(r.status(), 204);
+                assert_eq!(first_admin.delete_user(other).await.status(), 204);
             }
         }
         app.stop().await;
@@ -1118,14 +1082,14 @@ async fn usernames_differing_only_in_case_created_at_once_make_one_user() {
         let app = spawn_app(backend).await;
         for round in 0..10 {
             let name = format!("carol{round}");
-            let make = |n: String| {
-                app.http
-                    .post(app.url("/api/v1/users"))
-                    .json(&json!({"username": n, "password": "a long enough passphrase", "role": "viewer"}))
-                    .send()
-            };
-            let (a, b) = tokio::join!(make(name.clone()), make(name.to_uppercase()));
-            let mut statuses = [a.expect("req"), b.expect("req")];
+            let api = admin(&app);
+            let upper = name.to_uppercase();
+            let password = "a long enough passphrase";
+            let (a, b) = tokio::join!(
+                api.create_user(&name, password, Role::Viewer),
+                api.create_user(&upper, password, Role::Viewer),
+            );
+            let mut statuses = [a, b];
             statuses.sort_by_key(|r| r.status().as_u16());
             let [won, lost] = statuses;
             assert_eq!(won.status(), 201, "{backend:?}");
