@@ -225,6 +225,13 @@ impl Api {
             .await
     }
 
+    /// `PUT /jails/{jail}/<what> {on}`.
+    async fn switch(&self, jail: &str, what: &str, on: bool, wait: Wait<'_>) -> Response {
+        let path = format!("/jails/{jail}/{what}");
+        let body = Some(json!({"on": on}));
+        self.send(Method::PUT, &path, &wait_query(wait), body).await
+    }
+
     /// `start`, `stop` or `reload` one jail.
     pub async fn jail_control(&self, jail: &str, verb: &str, wait: Wait<'_>) -> Response {
         let path = format!("/jails/{jail}/{verb}");
@@ -233,14 +240,7 @@ impl Api {
     }
 
     pub async fn set_jail_idle(&self, jail: &str, on: bool, wait: Wait<'_>) -> Response {
-        let path = format!("/jails/{jail}/idle");
-        self.send(
-            Method::PUT,
-            &path,
-            &wait_query(wait),
-            Some(json!({"on": on})),
-        )
-        .await
+        self.switch(jail, "idle", on, wait).await
     }
 
     pub async fn reload_all(&self, wait: Wait<'_>) -> Response {
@@ -274,14 +274,7 @@ impl Api {
     }
 
     pub async fn set_jail_ignoreself(&self, jail: &str, on: bool, wait: Wait<'_>) -> Response {
-        let path = format!("/jails/{jail}/ignoreself");
-        self.send(
-            Method::PUT,
-            &path,
-            &wait_query(wait),
-            Some(json!({"on": on})),
-        )
-        .await
+        self.switch(jail, "ignoreself", on, wait).await
     }
 
     pub async fn get_command(&self, id: i64) -> Response {
