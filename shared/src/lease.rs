@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    Value,
 };
 use serde::Serialize;
 
@@ -137,16 +137,7 @@ pub async fn fenced_transaction(
     db: &DatabaseConnection,
     fence: &Fence,
 ) -> Result<Option<DatabaseTransaction>, DbErr> {
-    let txn = match db.get_database_backend() {
-        DatabaseBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?
-        }
-        _ => db.begin().await?,
-    };
+    let txn = crate::store::write_transaction(db).await?;
     if !lease_still_held(&txn, fence, "").await? {
         txn.rollback().await?;
         return Ok(None);

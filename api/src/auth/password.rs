@@ -52,8 +52,8 @@ pub async fn hash(password: String) -> ApiResult<String> {
             .map(|h| h.to_string())
     })
     .await
-    .map_err(|_| internal())?
-    .map_err(|_| internal())
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// Computes the stand-in hash used for unknown users now, so the first sign-in of an
@@ -98,10 +98,6 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     .await
     .unwrap_or(false);
     ok && known
-}
-
-fn internal() -> ApiError {
-    ApiError::new(ErrorCode::Internal, "could not hash the password")
 }
 
 #[cfg(test)]

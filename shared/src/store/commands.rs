@@ -86,8 +86,17 @@ pub async fn load(
     id: i64,
     expiry: Duration,
 ) -> Result<Option<CommandRow>, DbErr> {
-    expire(db, expiry, Scope::One(id)).await?;
-    fetch_optional(db, &format!("{SELECT} WHERE id = $1"), [id.into()]).await
+    let select = format!("{SELECT} WHERE id = $1");
+    let row: Option<CommandRow> = fetch_optional(db, &select, [id.into()]).await?;
+    // Only a pending command can expire: a running or finished one is read, not written.
+    if row
+        .as_ref()
+        .is_some_and(|r| r.status == CommandStatus::Pending)
+        && expire(db, expiry, Scope::One(id)).await? > 0
+    {
+        return fetch_optional(db, &select, [id.into()]).await;
+    }
+    Ok(row)
 }
 
 /// What to list.
