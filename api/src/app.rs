@@ -97,6 +97,7 @@ pub fn build_routes(
         .data(db)
         .data(metrics)
         .with(RequestContext::new(config.max_body_bytes))
+        .with(crate::middleware::compress::CompressJson)
         .with(crate::middleware::security_headers::SecurityHeaders::new(
             config.cookie_secure,
         ))

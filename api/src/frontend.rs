@@ -2,10 +2,16 @@
 //! builds; debug builds read the folder from disk). Hashed files under `/assets/` are
 //! cached forever; `index.html` is never cached, and every client route (a path without a
 //! file extension outside `/api`) gets it, so deep links and reloads work.
+//!
+//! The build (`frontend/scripts/compress.mjs`) leaves a brotli (`.br`) and a gzip (`.gz`)
+//! copy beside each text file; the copy the browser's `Accept-Encoding` allows is sent
+//! (brotli first), with `Vary: Accept-Encoding`, so nothing is compressed per request.
 
-use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, Request, Response};
 use rust_embed::RustEmbed;
+
+use crate::middleware::compress::accepts;
 
 #[derive(RustEmbed)]
 #[folder = "../frontend/dist"]
@@ -19,19 +25,32 @@ then rebuild bangui-api. The API is at <a href=\"/api/docs/\">/api/docs/</a>.";
 
 pub struct Frontend;
 
-fn file(path: &str, immutable: bool) -> Option<Response> {
+/// The encodings made at build time, best first: (Content-Encoding, file suffix).
+const ENCODED: [(&str, &str); 2] = [("br", ".br"), ("gzip", ".gz")];
+
+fn file(path: &str, immutable: bool, accept: &HeaderMap) -> Option<Response> {
     let asset = Assets::get(path)?;
     let cache = if immutable {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    Some(
-        Response::builder()
-            .header(header::CONTENT_TYPE, asset.metadata.mimetype())
-            .header(header::CACHE_CONTROL, HeaderValue::from_static(cache))
-            .body(asset.data.into_owned()),
-    )
+    let encoded = ENCODED.iter().find_map(|(coding, suffix)| {
+        if !accepts(accept, coding) {
+            return None;
+        }
+        Assets::get(&format!("{path}{suffix}")).map(|f| (*coding, f.data))
+    });
+    let builder = Response::builder()
+        .header(header::CONTENT_TYPE, asset.metadata.mimetype())
+        .header(header::CACHE_CONTROL, HeaderValue::from_static(cache))
+        .header(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Some(match encoded {
+        Some((coding, data)) => builder
+            .header(header::CONTENT_ENCODING, coding)
+            .body(data.into_owned()),
+        None => builder.body(asset.data.into_owned()),
+    })
 }
 
 impl Endpoint for Frontend {
@@ -46,7 +65,7 @@ impl Endpoint for Frontend {
             return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
         }
         if !path.is_empty() && path != "index.html" {
-            if let Some(resp) = file(path, path.starts_with("assets/")) {
+            if let Some(resp) = file(path, path.starts_with("assets/"), req.headers()) {
                 return Ok(resp);
             }
             // A missing asset (an old hashed file) is a 404, not the app; anything else is a
@@ -55,7 +74,7 @@ impl Endpoint for Frontend {
                 return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
             }
         }
-        Ok(file("index.html", false).unwrap_or_else(|| {
+        Ok(file("index.html", false, req.headers()).unwrap_or_else(|| {
             Response::builder()
                 .status(StatusCode::SERVICE_UNAVAILABLE)
                 .header(header::CONTENT_TYPE, "text/html; charset=utf-8")

@@ -54,24 +54,44 @@ pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
     }
     let mut ips = Vec::with_capacity(raw.len());
     let mut errors = Vec::new();
+    // The sentence names the first refused entries and why, so a person sees which one
+    // without reading `details`.
+    let mut named = Vec::new();
     let mut first_code = None;
     for (i, text) in raw.iter().enumerate() {
         match IpOrNet::parse(text) {
             Ok(ip) => ips.push(ip),
             Err(e) => {
                 first_code.get_or_insert(e.code());
+                let shown: String = text.chars().take(80).collect();
+                if named.len() < 3 {
+                    // The reason quotes the entry; a long one is cut.
+                    let reason = e.to_string();
+                    named.push(if reason.chars().count() > 160 {
+                        format!("{}…", reason.chars().take(160).collect::<String>())
+                    } else {
+                        reason
+                    });
+                }
                 if errors.len() < MAX_REPORTED {
-                    errors.push(json!({ "index": i, "value": text.chars().take(80).collect::<String>(), "error": e.to_string() }));
+                    errors.push(json!({ "index": i, "value": shown, "error": e.to_string() }));
                 }
             }
         }
     }
     if let Some(code) = first_code {
         let count = raw.len() - ips.len();
-        return Err(
-            ApiError::new(code, format!("{count} of the IPs are not valid"))
-                .with_details(json!({ "field": "ips", "invalid": errors, "invalid_count": count })),
-        );
+        let more = count - named.len();
+        let message = match (count, more) {
+            (1, _) => named[0].clone(),
+            (_, 0) => format!("{count} of the IPs are not accepted: {}", named.join("; ")),
+            _ => format!(
+                "{count} of the IPs are not accepted: {}; and {more} more",
+                named.join("; ")
+            ),
+        };
+        return Err(ApiError::new(code, message)
+            .with_details(json!({ "field": "ips", "invalid": errors, "invalid_count": count })));
     }
     ips.sort();
     ips.dedup();

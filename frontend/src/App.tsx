@@ -1,20 +1,23 @@
 import { lazy, Suspense, useEffect, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { Spinner } from "@fluentui/react-components";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { onApiFailure } from "./api/client";
-import { Shell } from "./components/Shell";
+import { queryClient } from "./api/query";
+import { Login } from "./features/auth/Login";
+import { Setup } from "./features/auth/Setup";
+import { NoticeProvider } from "./features/shell/notices";
+import { Shell } from "./features/shell/Shell";
 import { SessionProvider, useSession } from "./session";
 import { ThemeProvider } from "./theme";
-import { Login } from "./pages/Login";
-import { Setup } from "./pages/Setup";
 
-// Pages with charts and the map load on demand, keeping the first load small.
-const Dashboard = lazy(() => import("./pages/Dashboard"));
-const WorldMap = lazy(() => import("./pages/WorldMap"));
-const Jails = lazy(() => import("./pages/Jails"));
-const JailDetail = lazy(() => import("./pages/JailDetail"));
-const History = lazy(() => import("./pages/History"));
-const IpTimeline = lazy(() => import("./pages/IpTimeline"));
+// Pages load on demand (the map's atlas only on the map), keeping the first load small.
+const Dashboard = lazy(() => import("./features/dashboard/DashboardPage"));
+const WorldMap = lazy(() => import("./features/map/MapPage"));
+const Jails = lazy(() => import("./features/jails/JailsPage"));
+const JailDetail = lazy(() => import("./features/jails/JailDetailPage"));
+const History = lazy(() => import("./features/history/HistoryPage"));
+const IpTimeline = lazy(() => import("./features/history/IpTimelinePage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -48,6 +51,8 @@ function Guard({ children }: { children: ReactNode }) {
 export function App() {
   return (
     <ThemeProvider>
+      <QueryClientProvider client={queryClient}>
+      <NoticeProvider>
       <BrowserRouter>
         <SessionProvider>
           <Routes>
@@ -63,6 +68,8 @@ export function App() {
           </Routes>
         </SessionProvider>
       </BrowserRouter>
+      </NoticeProvider>
+      </QueryClientProvider>
     </ThemeProvider>
   );
 }

@@ -1,16 +1,58 @@
 import { describe, expect, it } from "vitest";
-import { queryString } from "./api/client";
-import { safeNext } from "./pages/Login";
-import { strength } from "./pages/Setup";
-import { bands } from "./pages/WorldMap";
+import { ApiError, type Schemas } from "./api/client";
+import { fieldMessage, splitIps } from "./components/fieldError";
+import { safeNext } from "./features/auth/Login";
+import { strength } from "./features/auth/Setup";
+import { outcome } from "./features/commands/useCommand";
+import { niceStep } from "./features/dashboard/charts";
+import { bands } from "./features/map/MapPage";
 import { browserZone, chosenZone, flag, flagEmojiSupported, formatDuration, setChosenZone, setInstanceZone } from "./time";
 
-describe("the client", () => {
-  it("leaves empty query values out and encodes the rest", () => {
-    expect(queryString({ range: "24h", jail: undefined, ip: "2001:db8::/32", page: 2, origin: "" })).toBe(
-      "?range=24h&ip=2001%3Adb8%3A%3A%2F32&page=2",
-    );
-    expect(queryString({})).toBe("");
+describe("errors under form fields", () => {
+  const refused = new ApiError(400, "invalid_ip", "1 of the IPs are not valid", "req-1", {
+    field: "ips",
+    invalid: [{ index: 2, value: "bogus", error: '"bogus" is not an IPv4 or IPv6 address or CIDR network' }],
+    invalid_count: 1,
+  });
+
+  it("names each refused entry with the API's reason, under the field the API blamed", () => {
+    expect(fieldMessage(refused, "ips")).toBe('"bogus" is not an IPv4 or IPv6 address or CIDR network');
+    expect(fieldMessage(refused, "jail")).toBeUndefined();
+    expect(fieldMessage(undefined, "ips")).toBeUndefined();
+  });
+
+  it("falls back to the API's sentence and says how many more were refused", () => {
+    const why = new ApiError(400, "ip_not_allowed", "127.0.0.1 is a loopback address", "req-2", { field: "ips" });
+    expect(fieldMessage(why, "ips")).toBe("127.0.0.1 is a loopback address");
+    const many = new ApiError(400, "invalid_ip", "30 of the IPs are not valid", "r", { field: "ips", invalid: [{ index: 0, value: "x", error: '"x" is bad' }], invalid_count: 30 });
+    expect(fieldMessage(many, "ips")).toBe('"x" is bad; and 29 more');
+  });
+
+  it("splits typed addresses on spaces, commas and new lines", () => {
+    expect(splitIps(" 192.0.2.5, 192.0.2.6\nbogus ")).toEqual(["192.0.2.5", "192.0.2.6", "bogus"]);
+  });
+});
+
+describe("command outcomes", () => {
+  const cmd = (kind: Schemas["CommandKind"], result: unknown) =>
+    ({ id: 1, kind, status: "succeeded", payload: {}, created_at: "", attempts: 1, result }) as Schemas["CommandView"];
+
+  it("says when an unban lifted nothing", () => {
+    expect(outcome(cmd("unban", { unbanned: 0, requested: 1 }))).toEqual({ intent: "warning", text: "Nothing to unban: it was not banned." });
+    expect(outcome(cmd("unban", { unbanned: 2, requested: 2 })).intent).toBe("success");
+  });
+
+  it("says when a ban found everything already banned", () => {
+    expect(outcome(cmd("ban", { newly_banned: 0, requested: 3 })).intent).toBe("warning");
+    expect(outcome(cmd("ban", { newly_banned: 2, requested: 3 })).text).toBe("2 banned; 1 were already banned.");
+  });
+});
+
+describe("the trend's axis", () => {
+  it("steps in round numbers", () => {
+    expect(niceStep(3)).toBe(1);
+    expect(niceStep(37)).toBe(10);
+    expect(niceStep(1200)).toBe(500);
   });
 });
 

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { ApiError, call, type Schemas } from "./api/client";
+import { api, ApiError, unwrap, type Schemas } from "./api/client";
 import { chosenZone, setChosenZone, setInstanceZone } from "./time";
 
 export type Role = Schemas["Role"];
@@ -37,7 +37,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
   const refresh = useCallback(async () => {
     try {
-      const s = await call<Schemas["SessionView"]>("GET", "/auth/session");
+      const s = await unwrap(api.GET("/auth/session"));
       setInstanceZone(s.timezone);
       setZoneState(chosenZone());
       setSession(s);

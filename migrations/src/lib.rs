@@ -18,6 +18,7 @@ mod m20261127_000005_ip_week_index;
 mod m20261127_000006_pg_event_time_index;
 mod m20261127_000007_asn_rollup_any_origin;
 mod m20261202_000008_username_any_case;
+mod m20261202_000009_event_actor;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_pg_event_time_index::Migration),
             Box::new(m20261127_000007_asn_rollup_any_origin::Migration),
             Box::new(m20261202_000008_username_any_case::Migration),
+            Box::new(m20261202_000009_event_actor::Migration),
         ]
     }
 }

@@ -13,11 +13,11 @@ use crate::geo::{CacheMemo, Geo, GeoInfo, GeoLookup};
 /// When an IP the geo data does not know is looked up again.
 pub const GEO_RETRY_MS: i64 = 3_600_000;
 
-/// Rows per multi-row INSERT (at most 17 values a row: well inside both databases'
+/// Rows per multi-row INSERT (at most 18 values a row: well inside both databases'
 /// parameter limits). Measured with the history benchmark (`Docs/performance.md`).
 const BATCH: usize = 500;
 
-/// Rows per archive insert on PostgreSQL (17 array parameters, whatever the rows).
+/// Rows per archive insert on PostgreSQL (18 array parameters, whatever the rows).
 const PG_ROWS_PER_INSERT: usize = 1000;
 
 pub use shared::domain::{EventKind, EventSource as Source, Origin};
@@ -44,6 +44,8 @@ pub struct BanEvent {
     pub at_ms: i64,
     pub ban: CurrentBan,
     pub source: Source,
+    /// Who asked for it, for events a command made (the user or token's name).
+    pub actor: Option<String>,
 }
 
 /// fail2ban writes IPs its own way; store them canonically (`2001:DB8::5` and
@@ -172,8 +174,9 @@ pub async fn insert_events<C: ConnectionTrait>(
 }
 
 /// The archive's columns, in the order both insert forms write them.
+const EVENT_COLUMN_COUNT: usize = 18;
 const EVENT_COLUMNS: &str = "kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
-     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms";
+     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms, actor";
 
 /// SQLite: a multi-row `INSERT OR IGNORE … VALUES`. `OR IGNORE` (rather than an upsert
 /// clause) means no statement can fail half-way, so SQLite keeps no statement journal
@@ -187,9 +190,9 @@ fn values_insert(
 ) -> Statement {
     let sql = format!(
         "INSERT OR IGNORE INTO ban_events ({EVENT_COLUMNS}) VALUES {}",
-        values_clause(chunk.len(), 17)
+        values_clause(chunk.len(), EVENT_COLUMN_COUNT)
     );
-    let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
+    let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * EVENT_COLUMN_COUNT);
     for e in chunk {
         let place = places.get(e.ban.ip.as_str());
         let end = end_of(e);
@@ -211,6 +214,7 @@ fn values_insert(
             match_count(e.ban.matches.as_deref()).into(),
             end.map(|(kind, _)| kind).into(),
             end.map(|(_, at)| at).into(),
+            e.actor.clone().into(),
         ]);
     }
     db::statement(backend, &sql, values)
@@ -278,7 +282,7 @@ impl ArrayLiteral {
 }
 
 /// PostgreSQL: the rows travel as one array per column, expanded by `unnest`, instead of
-/// 17 parameters a row. Binding thousands of parameters (sea-query values converted to
+/// 18 parameters a row. Binding thousands of parameters (sea-query values converted to
 /// sqlx arguments, then encoded) kept the client busy while the backend waited, and the
 /// backend set up an expression per value; the arrays are built while the previous
 /// statement runs, and parse quicker than a JSON document (Docs/performance.md). They
@@ -289,7 +293,7 @@ fn array_insert(
     end_of: impl Fn(&BanEvent) -> Option<End>,
     duplicates: Duplicates,
 ) -> Statement {
-    let mut columns: [ArrayLiteral; 17] = std::array::from_fn(|_| ArrayLiteral::new());
+    let mut columns: [ArrayLiteral; EVENT_COLUMN_COUNT] = std::array::from_fn(|_| ArrayLiteral::new());
     for e in chunk {
         let place = places.get(e.ban.ip.as_str());
         let end = end_of(e);
@@ -311,6 +315,7 @@ fn array_insert(
             match_lines,
             end_kind,
             ended_at,
+            actor,
         ] = &mut columns;
         kind.text(Some(e.kind.as_str()));
         jail.text(Some(&e.ban.jail));
@@ -329,6 +334,7 @@ fn array_insert(
         match_lines.number(match_count(e.ban.matches.as_deref()).map(i64::from));
         end_kind.text(end.map(|(kind, _)| kind));
         ended_at.number(end.map(|(_, at)| at));
+        actor.text(e.actor.as_deref());
     }
     Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
@@ -336,7 +342,7 @@ fn array_insert(
             "INSERT INTO ban_events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::text[], \
              $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], \
              $9::int8[], $10::text[], $11::text[], $12::bytea[], $13::text[], $14::int8[], \
-             $15::int8[], $16::text[], $17::int8[]){}",
+             $15::int8[], $16::text[], $17::int8[], $18::text[]){}",
             match duplicates {
                 Duplicates::Skip => " ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING",
                 Duplicates::Unexpected => "",

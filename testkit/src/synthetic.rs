@@ -206,6 +206,7 @@ impl Generator {
                 at_ms: at,
                 ban: ban.clone(),
                 source: Source::Sync,
+                actor: None,
             });
             if let Some((kind, end_at)) = end_event.filter(|(_, t)| *t < to_ms) {
                 out.push(BanEvent {
@@ -213,6 +214,7 @@ impl Generator {
                     at_ms: end_at,
                     ban,
                     source: Source::Sync,
+                    actor: None,
                 });
             }
         }

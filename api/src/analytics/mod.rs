@@ -765,6 +765,11 @@ pub struct TimelineBan {
     /// How long the ban lasted (to its end, or until now while it holds), seconds.
     pub lasted_s: Option<i64>,
     pub origin: Origin,
+    /// Who made the ban through BanGUI (a user or API token); null for fail2ban's own.
+    pub by: Option<String>,
+    /// Who lifted it through BanGUI; null while it holds, when it expired, or when it was
+    /// unbanned outside BanGUI.
+    pub ended_by: Option<String>,
     pub failures: Option<i32>,
     pub bancount: i32,
     /// The log lines that led to the ban.
@@ -868,7 +873,10 @@ pub async fn timeline<C: ConnectionTrait>(
         db,
         &format!(
             "SELECT e.jail, e.at_ms, e.bantime_s, e.ended_at_ms, e.origin, e.failures, e.bancount, \
-             e.matches, {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND {weeks} \
+             e.matches, e.actor, (SELECT u.actor FROM ban_events u WHERE e.end_kind = 'unban' \
+             AND u.banned_at_ms = e.banned_at_ms AND u.jail = e.jail AND u.ip = e.ip \
+             AND u.kind = 'unban' LIMIT 1) AS ended_by, \
+             {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND {weeks} \
              AND e.ip_bin = $1 ORDER BY {IP_WEEK_SQL} DESC, e.at_ms DESC, e.id DESC LIMIT {limit}"
         ),
         [key.into()],
@@ -896,6 +904,8 @@ pub async fn timeline<C: ConnectionTrait>(
             ended_at_local: ended.map(|t| range::local(t, tz)),
             lasted_s: lasted_ms.map(|ms| ms.max(0) / 1000),
             origin: r.try_get("", "origin")?,
+            by: r.try_get("", "actor")?,
+            ended_by: r.try_get("", "ended_by")?,
             failures: r.try_get("", "failures")?,
             bancount: r.try_get("", "bancount")?,
             matches: flatten_matches(r.try_get("", "matches")?),

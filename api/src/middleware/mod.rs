@@ -1,2 +1,3 @@
+pub mod compress;
 pub mod request_context;
 pub mod security_headers;

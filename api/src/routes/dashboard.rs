@@ -204,6 +204,9 @@ pub struct TrendBucket {
     pub start_local: String,
     pub end: DateTime<Utc>,
     pub total: i64,
+    /// The bucket reaches past the range's end (the current hour or day, still filling):
+    /// its count covers only part of it, so a chart should not read it as a drop.
+    pub partial: bool,
 }
 
 #[derive(Debug, Object)]
@@ -241,8 +244,8 @@ pub struct CountryCount {
 pub struct ByCountry {
     pub items: Vec<CountryCount>,
     pub total: i64,
-    /// The companion list: the latest 200 bans, or (with `country`) every ban of that
-    /// country, a page at a time.
+    /// The companion list of bans, newest first, a page at a time (`page`, `page_size`):
+    /// every country's, or with `country` that country's.
     pub bans: BanRecordPage,
     pub plan: String,
 }
@@ -277,9 +280,6 @@ pub struct ByAsn {
 
 /// The jails shown as their own trend series; the rest are summed as `other`.
 const SERIES_JAILS: usize = 8;
-/// The companion list of the map without a country.
-const LATEST: u32 = 200;
-
 pub struct DashboardApi {
     db: DatabaseConnection,
     auth: std::sync::Arc<Auth>,
@@ -449,11 +449,13 @@ impl DashboardApi {
             .zip(totals)
             .map(|(i, total)| {
                 let start = r.bucket_start_ms + i * r.bucket_ms;
+                let end = start + r.bucket_ms;
                 TrendBucket {
                     start: from_epoch_ms(start),
                     start_local: range::local(start, tz),
-                    end: from_epoch_ms(start + r.bucket_ms),
+                    end: from_epoch_ms(end),
                     total,
+                    partial: end > r.to_ms,
                 }
             })
             .collect();
@@ -467,9 +469,10 @@ impl DashboardApi {
         }))
     }
 
-    /// Bans per country (every country with bans, most first) and the companion list:
-    /// the latest 200 bans, or with `country` every ban of that country a page at a
-    /// time. Role: viewer.
+    /// Bans per country (every country with bans, most first; bans no source could
+    /// place are one entry with a null `country`) and the companion list of bans, newest
+    /// first, a page at a time: every country's, or with `country` that country's
+    /// (`unknown`: the unplaced). Role: viewer.
     #[oai(
         path = "/dashboard/by-country",
         method = "get",
@@ -524,23 +527,10 @@ impl DashboardApi {
                 }
             })
             .collect();
-        let bans = if f.country.is_some() {
-            check_depth(page.0, page_size.0)?;
-            analytics::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
-                .await
-                .map_err(ApiError::from)?
-        } else {
-            let items = analytics::rows(&self.db, &f, Sort::NewestFirst, 1, LATEST, tz)
-                .await
-                .map_err(ApiError::from)?;
-            BanRecordPage {
-                total: i64::try_from(items.len()).unwrap_or(0),
-                total_exact: true,
-                items,
-                page: 1,
-                page_size: LATEST,
-            }
-        };
+        check_depth(page.0, page_size.0)?;
+        let bans = analytics::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Json(ByCountry {
             items,
             total,

@@ -311,7 +311,8 @@ async fn check_aggregates(
     }
 
     if !filter.contains("country=") {
-        let by_country = h.get(&format!("/dashboard/by-country?{q}")).await;
+        // The dashboard asks for the counts with one companion row: it gets one.
+        let by_country = h.get(&format!("/dashboard/by-country?{q}&page_size=1")).await;
         let expect = brute(rows, from, to, &keep, &|r| r.country.clone());
         assert_eq!(
             as_map(&by_country["items"], "country", "bans"),
@@ -319,7 +320,7 @@ async fn check_aggregates(
             "by-country {ctx}"
         );
         let latest = by_country["bans"]["items"].as_array().expect("latest");
-        assert_eq!(latest.len() as i64, total.min(200), "companion list {ctx}");
+        assert_eq!(latest.len() as i64, total.min(1), "companion list {ctx}");
     }
 
     let page = h.get(&format!("/dashboard/bans?{q}&page_size=20")).await;
@@ -714,6 +715,7 @@ fn event(ip: &str, jail: &str, at: i64, kind: EventKind) -> BanEvent {
             matches: Some(r#"["line one", "line two"]"#.into()),
         },
         source: Source::Sync,
+        actor: None,
     }
 }
 
@@ -1260,6 +1262,7 @@ async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
                 matches: None,
             },
             source: Source::Archive,
+            actor: None,
         };
         let write = |events: Vec<BanEvent>| {
             let ctx = &ctx;
@@ -1378,6 +1381,7 @@ async fn a_large_batch_is_written_once_with_its_text_intact() {
                 at_ms: banned_at_ms,
                 ban: ban.clone(),
                 source: Source::Archive,
+                actor: None,
             });
             events.push(BanEvent {
                 kind: if i % 2 == 0 {
@@ -1388,6 +1392,7 @@ async fn a_large_batch_is_written_once_with_its_text_intact() {
                 at_ms: banned_at_ms + 600_000,
                 ban,
                 source: Source::Archive,
+                actor: None,
             });
         }
         let write = |events: Vec<BanEvent>| {

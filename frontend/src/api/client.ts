@@ -1,7 +1,10 @@
-// The typed API client: paths and shapes come from the generated `schema.ts` (from the
-// server's OpenAPI document), so a renamed field is a compile error, not a blank cell.
+// The typed API client. Every call, reads and writes, goes through `api` (openapi-fetch
+// over the generated `schema.ts`), so paths, path and query parameters, bodies and
+// answers are checked by tsc against the server's OpenAPI document: a parameter sent in
+// the wrong place, or a renamed field, is a compile error rather than a failed click.
 // Every call carries the CSRF header the API requires for cookie sessions and a fresh
-// request id, which error reports quote so one id follows a click end to end.
+// request id, which error messages quote so one id follows a click end to end.
+import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -9,6 +12,13 @@ export type Schemas = components["schemas"];
 /** Every code an error can carry: the API's (listed in its OpenAPI document) and the
  * client's own (no answer, a bug in the page, a status without an envelope). */
 export type ErrorCode = Schemas["ErrorCode"] | "network_error" | "client_error" | `http_${number}`;
+
+/** One entry the API refused inside a list field (`details.invalid` of the envelope). */
+export interface InvalidEntry {
+  index: number;
+  value: string;
+  error: string;
+}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -18,31 +28,38 @@ export class ApiError extends Error {
 
   constructor(status: number, code: ErrorCode, message: string, requestId: string, details?: unknown) {
     super(message);
+    this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.requestId = requestId;
     this.details = details;
   }
+
+  /** The request field the API blamed (`details.field`), if it named one. */
+  get field(): string | undefined {
+    const f = (this.details as { field?: unknown } | null | undefined)?.field;
+    return typeof f === "string" ? f : undefined;
+  }
+
+  /** The entries of a list the API refused, each with its reason. */
+  get invalid(): InvalidEntry[] {
+    const list = (this.details as { invalid?: unknown } | null | undefined)?.invalid;
+    return Array.isArray(list) ? (list as InvalidEntry[]) : [];
+  }
 }
 
-const BASE = "/api/v1";
+/** Any thrown value as an ApiError (a bug in the page becomes `client_error`). */
+export function asApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  return new ApiError(0, "client_error", e instanceof Error ? e.message : String(e), "");
+}
+
+export const BASE = "/api/v1";
 
 export function newRequestId(): string {
   const bytes = new Uint8Array(8);
   crypto.getRandomValues(bytes);
   return "ui-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-type Query = Record<string, string | number | boolean | undefined | null>;
-
-export function queryString(q?: Query): string {
-  if (!q) return "";
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) {
-    if (v !== undefined && v !== null && v !== "") p.set(k, String(v));
-  }
-  const s = p.toString();
-  return s ? `?${s}` : "";
 }
 
 /** Listeners told about every failed call (the app uses it to go to /login or /setup). */
@@ -52,67 +69,57 @@ export function onApiFailure(fn: (e: ApiError) => void): () => void {
   return () => failureListeners.delete(fn);
 }
 
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-
-export async function call<T>(method: Method, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
-  const requestId = newRequestId();
-  const headers: Record<string, string> = {
-    "X-Requested-With": "bangui",
-    "X-Request-Id": requestId,
-    Accept: "application/json",
-  };
-  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-  let res: Response;
-  try {
-    res = await fetch(BASE + path + queryString(opts.query), {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-  } catch {
-    const e = new ApiError(0, "network_error", "BanGUI's API did not answer. Check your connection.", requestId);
-    failureListeners.forEach((l) => l(e));
-    throw e;
-  }
-  const rid = res.headers.get("X-Request-Id") ?? requestId;
-  if (res.status === 204) return undefined as T;
-  let data: unknown = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    const body = (data ?? {}) as Partial<Schemas["ErrorBody"]>;
-    const e = new ApiError(
-      res.status,
-      body.error_code ?? `http_${res.status}`,
-      body.message ?? `The API answered ${res.status}.`,
-      rid,
-      body.details,
-    );
-    failureListeners.forEach((l) => l(e));
-    throw e;
-  }
-  return data as T;
+function fail(e: ApiError): never {
+  failureListeners.forEach((l) => l(e));
+  throw e;
 }
 
-// Typed shortcuts for GET paths of the OpenAPI document.
-type GetPaths = { [P in keyof paths]: paths[P] extends { get: unknown } ? P : never }[keyof paths];
-type JsonOf<R> = R extends { content: { "application/json; charset=utf-8": infer J } }
-  ? J
-  : R extends { content: { "application/json": infer J } }
-    ? J
-    : never;
-export type GetResult<P extends GetPaths> = paths[P] extends { get: { responses: { 200: infer R } } }
-  ? JsonOf<R>
-  : never;
+const headers: Middleware = {
+  onRequest({ request }) {
+    request.headers.set("X-Requested-With", "bangui");
+    request.headers.set("X-Request-Id", newRequestId());
+    request.headers.set("Accept", "application/json");
+    return request;
+  },
+};
 
-/** GET a documented path; `{name}` segments are filled from `params` (encoded). */
-export function get<P extends GetPaths>(path: P, params: Record<string, string> = {}, query?: Query): Promise<GetResult<P>> {
-  const real = (path as string).replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? ""));
-  return call<GetResult<P>>("GET", real, { query });
+/** The client: `api.GET("/jails/{name}", { params: { path: { name } } })`. */
+export const api = createClient<paths>({ baseUrl: BASE, credentials: "same-origin" });
+api.use(headers);
+
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * The data of an answer, or an ApiError built from the error envelope (its code, message,
+ * details and request id). A call that never got an answer is `network_error`.
+ */
+export async function unwrap<T>(call: Promise<Answer<T>>): Promise<NonNullable<T>> {
+  let answer: Answer<T>;
+  try {
+    answer = await call;
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    return fail(new ApiError(0, "network_error", "BanGUI's API did not answer. Check your connection.", ""));
+  }
+  const { data, error, response } = answer;
+  const requestId = response.headers.get("X-Request-Id") ?? "";
+  if (!response.ok) {
+    const body = (error ?? {}) as Partial<Schemas["ErrorBody"]>;
+    return fail(
+      new ApiError(
+        response.status,
+        body.error_code ?? `http_${response.status}`,
+        body.message ?? `The API answered ${response.status}.`,
+        body.request_id ?? requestId,
+        body.details,
+      ),
+    );
+  }
+  return data as NonNullable<T>;
 }
 
 /** Reports a browser error to the API (best effort, never throws). */

@@ -552,9 +552,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Bans per country (every country with bans, most first) and the companion list:
-         *     the latest 200 bans, or with `country` every ban of that country a page at a
-         *     time. Role: viewer. */
+        /** Bans per country (every country with bans, most first; bans no source could
+         *     place are one entry with a null `country`) and the companion list of bans, newest
+         *     first, a page at a time: every country's, or with `country` that country's
+         *     (`unknown`: the unplaced). Role: viewer. */
         get: operations["dashboard_by_country"];
         put?: never;
         post?: never;
@@ -856,8 +857,8 @@ export interface components {
             items: components["schemas"]["CountryCount"][];
             /** Format: int64 */
             total: number;
-            /** @description The companion list: the latest 200 bans, or (with `country`) every ban of that
-             *     country, a page at a time. */
+            /** @description The companion list of bans, newest first, a page at a time (`page`, `page_size`):
+             *     every country's, or with `country` that country's. */
             bans: components["schemas"]["BanRecordPage"] & unknown;
             plan: string;
         };
@@ -1369,6 +1370,11 @@ export interface components {
              */
             lasted_s?: number;
             origin: components["schemas"]["Origin"];
+            /** @description Who made the ban through BanGUI (a user or API token); null for fail2ban's own. */
+            by?: string;
+            /** @description Who lifted it through BanGUI; null while it holds, when it expired, or when it was
+             *     unbanned outside BanGUI. */
+            ended_by?: string;
             /** Format: int32 */
             failures?: number;
             /** Format: int32 */
@@ -1436,6 +1442,9 @@ export interface components {
             end: string;
             /** Format: int64 */
             total: number;
+            /** @description The bucket reaches past the range's end (the current hour or day, still filling):
+             *     its count covers only part of it, so a chart should not read it as a drop. */
+            partial: boolean;
         };
         /** TrendSeries */
         TrendSeries: {

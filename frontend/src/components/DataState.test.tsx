@@ -37,6 +37,12 @@ describe("DataState", () => {
     expect(retry).toHaveBeenCalledOnce();
   });
 
+  it("shows an error instead of data it holds from before", () => {
+    view({ data: [1, 2], error: new ApiError(400, "invalid_ip_search", "not an IP prefix", "req-7") });
+    expect(screen.getByRole("alert").textContent).toContain("not an IP prefix");
+    expect(screen.queryByText("2 rows")).toBeNull();
+  });
+
   it("says when there is nothing", () => {
     view({ data: [] });
     expect(screen.getByRole("status").textContent).toBe("No bans in this range.");

@@ -20,6 +20,7 @@ use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
 use crate::geo::Geo;
+use crate::jobs::jail_sync::{self, Freshness, ObservedJail};
 use crate::jobs::{JobContext, JobError, Worker};
 
 const POLL: Duration = Duration::from_millis(100);
@@ -120,8 +121,12 @@ async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
         Outcome::Retry(_) => "retry",
     })
     .increment(1);
+    let refreshed = match (&outcome, Command::from_payload(&cmd.payload)) {
+        (Outcome::Succeeded(_), Ok(command)) => refresh_jails(ctx, &command).await,
+        _ => Vec::new(),
+    };
     let execute_ms = started.elapsed().as_millis() as u64;
-    record(ctx, &cmd, outcome).await?;
+    record(ctx, &cmd, outcome, &refreshed).await?;
     tracing::info!(
         execute_ms,
         record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms),
@@ -232,17 +237,78 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
     }
 }
 
-/// Records the outcome and, for bans and unbans, updates the snapshot at once so the API
-/// shows the change without waiting for the next sync. One fenced transaction.
-async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(), JobError> {
+/// Re-reads the jails a successful command changed, so the snapshot the API serves agrees
+/// with the command before it reports success (the periodic sync would take up to its
+/// interval, and settings up to `jail_sync`'s cache age). Settings are read afresh when
+/// the command changed them; counters always. Best effort: fail2ban going away right
+/// after the command does not undo its success, the next sync catches up.
+async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail> {
+    let client = &ctx.f2b.client;
+    let mut cache = ctx.f2b.jail_settings.lock().await;
+    let (jails, freshness) = match command {
+        Command::JailStart { jail }
+        | Command::JailReload { jail }
+        | Command::JailIdle { jail, .. }
+        | Command::IgnoreipAdd { jail, .. }
+        | Command::IgnoreipRemove { jail, .. }
+        | Command::IgnoreselfSet { jail, .. } => (vec![jail.clone()], Freshness::Now),
+        Command::Ban { jail, .. }
+        | Command::Unban {
+            jail: Some(jail), ..
+        } => (vec![jail.clone()], Freshness::Cached),
+        Command::JailStop { jail } => {
+            cache.remove(jail);
+            return Vec::new();
+        }
+        Command::ReloadAll => {
+            // A reload may change any jail's settings: read them all again.
+            cache.clear();
+            return Vec::new();
+        }
+        Command::Unban { jail: None, .. } | Command::UnbanAll => match client.jails().await {
+            Ok(jails) => (jails, Freshness::Cached),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list the jails to refresh their counters");
+                return Vec::new();
+            }
+        },
+    };
+    let mut out = Vec::with_capacity(jails.len());
+    for jail in &jails {
+        match jail_sync::observe(client, &mut cache, jail, freshness).await {
+            Ok(Some(o)) => out.push(o),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(jail = %jail, error = %e, "could not refresh the jail after the command");
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Records the outcome and updates the snapshot at once (bans, the jails the command
+/// changed, the running-jail count), so the API shows the change as soon as the command
+/// reports success. One fenced transaction.
+async fn record(
+    ctx: &JobContext,
+    cmd: &Claimed,
+    outcome: Outcome,
+    refreshed: &[ObservedJail],
+) -> Result<(), JobError> {
     let _writer = ctx.f2b.snapshot_writer.lock().await;
     let txn = ctx.fenced_txn().await?;
     let finish = match outcome {
         Outcome::Succeeded(result) => {
+            let now = db::db_now_ms(&txn).await?;
+            for jail in refreshed {
+                jail_sync::store(&txn, jail, now).await?;
+            }
             if let Ok(command) = Command::from_payload(&cmd.payload) {
                 apply_to_snapshot(
                     &txn,
                     &command,
+                    cmd.requested_by.as_deref(),
                     ctx.f2b.config.blocklist_jail.as_str(),
                     &ctx.geo,
                 )
@@ -271,6 +337,7 @@ async fn record(ctx: &JobContext, cmd: &Claimed, outcome: Outcome) -> Result<(),
 async fn apply_to_snapshot<C: ConnectionTrait>(
     txn: &C,
     command: &Command,
+    actor: Option<&str>,
     blocklist_jail: &str,
     geo: &Geo,
 ) -> Result<(), DbErr> {
@@ -315,6 +382,7 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     at_ms: now,
                     ban: b.clone(),
                     source: Source::Command,
+                    actor: actor.map(str::to_owned),
                 })
                 .collect();
             ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;
@@ -333,11 +401,11 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                     targets.contains(&b.ip) && jail.as_ref().is_none_or(|j| j.as_str() == b.jail)
                 })
                 .collect();
-            end_bans(txn, gone, now, geo).await?;
+            end_bans(txn, gone, now, actor, geo).await?;
         }
         Command::UnbanAll => {
             let all = ban_writer::load_current(txn).await?;
-            end_bans(txn, all, now, geo).await?;
+            end_bans(txn, all, now, actor, geo).await?;
         }
         Command::JailIdle { jail, on } => {
             db::execute(
@@ -350,13 +418,30 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
         Command::JailStop { jail } => {
             db::execute(
                 txn,
-                "UPDATE f2b_jails SET running = false, idle = false, currently_banned = 0, currently_failed = 0                  WHERE name = $1",
+                "UPDATE f2b_jails SET running = false, idle = false, currently_banned = 0, currently_failed = 0 \
+                 WHERE name = $1",
                 [jail.as_str().into()],
             )
             .await?;
+            count_running_jails(txn).await?;
+        }
+        Command::JailStart { .. } | Command::JailReload { .. } => {
+            count_running_jails(txn).await?;
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// The status row's jail count follows a start or stop at once (the status probe would
+/// take up to its interval), so the status bar agrees with the jail list.
+async fn count_running_jails<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    db::execute(
+        txn,
+        "UPDATE f2b_status SET jail_count = (SELECT COUNT(*) FROM f2b_jails WHERE running = true)",
+        [],
+    )
+    .await?;
     Ok(())
 }
 
@@ -364,6 +449,7 @@ async fn end_bans<C: ConnectionTrait>(
     txn: &C,
     gone: Vec<CurrentBan>,
     now: i64,
+    actor: Option<&str>,
     geo: &Geo,
 ) -> Result<(), DbErr> {
     let pairs: Vec<(String, String)> = gone
@@ -377,6 +463,7 @@ async fn end_bans<C: ConnectionTrait>(
             at_ms: now,
             ban,
             source: Source::Command,
+            actor: actor.map(str::to_owned),
         })
         .collect();
     ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;

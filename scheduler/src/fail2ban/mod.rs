@@ -28,6 +28,9 @@ pub struct Fail2ban {
     /// deadlock; one writer at a time (all in this one leader process) avoids that. The
     /// rollup job reads the newest event id under it (see `jobs::rollups`).
     pub snapshot_writer: Mutex<()>,
+    /// The jails' settings as last read (`jobs::jail_sync`); a command that changes a
+    /// jail re-reads them, so the next sync cannot put older settings back.
+    pub jail_settings: crate::jobs::jail_sync::SettingsCache,
     db: Mutex<Option<Fail2banDb>>,
 }
 
@@ -45,6 +48,7 @@ impl Fail2ban {
             client,
             program,
             snapshot_writer: Mutex::new(()),
+            jail_settings: Default::default(),
             db: Mutex::new(None),
         }
     }

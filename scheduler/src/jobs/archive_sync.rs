@@ -118,6 +118,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
             at_ms: banned_at_ms,
             ban: ban.clone(),
             source: Source::Archive,
+            actor: None,
         });
         let over = ban.expires_at_ms.is_some_and(|e| e <= now);
         if over && !current.contains(&(row.jail.clone(), ip)) {
@@ -127,6 +128,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
                 at_ms,
                 ban,
                 source: Source::Archive,
+                actor: None,
             });
         }
     }

@@ -75,6 +75,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
                     at_ms: ban.banned_at_ms,
                     ban: ban.clone(),
                     source: Source::Sync,
+                    actor: None,
                 });
                 changed.push(ban.clone());
             }
@@ -88,12 +89,14 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
                         .min(ban.banned_at_ms),
                     ban: old.clone(),
                     source: Source::Sync,
+                    actor: None,
                 });
                 events.push(BanEvent {
                     kind: EventKind::Ban,
                     at_ms: ban.banned_at_ms,
                     ban: ban.clone(),
                     source: Source::Sync,
+                    actor: None,
                 });
                 changed.push(ban.clone());
             }
@@ -128,6 +131,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
             at_ms,
             ban: old.clone(),
             source: Source::Sync,
+            actor: None,
         });
         gone.push(key.clone());
     }

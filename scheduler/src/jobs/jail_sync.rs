@@ -3,7 +3,6 @@
 //! `running = false`, so the UI can offer to start them again.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
@@ -47,19 +46,24 @@ const SETTINGS: &[&str] = &[
     "bantime.overalljails",
 ];
 
-/// Settings, and the idle switch when the server can report it (1.0.2 cannot).
-type SettingsCache = Arc<Mutex<HashMap<JailName, (Instant, Json, Option<bool>)>>>;
+/// Settings and the idle switch (when the server can report it; 1.0.2 cannot) of each
+/// jail, with when they were read.
+pub type SettingsCache = Mutex<HashMap<JailName, (Instant, Json, Option<bool>)>>;
+
+/// One running jail as fail2ban reports it now.
+pub struct ObservedJail {
+    pub name: JailName,
+    counters: JailCounters,
+    settings: Json,
+    idle: Option<bool>,
+}
 
 pub fn job(every: Duration) -> Job {
-    let cache: SettingsCache = Arc::default();
     Job::new(
         "jail_sync",
         every,
         every.max(Duration::from_secs(20)),
-        move |ctx| {
-            let cache = cache.clone();
-            async move { sync(ctx, cache).await }
-        },
+        sync,
     )
 }
 
@@ -85,7 +89,84 @@ async fn read_settings(
     Ok((Json::Object(map), idle))
 }
 
-async fn sync(ctx: JobContext, cache: SettingsCache) -> Result<(), JobError> {
+/// Whether a cached entry may stand in for fail2ban's answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Settings read within `SETTINGS_REFRESH` are good enough (the periodic sync).
+    Cached,
+    /// Read everything now (after a command changed the jail).
+    Now,
+}
+
+/// Counters and settings of one jail (`None`: fail2ban does not know it, e.g. it stopped).
+/// Settings are read through `cache`, which keeps what was read.
+pub async fn observe(
+    client: &Fail2banClient,
+    cache: &mut HashMap<JailName, (Instant, Json, Option<bool>)>,
+    jail: &JailName,
+    freshness: Freshness,
+) -> Result<Option<ObservedJail>, ClientError> {
+    let counters = match client.jail_counters(jail).await {
+        Ok(c) => c,
+        Err(e) if e.is_unknown_jail() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let fresh = cache
+        .get(jail)
+        .filter(|(at, _, _)| freshness == Freshness::Cached && at.elapsed() < SETTINGS_REFRESH);
+    let (settings, idle) = match fresh {
+        Some((_, s, idle)) => (s.clone(), *idle),
+        None => match read_settings(client, jail).await {
+            Ok((s, idle)) => {
+                cache.insert(jail.clone(), (Instant::now(), s.clone(), idle));
+                (s, idle)
+            }
+            Err(e) if e.is_unknown_jail() => return Ok(None),
+            Err(e) => return Err(e),
+        },
+    };
+    Ok(Some(ObservedJail {
+        name: jail.clone(),
+        counters,
+        settings,
+        idle,
+    }))
+}
+
+/// Writes one observed jail into `f2b_jails` (inside the caller's fenced transaction).
+pub async fn store<C: ConnectionTrait>(
+    txn: &C,
+    jail: &ObservedJail,
+    now: i64,
+) -> Result<(), sea_orm::DbErr> {
+    let c = &jail.counters;
+    db::execute(
+        txn,
+        "INSERT INTO f2b_jails (name, running, idle, currently_failed, total_failed, currently_banned, \
+         total_banned, settings, updated_at_ms) VALUES ($1, true, COALESCE($2, false), $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (name) DO UPDATE SET running = true, \
+         idle = CASE WHEN $9 THEN excluded.idle ELSE f2b_jails.idle END, \
+         currently_failed = excluded.currently_failed, total_failed = excluded.total_failed, \
+         currently_banned = excluded.currently_banned, total_banned = excluded.total_banned, \
+         settings = excluded.settings, updated_at_ms = excluded.updated_at_ms",
+        [
+            jail.name.as_str().into(),
+            jail.idle.into(),
+            c.currently_failed.into(),
+            c.total_failed.into(),
+            c.currently_banned.into(),
+            c.total_banned.into(),
+            jail.settings.to_string().into(),
+            now.into(),
+            // fail2ban before 1.1 cannot report idle: keep what the last command set.
+            jail.idle.is_some().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn sync(ctx: JobContext) -> Result<(), JobError> {
     let client = &ctx.f2b.client;
     let jails = match client.jails().await {
         Ok(j) => j,
@@ -93,65 +174,26 @@ async fn sync(ctx: JobContext, cache: SettingsCache) -> Result<(), JobError> {
         Err(e) if e.is_unavailable() => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let mut observed: Vec<(JailName, JailCounters, Json, Option<bool>)> = Vec::new();
-    let mut cache = cache.lock().await;
+    let mut observed: Vec<ObservedJail> = Vec::new();
+    let mut cache = ctx.f2b.jail_settings.lock().await;
     cache.retain(|name, _| jails.contains(name));
     for jail in jails {
-        let counters = match client.jail_counters(&jail).await {
-            Ok(c) => c,
-            Err(e) if e.is_unknown_jail() => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let fresh = cache
-            .get(&jail)
-            .filter(|(at, _, _)| at.elapsed() < SETTINGS_REFRESH);
-        let (settings, idle) = match fresh {
-            Some((_, s, idle)) => (s.clone(), *idle),
-            None => match read_settings(client, &jail).await {
-                Ok((s, idle)) => {
-                    cache.insert(jail.clone(), (Instant::now(), s.clone(), idle));
-                    (s, idle)
-                }
-                Err(e) if e.is_unknown_jail() => continue,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        observed.push((jail, counters, settings, idle));
+        if let Some(o) = observe(client, &mut cache, &jail, Freshness::Cached).await? {
+            observed.push(o);
+        }
     }
     drop(cache);
     ctx.ensure_leading()?;
     let txn = ctx.fenced_txn().await?;
     let now = db::db_now_ms(&txn).await?;
-    for (jail, c, settings, idle) in &observed {
-        db::execute(
-            &txn,
-            "INSERT INTO f2b_jails (name, running, idle, currently_failed, total_failed, currently_banned, \
-             total_banned, settings, updated_at_ms) VALUES ($1, true, COALESCE($2, false), $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (name) DO UPDATE SET running = true, \
-             idle = CASE WHEN $9 THEN excluded.idle ELSE f2b_jails.idle END, \
-             currently_failed = excluded.currently_failed, total_failed = excluded.total_failed, \
-             currently_banned = excluded.currently_banned, total_banned = excluded.total_banned, \
-             settings = excluded.settings, updated_at_ms = excluded.updated_at_ms",
-            [
-                jail.as_str().into(),
-                (*idle).into(),
-                c.currently_failed.into(),
-                c.total_failed.into(),
-                c.currently_banned.into(),
-                c.total_banned.into(),
-                settings.to_string().into(),
-                now.into(),
-                // fail2ban before 1.1 cannot report idle: keep what the last command set.
-                idle.is_some().into(),
-            ],
-        )
-        .await?;
+    for jail in &observed {
+        store(&txn, jail, now).await?;
     }
     mark_stopped(
         &txn,
         &observed
             .iter()
-            .map(|(j, ..)| j.as_str().to_owned())
+            .map(|j| j.name.as_str().to_owned())
             .collect::<Vec<_>>(),
         now,
     )

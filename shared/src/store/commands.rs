@@ -184,6 +184,8 @@ pub struct Claimed {
     pub id: i64,
     pub kind: CommandKind,
     pub payload: String,
+    /// Who asked (recorded on the ban events the command writes).
+    pub requested_by: Option<String>,
     pub request_id: Option<String>,
     pub attempts: i32,
 }
@@ -208,7 +210,7 @@ pub async fn claim(
                      AND (started_at_ms IS NULL OR started_at_ms < {{now_ms}} - $2) \
                      ORDER BY id LIMIT 1{skip_locked}) \
          AND status = 'pending' AND {{fence}} \
-         RETURNING id, kind, payload, request_id, attempts"
+         RETURNING id, kind, payload, requested_by, request_id, attempts"
     );
     fenced_query(db, fence, &sql, vec![fence.token.into(), retry_ms.into()])
         .await?

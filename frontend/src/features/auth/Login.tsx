@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
 import { Button, Field, Input, MessageBar, MessageBarBody } from "@fluentui/react-components";
-import { ApiError, call } from "../api/client";
-import { useSession } from "../session";
+import { api, asApiError, unwrap } from "../../api/client";
+import { useSession } from "../../session";
 import { AuthCard } from "./AuthCard";
 
 /** Only same-site relative paths are followed after sign-in. */
@@ -17,7 +17,8 @@ export function Login() {
   const { session, setupRequired, refresh } = useSession();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<{ text: string; requestId?: string }>();
+  const passwordRef = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   if (setupRequired) return <Navigate to="/setup" replace />;
   if (session) return <Navigate to={safeNext(params.get("next"))} replace />;
@@ -27,15 +28,19 @@ export function Login() {
     setBusy(true);
     setError(undefined);
     try {
-      await call("POST", "/auth/login", { body: { username, password } });
+      await unwrap(api.POST("/auth/login", { body: { username, password } }));
       await refresh();
       navigate(safeNext(params.get("next")), { replace: true });
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "invalid_credentials") setError("Wrong username or password.");
-      else if (err instanceof ApiError && err.code === "rate_limited") {
+    } catch (e) {
+      const err = asApiError(e);
+      // A refused password is never left in the field to be resubmitted or read over a shoulder.
+      setPassword("");
+      passwordRef.current?.focus();
+      if (err.code === "invalid_credentials") setError({ text: "Wrong username or password.", requestId: err.requestId });
+      else if (err.code === "rate_limited") {
         const wait = (err.details as { retry_after?: number } | undefined)?.retry_after;
-        setError(`Too many failed attempts. Try again${wait ? ` in ${wait} s` : " later"}.`);
-      } else setError(err instanceof Error ? err.message : String(err));
+        setError({ text: `Too many failed attempts. Try again${wait ? ` in ${wait} s` : " later"}.`, requestId: err.requestId });
+      } else setError({ text: err.message, requestId: err.requestId });
     } finally {
       setBusy(false);
     }
@@ -47,11 +52,14 @@ export function Login() {
           <Input value={username} onChange={(_, d) => setUsername(d.value)} autoComplete="username" autoFocus />
         </Field>
         <Field label="Password" required>
-          <Input type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="current-password" />
+          <Input ref={passwordRef} type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="current-password" />
         </Field>
         {error && (
           <MessageBar intent="error" role="alert">
-            <MessageBarBody>{error}</MessageBarBody>
+            <MessageBarBody>
+              {error.text}
+              {error.requestId && <span style={{ display: "block", fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+            </MessageBarBody>
           </MessageBar>
         )}
         <Button type="submit" appearance="primary" disabled={busy || !username || !password}>

@@ -1,9 +1,10 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Navigate, useNavigate } from "react-router-dom";
 import { Button, Dropdown, Field, Input, MessageBar, MessageBarBody, Option, ProgressBar, Text } from "@fluentui/react-components";
-import { ApiError, call, type Schemas } from "../api/client";
-import { useSession } from "../session";
-import { ago, allZones, browserZone } from "../time";
+import { api, asApiError, unwrap, type ApiError, type Schemas } from "../../api/client";
+import { ErrorText } from "../../components/DataState";
+import { useSession } from "../../session";
+import { ago, allZones, browserZone } from "../../time";
 import { AuthCard } from "./AuthCard";
 
 /** A rough strength score 0..4: length and variety; the server has the final word. */
@@ -33,10 +34,10 @@ export function Setup() {
   const [password, setPassword] = useState("");
   const [timezone, setTimezone] = useState(browserZone());
   const [minutes, setMinutes] = useState(720);
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    const load = () => call<Schemas["SetupState"]>("GET", "/setup").then(setState, () => undefined);
+    const load = () => unwrap(api.GET("/setup")).then(setState, () => undefined);
     void load();
     // The scheduler probes fail2ban every few seconds: keep the connection panel current.
     const timer = window.setInterval(load, 5000);
@@ -49,12 +50,12 @@ export function Setup() {
     setBusy(true);
     setError(undefined);
     try {
-      await call("POST", "/setup", { body: { username, password, timezone, session_minutes: minutes } });
-      await call("POST", "/auth/login", { body: { username, password } });
+      await unwrap(api.POST("/setup", { body: { username, password, timezone, session_minutes: minutes } }));
+      await unwrap(api.POST("/auth/login", { body: { username, password } }));
       await refresh();
       navigate("/", { replace: true });
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(asApiError(err));
     } finally {
       setBusy(false);
     }
@@ -102,8 +103,10 @@ export function Setup() {
         </Field>
         <Connection status={state?.fail2ban} />
         {error && (
-          <MessageBar intent="error" role="alert">
-            <MessageBarBody>{error}</MessageBarBody>
+          <MessageBar intent="error" role="alert" layout="multiline">
+            <MessageBarBody>
+              <ErrorText error={error} />
+            </MessageBarBody>
           </MessageBar>
         )}
         <Button type="submit" appearance="primary" disabled={busy || !username || password.length < 12}>

@@ -1,8 +1,8 @@
 import { useMemo, useState } from "react";
 import { Button, Combobox, Field, Option, Popover, PopoverSurface, PopoverTrigger, Text } from "@fluentui/react-components";
 import { Clock20Regular } from "@fluentui/react-icons";
-import { useSession } from "../session";
-import { allZones, browserZone, getInstanceZone, pickedZone } from "../time";
+import { useSession } from "../../session";
+import { allZones, browserZone, getInstanceZone, pickedZone } from "../../time";
 
 const INSTANCE = "__instance__";
 const MAX_SHOWN = 60;
