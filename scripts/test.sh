@@ -105,7 +105,8 @@ for backend in ${BANGUI_TEST_BACKENDS//,/ }; do
     psql "$BANGUI_TEST_PG_URL" -qc "create database \"$e2e_db\"" >/dev/null
     E2E_DATABASE_URL="${BANGUI_TEST_PG_URL%/*}/$e2e_db" npm --prefix frontend run -s e2e
   else
-    E2E_DATABASE_URL= npm --prefix frontend run -s e2e
+    # The every-viewport layout sweep runs on this one database (the rest on both).
+    E2E_SWEEP=1 E2E_DATABASE_URL= npm --prefix frontend run -s e2e
   fi
 done
 

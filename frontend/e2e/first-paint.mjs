@@ -28,9 +28,9 @@ const PROBE = () => {
   };
   new MutationObserver(() => {
     if (document.querySelector('table[aria-label="Bans"] tbody tr')) painted("firstRow");
-    if (document.querySelector(".recharts-surface path")) painted("firstChart");
+    if (document.querySelector("main svg path")) painted("firstChart");
     const panels = document.querySelectorAll("main h2, main h3").length;
-    if (panels > 0 && !document.querySelector(".fui-Spinner") && document.querySelector('table[aria-label="Bans"] tbody tr') && document.querySelector(".recharts-surface path")) painted("complete");
+    if (panels > 0 && !document.querySelector(".fui-Spinner") && document.querySelector('table[aria-label="Bans"] tbody tr') && document.querySelector("main svg path")) painted("complete");
   }).observe(document, { subtree: true, childList: true });
 };
 

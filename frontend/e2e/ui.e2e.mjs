@@ -6,10 +6,12 @@
 // BANGUI_BIN_DIR: where bangui-api, bangui-scheduler and bangui-migrate are (default
 // ../target/debug); E2E_DATABASE_URL: a PostgreSQL database to use (default: a SQLite
 // file); E2E_SCREENSHOTS: where the screenshots of every page in both themes go (default
-// ../target/e2e-screenshots/<backend>).
+// ../target/e2e-screenshots/<backend>); E2E_SWEEP=1: run the layout sweep at both
+// viewports (390×844 and 1440×900; otherwise 1440×900 only), which test.sh does on one
+// database.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -29,13 +31,22 @@ const IP = "193.0.6.139";
 const OTHER_IP = "81.2.69.160";
 const ZONE = "Europe/Berlin";
 
+const DESKTOP = { width: 1440, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const SWEEP = process.env.E2E_SWEEP === "1";
+
 let stack;
 let browser;
 let adminState;
+/** Uncaught errors and unhandled promise rejections of every page, checked at the end. */
+const pageErrors = [];
 
-function context(opts = {}) {
-  return browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: ZONE, locale: "en-GB", ...opts });
+async function context(opts = {}) {
+  const ctx = await browser.newContext({ viewport: DESKTOP, timezoneId: ZONE, locale: "en-GB", ...opts });
+  ctx.on("page", (p) => p.on("pageerror", (e) => pageErrors.push(`${p.url()}: ${e.message}`)));
+  return ctx;
 }
+
 
 /** Waits until the page has its data: no request in flight for a moment, no spinner. */
 async function settle(page) {
@@ -123,6 +134,10 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("alert").getByText("Wrong username or password.").waitFor();
     assert.match(page.url(), /\/login/);
+    // The refused password is cleared, and the field has focus for the next try.
+    assert.equal(await page.getByLabel("Password").inputValue(), "");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "password");
+    await page.getByRole("alert").getByText(/request ui-|request [0-9a-f-]+/).waitFor();
     await page.getByLabel("Password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL("**/history");
@@ -184,16 +199,22 @@ describe(`BanGUI in chromium (${backend})`, () => {
     assert.equal(geo.status, 200, JSON.stringify(geo));
     assert.ok(geo.body.country_name, `a country for ${IP}: ${JSON.stringify(geo.body)}`);
     await page.goto(`${stack.base}/map`);
-    const country = page.locator(`path[aria-label^="${geo.body.country_name}: "]`);
+    const country = page.locator(`path[data-country="${geo.body.country}"]`);
     await country.waitFor({ timeout: 20_000 });
-    // Small countries are a few pixels at world scale: choose it with the keyboard, which
-    // the map supports for every shaded country.
-    await country.focus();
+    // Small countries are a few pixels at world scale: the map is one tab stop whose arrow
+    // keys walk the shaded countries; walk to this one and choose it with Enter.
+    const map = page.getByRole("application", { name: /World map of bans per country/ });
+    await map.focus();
+    const readout = page.getByText(/bans \(Enter to show them\)$/);
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press("ArrowRight");
+      if ((await readout.textContent()).startsWith(`${geo.body.country_name}:`)) break;
+    }
     await page.keyboard.press("Enter");
     await page.waitForURL((u) => u.searchParams.get("country") === geo.body.country);
     await page.getByRole("heading", { name: `Bans from ${geo.body.country_name}` }).waitFor();
     await page.getByRole("table", { name: "Bans" }).getByRole("row").filter({ hasText: IP }).first().waitFor();
-    await page.getByRole("button", { name: "Clear" }).waitFor();
+    await page.getByRole("button", { name: "Show every country" }).waitFor();
     await ctx.close();
   });
 
@@ -215,7 +236,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await viewer.goto(`${stack.base}/jails`);
     await viewer.getByRole("table", { name: "Jails" }).getByText("web-auth").waitFor();
     await settle(viewer);
-    for (const name of [/^Ban\b/, /^Unban/, /Clear all bans/, /Reload all/, /^Actions for/]) {
+    for (const name of [/^Ban\b/, /^Unban/, /Clear all/, /Reload all/, /^Actions for/, /^Stop/, /^Start$/]) {
       assert.equal(await viewer.getByRole("button", { name }).count(), 0, `jails page offers ${name}`);
     }
     await viewer.goto(`${stack.base}/jails/web-auth`);
@@ -234,7 +255,228 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
-  it("saves a screenshot of every page in both themes, and every page passes WCAG 2.1 AA checks", async () => {
+  it("bans with the form: names each refused entry and the API's reason inline, keeps focus, and says when an unban changed nothing", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/jails`);
+    const form = page.getByRole("form", { name: "Ban", exact: true });
+    await form.getByRole("combobox").click();
+    await page.getByRole("option", { name: "web-auth" }).click();
+    const ips = form.getByLabel(/IPs or networks/);
+    // The field's own message (role alert), not the notice that repeats it.
+    const field = (text) => form.getByRole("alert").filter({ hasText: text });
+
+    await ips.fill("192.0.2.5, 192.0.2.6 bogus");
+    await form.getByRole("button", { name: "Ban" }).click();
+    await field(/"bogus" is not an IPv4 or IPv6 address/).waitFor();
+    assert.equal(await ips.inputValue(), "192.0.2.5, 192.0.2.6 bogus", "a refused entry stays in the field to be fixed");
+    await form.getByText(/^request /).waitFor();
+
+    await ips.fill("127.0.0.1");
+    await form.getByRole("button", { name: "Ban" }).click();
+    await field(/"127\.0\.0\.1" is an unspecified, loopback/).waitFor();
+    await ips.fill("0.0.0.0/0");
+    await form.getByRole("button", { name: "Ban" }).click();
+    await field(/broader than/).waitFor();
+
+    // A good ban: applied, the field emptied, and focus still in it for the next address.
+    await ips.fill("192.0.2.50");
+    await form.getByRole("button", { name: "Ban" }).click();
+    await page.getByText("Ban 192.0.2.50 in web-auth: applied").waitFor({ timeout: 30_000 });
+    assert.equal(await ips.inputValue(), "");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("placeholder")), "203.0.113.7 2001:db8::/64");
+
+    // An unban of an address nobody banned says so instead of "applied".
+    const unban = page.getByRole("form", { name: "Unban", exact: true });
+    await unban.getByLabel("IPs").fill("192.0.2.77");
+    await unban.getByRole("button", { name: "Unban" }).click();
+    await page.getByText("Unban 192.0.2.77 everywhere: no change").waitFor({ timeout: 30_000 });
+    await page.getByText("Nothing to unban: it was not banned.").waitFor();
+
+    // Clear all says how many bans it would lift (and is cancelled here).
+    const status = await apiCall(page, "GET", "/status");
+    const clear = page.getByRole("button", { name: /^Clear all/ });
+    await page.getByRole("button", { name: new RegExp(`^Clear all ${status.body.currently_banned} bans?…$`) }).waitFor({ timeout: 15_000 });
+    await clear.click();
+    await page.getByRole("dialog").getByText(/This lifts all \d+ current bans? in every jail/).waitFor();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+
+    // The IP's timeline says who made the manual ban and that it still holds.
+    await page.goto(`${stack.base}/history/192.0.2.50`);
+    const row = page.getByRole("table", { name: "Bans of this IP" }).getByRole("row").filter({ hasText: "web-auth" });
+    await row.getByText("manual").waitFor({ timeout: 20_000 });
+    await row.getByText(ADMIN.user).waitFor();
+    await row.getByText("still banned").waitFor();
+    await ctx.close();
+  });
+
+  it("adds and removes an ignore-list entry on the jail page, and the list agrees at once", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/jails/web-auth`);
+    const entry = "198.51.100.0/24";
+    const list = page.getByRole("list", { name: "Ignored addresses" });
+    await page.getByLabel("Add an IP or CIDR").fill(entry);
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByText(`Ignore ${entry} in web-auth: applied`).waitFor({ timeout: 30_000 });
+    // The scheduler refreshed the jail before it reported success: the list shows it
+    // with the next read, not after the jail sync's settings cache ages out.
+    await list.getByText(entry).waitFor({ timeout: 3_000 });
+    assert.ok(stack.f2b.client("get", "web-auth", "ignoreip").includes("198.51.100.0/24"), "fail2ban ignores it");
+    await page.getByRole("button", { name: `Stop ignoring ${entry}` }).click();
+    await page.getByText(`Stop ignoring ${entry} in web-auth: applied`).waitFor({ timeout: 30_000 });
+    await list.getByText(entry).waitFor({ state: "detached", timeout: 3_000 });
+    assert.ok(!stack.f2b.client("get", "web-auth", "ignoreip").includes("198.51.100.0/24"), "fail2ban no longer ignores it");
+    // A bad entry is refused under the field, with the API's reason.
+    await page.getByLabel("Add an IP or CIDR").fill("10.0.0.0/1");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByRole("alert").filter({ hasText: /broader than/ }).waitFor();
+    await ctx.close();
+  });
+
+  it("stops a jail only after asking, starts it from its page, and every view agrees as soon as the command does", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/jails/bulk`);
+    const status = page.getByRole("status", { name: "fail2ban status" });
+    await status.getByText("4 jails running").waitFor({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Stop…" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText(/fail2ban stops watching this jail's logs/).waitFor();
+    await dialog.getByRole("button", { name: "Stop bulk" }).click();
+    await page.getByText("Stop bulk: applied").waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Start", exact: true }).waitFor({ timeout: 3_000 });
+    await status.getByText("3 jails running").waitFor({ timeout: 3_000 });
+
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.getByText("Start bulk: applied").waitFor({ timeout: 60_000 });
+    await page.getByRole("button", { name: "Stop…" }).waitFor({ timeout: 3_000 });
+    await status.getByText("4 jails running").waitFor({ timeout: 3_000 });
+    // The jail list agrees too: the row says running and its menu offers Stop.
+    await page.goto(`${stack.base}/jails`);
+    const row = page.getByRole("table", { name: "Jails" }).getByRole("row").filter({ hasText: "bulk" });
+    await row.getByText("running").waitFor({ timeout: 3_000 });
+    await row.getByRole("button", { name: "Actions for bulk" }).click();
+    await page.getByRole("menuitem", { name: "Stop…" }).waitFor();
+    await page.keyboard.press("Escape");
+    await ctx.close();
+  });
+
+  it("shows a rejected history search as an error under its field, never the previous results", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/history`);
+    const table = page.getByRole("table", { name: "Bans" });
+    await table.getByRole("row").nth(1).waitFor({ timeout: 20_000 });
+    await page.getByLabel("IP, CIDR or prefix").fill("not/an-ip!");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("alert").getByText("Could not load the history.").waitFor();
+    assert.equal(await table.count(), 0, "the old results are gone");
+    await page.getByRole("search").getByText(/not\/an-ip!/).first().waitFor();
+    await ctx.close();
+  });
+
+  it("puts the dashboard's bans on the first screen, filters by a clicked chart, and marks the current trend bucket as partial", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/`);
+    const bans = page.getByRole("table", { name: "Bans" });
+    await bans.getByRole("row").nth(1).waitFor({ timeout: 20_000 });
+    const box = await bans.boundingBox();
+    assert.ok(box && box.y < DESKTOP.height, `the ban table starts at ${box?.y} px`);
+
+    // The trend's last bucket is still filling: drawn dashed, not as a drop.
+    const trend = await apiCall(page, "GET", "/dashboard/trend?range=24h");
+    assert.equal(trend.body.buckets.at(-1).partial, true, "the API marks the current bucket");
+    assert.equal(trend.body.buckets.filter((b) => b.partial).length, 1);
+    await page.locator('svg[aria-label^="Bans over time"] path[stroke-dasharray="4 4"]').first().waitFor();
+
+    // A click on a jail's bar filters the page to that jail; the chip takes it off again.
+    await page.getByRole("list", { name: "Bans per jail" }).getByRole("button", { name: /web-auth/ }).click();
+    await page.waitForURL((u) => u.searchParams.get("jail") === "web-auth");
+    const countries = page.getByRole("list", { name: "Bans per country" }).getByRole("button");
+    await countries.first().waitFor();
+    await countries.first().click();
+    await page.waitForURL((u) => u.searchParams.has("country"));
+    await page.getByText(/^Country: /).waitFor();
+    await page.getByRole("button", { name: "Clear chart filters" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("country"));
+    // A bucket of the trend narrows the range to it.
+    await page.locator('svg[aria-label^="Bans over time"] rect[data-bucket]').last().click();
+    await page.waitForURL((u) => u.searchParams.has("from") && u.searchParams.has("to"));
+    await ctx.close();
+  });
+
+  it("counts bans of unknown country on the map, pages its list, is one tab stop, and zooms about its centre", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/map`);
+    // 192.0.2.50 (documentation space) has no country: counted beside the map.
+    const unknown = page.getByRole("button", { name: /bans from an unknown country$/ });
+    await unknown.waitFor({ timeout: 20_000 });
+    await unknown.click();
+    await page.getByRole("heading", { name: "Bans from an unknown country" }).waitFor();
+    await page.getByRole("table", { name: "Bans" }).getByText("192.0.2.50").first().waitFor();
+    await page.getByRole("navigation", { name: "Pages of bans" }).waitFor();
+    // No country shape is a tab stop of its own.
+    assert.equal(await page.locator("svg path[tabindex]").count(), 0);
+    const map = page.getByRole("application", { name: /World map/ });
+    await page.getByRole("button", { name: "Zoom in" }).click();
+    const [x, y, w, h] = (await map.getAttribute("viewBox")).split(" ").map(Number);
+    assert.ok(Math.abs(x + w / 2 - 480) < 1 && Math.abs(y + h / 2 - 240) < 1, `zoomed about the centre: ${x} ${y} ${w} ${h}`);
+    await ctx.close();
+  });
+
+  it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/jails`);
+    await page.getByRole("table", { name: "Jails" }).waitFor({ timeout: 20_000 });
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "content");
+    await ctx.close();
+
+    const phone = await context({ storageState: adminState, viewport: PHONE });
+    const p = await phone.newPage();
+    await p.goto(`${stack.base}/jails`);
+    await p.getByRole("list", { name: "Jails" }).waitFor({ timeout: 20_000 });
+    assert.equal(await p.getByRole("navigation", { name: "Main" }).count(), 0, "the sidebar is folded away");
+    await p.getByRole("button", { name: "Menu" }).click();
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "History" }).click();
+    await p.waitForURL("**/history");
+    await phone.close();
+  });
+
+  it("sends the dashboard compressed: brotli assets, gzipped JSON, and a first load within 250 kB on the wire", async (t) => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send("Network.enable");
+    const sizes = new Map();
+    const encodings = new Map();
+    cdp.on("Network.responseReceived", (e) => encodings.set(e.requestId, [e.response.url, e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"]]));
+    cdp.on("Network.loadingFinished", (e) => sizes.set(e.requestId, e.encodedDataLength));
+    await page.goto(`${stack.base}/`);
+    await settle(page);
+    const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+    const scripts = [...encodings.values()].filter(([url]) => url.endsWith(".js"));
+    assert.ok(scripts.length > 0);
+    for (const [url, enc] of scripts) assert.equal(enc, "br", `${url} sent as ${enc}`);
+    t.diagnostic(`dashboard first load: ${(total / 1024).toFixed(1)} kB over ${sizes.size} requests`);
+    writeFileSync(join(SHOTS, "wire.json"), JSON.stringify({ bytes: total, requests: sizes.size }));
+    assert.ok(total <= 250 * 1024, `the first load moved ${total} bytes`);
+    // JSON above the threshold is gzipped (the OpenAPI document is a large one).
+    const spec = await fetch(`${stack.base}/api/v1/openapi.json`, { headers: { "Accept-Encoding": "gzip" } });
+    assert.equal(spec.headers.get("content-encoding"), "gzip");
+    assert.match(spec.headers.get("vary") ?? "", /accept-encoding/i);
+    const plain = await fetch(`${stack.base}/api/v1/openapi.json`, { headers: { "Accept-Encoding": "identity" } });
+    assert.equal(plain.headers.get("content-encoding"), null);
+    await ctx.close();
+  });
+
+  it(`lays out every page without sideways scrolling or overlapping cells (${SWEEP ? "390×844 and 1440×900" : "1440×900"}, both themes), saves screenshots, and passes WCAG 2.1 AA checks`, async () => {
     const pages = [
       ["dashboard", "/"],
       ["map", "/map"],
@@ -245,34 +487,73 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["login", "/login"],
     ];
     const problems = [];
-    for (const scheme of ["light", "dark"]) {
-      // bypassCSP: axe is injected as an inline script, which the UI's CSP rightly forbids.
-      const ctx = await context({ colorScheme: scheme, bypassCSP: true, storageState: adminState });
-      for (const [name, path] of pages) {
-        const page = await ctx.newPage();
-        if (name === "login") await page.context().clearCookies();
-        await page.goto(`${stack.base}${path}`);
-        await settle(page);
-        await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`), fullPage: true });
-        await page.addScriptTag({ content: AXE });
-        const result = await page.evaluate(() =>
-          axe.run(
-            // Fluent UI's focus manager (tabster) adds invisible focus sentinels, aria-hidden
-            // by design, that axe reports as aria-hidden-focus; everything else is checked.
-            { exclude: [["[data-tabster-dummy]"]] },
-            { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } },
-          ),
-        );
-        for (const v of result.violations) {
-          problems.push(`${name} (${scheme}): ${v.id} [${v.impact}] ${v.help}\n    ${v.nodes
-            .slice(0, 4)
-            .map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1, 2).join(" ").trim()}`)
-            .join("\n    ")}`);
+    for (const [size, viewport] of SWEEP ? [["phone", PHONE], ["desktop", DESKTOP]] : [["desktop", DESKTOP]]) {
+      for (const scheme of ["light", "dark"]) {
+        // bypassCSP: axe is injected as an inline script, which the UI's CSP rightly forbids.
+        const ctx = await context({ viewport, colorScheme: scheme, bypassCSP: true, storageState: adminState });
+        for (const [name, path] of pages) {
+          const page = await ctx.newPage();
+          if (name === "login") await page.context().clearCookies();
+          await page.goto(`${stack.base}${path}`);
+          await settle(page);
+          await page.screenshot({ path: join(SHOTS, `${name}-${size}-${scheme}.png`), fullPage: true });
+          for (const p of await layoutProblems(page)) problems.push(`${name} ${size} ${scheme}: ${p}`);
+          await page.addScriptTag({ content: AXE });
+          const result = await page.evaluate(() =>
+            axe.run(
+              // Fluent UI's focus manager (tabster) adds invisible focus sentinels, aria-hidden
+              // by design, that axe reports as aria-hidden-focus; everything else is checked.
+              { exclude: [["[data-tabster-dummy]"]] },
+              { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } },
+            ),
+          );
+          for (const v of result.violations) {
+            problems.push(`${name} ${size} ${scheme}: ${v.id} [${v.impact}] ${v.help}\n    ${v.nodes
+              .slice(0, 4)
+              .map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1, 2).join(" ").trim()}`)
+              .join("\n    ")}`);
+          }
+          await page.close();
         }
-        await page.close();
+        await ctx.close();
       }
-      await ctx.close();
     }
-    assert.deepEqual(problems, [], `accessibility problems:\n${problems.join("\n")}`);
+    assert.deepEqual(problems, [], `layout and accessibility problems:\n${problems.join("\n")}`);
+  });
+
+  it("raised no uncaught error or unhandled promise rejection in any page", () => {
+    assert.deepEqual(pageErrors, []);
   });
 });
+
+/**
+ * What is wrong with the page's layout: a document wider than the viewport, or a table
+ * cell whose content spills out of its box (printed over its neighbour).
+ */
+function layoutProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width + 1) out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in ${width} px`);
+    for (const cell of document.querySelectorAll("td, th")) {
+      const box = cell.getBoundingClientRect();
+      if (box.width === 0) continue;
+      for (const child of cell.childNodes) {
+        let r;
+        if (child.nodeType === Node.TEXT_NODE) {
+          if (!child.textContent.trim()) continue;
+          const range = document.createRange();
+          range.selectNodeContents(child);
+          r = range.getBoundingClientRect();
+        } else if (child.nodeType === Node.ELEMENT_NODE) r = child.getBoundingClientRect();
+        else continue;
+        if (r.width === 0) continue;
+        if (r.right > box.right + 1 || r.left < box.left - 1) {
+          out.push(`cell "${cell.textContent.trim().slice(0, 50)}" spills ${Math.round(Math.max(r.right - box.right, box.left - r.left))} px out of its box`);
+          break;
+        }
+      }
+    }
+    return out.slice(0, 12);
+  });
+}

@@ -5,7 +5,7 @@ import { safeNext } from "./features/auth/Login";
 import { strength } from "./features/auth/Setup";
 import { outcome } from "./features/commands/useCommand";
 import { niceStep } from "./features/dashboard/charts";
-import { bands } from "./features/map/MapPage";
+import { bands, SCALE_DARK, SCALE_LIGHT } from "./features/map/MapPage";
 import { browserZone, chosenZone, flag, flagEmojiSupported, formatDuration, setChosenZone, setInstanceZone } from "./time";
 
 describe("errors under form fields", () => {
@@ -105,5 +105,21 @@ describe("time zones", () => {
 
   it("finds no flag emoji where nothing can draw them", () => {
     expect(flagEmojiSupported()).toBe(false);
+  });
+});
+
+/** Relative luminance (WCAG) of a #rrggbb colour. */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+describe("the map's colour scales", () => {
+  it("go from the background towards contrast: darker on light, brighter on dark", () => {
+    for (let i = 1; i < SCALE_LIGHT.length; i++) expect(luminance(SCALE_LIGHT[i])).toBeLessThan(luminance(SCALE_LIGHT[i - 1]));
+    for (let i = 1; i < SCALE_DARK.length; i++) expect(luminance(SCALE_DARK[i])).toBeGreaterThan(luminance(SCALE_DARK[i - 1]));
   });
 });

@@ -293,7 +293,8 @@ fn array_insert(
     end_of: impl Fn(&BanEvent) -> Option<End>,
     duplicates: Duplicates,
 ) -> Statement {
-    let mut columns: [ArrayLiteral; EVENT_COLUMN_COUNT] = std::array::from_fn(|_| ArrayLiteral::new());
+    let mut columns: [ArrayLiteral; EVENT_COLUMN_COUNT] =
+        std::array::from_fn(|_| ArrayLiteral::new());
     for e in chunk {
         let place = places.get(e.ban.ip.as_str());
         let end = end_of(e);

@@ -204,8 +204,9 @@ pub struct TrendBucket {
     pub start_local: String,
     pub end: DateTime<Utc>,
     pub total: i64,
-    /// The bucket reaches past the range's end (the current hour or day, still filling):
-    /// its count covers only part of it, so a chart should not read it as a drop.
+    /// The bucket reaches past now (the current hour or day, still filling) or past the
+    /// range's end: its count covers only part of it, so a chart should not read it as a
+    /// drop.
     pub partial: bool,
 }
 
@@ -445,6 +446,11 @@ impl DashboardApi {
                 counts: other,
             });
         }
+        // A bucket reaching past now (the current one) or past a custom range's end holds
+        // only part of its span.
+        let covered_to = r
+            .to_ms
+            .min(db::db_now_ms(&self.db).await.map_err(ApiError::from)?);
         let buckets = (0..r.buckets)
             .zip(totals)
             .map(|(i, total)| {
@@ -455,7 +461,7 @@ impl DashboardApi {
                     start_local: range::local(start, tz),
                     end: from_epoch_ms(end),
                     total,
-                    partial: end > r.to_ms,
+                    partial: end > covered_to,
                 }
             })
             .collect();

@@ -312,7 +312,9 @@ async fn check_aggregates(
 
     if !filter.contains("country=") {
         // The dashboard asks for the counts with one companion row: it gets one.
-        let by_country = h.get(&format!("/dashboard/by-country?{q}&page_size=1")).await;
+        let by_country = h
+            .get(&format!("/dashboard/by-country?{q}&page_size=1"))
+            .await;
         let expect = brute(rows, from, to, &keep, &|r| r.country.clone());
         assert_eq!(
             as_map(&by_country["items"], "country", "bans"),

@@ -59,12 +59,7 @@ pub struct ObservedJail {
 }
 
 pub fn job(every: Duration) -> Job {
-    Job::new(
-        "jail_sync",
-        every,
-        every.max(Duration::from_secs(20)),
-        sync,
-    )
+    Job::new("jail_sync", every, every.max(Duration::from_secs(20)), sync)
 }
 
 /// Reads the settings; a key the server does not know (older versions) is null.

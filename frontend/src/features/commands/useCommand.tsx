@@ -75,7 +75,8 @@ export function useCommand() {
       afterCommand();
       if (cmd.status === "succeeded") {
         const o = outcome(cmd);
-        notify({ id, intent: o.intent, title: `${label}: applied`, text: o.text, requestId: cmd.request_id });
+        // "no change" when fail2ban had nothing to do (the address was not banned, say).
+        notify({ id, intent: o.intent, title: `${label}: ${o.intent === "warning" ? "no change" : "applied"}`, text: o.text, requestId: cmd.request_id });
       } else {
         notify({ id, intent: "error", title: `${label}: failed`, text: cmd.error ?? cmd.error_code ?? "unknown error", requestId: cmd.request_id });
       }

@@ -69,6 +69,7 @@ export function niceStep(max: number): number {
 }
 
 const HEIGHT = 220;
+const LABEL_PX = 120;
 const PAD = { top: 10, right: 12, bottom: 26, left: 44 };
 
 export function TrendChart({ trend, onPick }: { trend: Schemas["Trend"]; onPick?: (b: Schemas["TrendBucket"]) => void }) {
@@ -93,7 +94,14 @@ export function TrendChart({ trend, onPick }: { trend: Schemas["Trend"]; onPick?
       .map((v, k) => `${k === 0 ? "M" : "L"}${x(from + k).toFixed(1)},${y(v).toFixed(1)}`)
       .join("");
   const ticks = Array.from({ length: Math.floor(top / step) + 1 }, (_, i) => i * step);
-  const labelEvery = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(w / 90))));
+  // Labels at least LABEL_PX apart; the last bucket is always labelled, so the regular
+  // label just before it is dropped when the two would touch.
+  const labelEvery = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(w / LABEL_PX))));
+  const labelled = new Set<number>();
+  for (let i = 0; i < n; i += labelEvery) labelled.add(i);
+  const lastRegular = Math.floor((n - 1) / labelEvery) * labelEvery;
+  if (n > 1 && lastRegular !== n - 1 && n - 1 - lastRegular < labelEvery * 0.8) labelled.delete(lastRegular);
+  labelled.add(n - 1);
   const cur = at === undefined ? undefined : trend.buckets[at];
   const describe = (i: number) => {
     const b = trend.buckets[i];
@@ -135,7 +143,7 @@ export function TrendChart({ trend, onPick }: { trend: Schemas["Trend"]; onPick?
           </g>
         ))}
         {trend.buckets.map((b, i) =>
-          i % labelEvery === 0 || i === n - 1 ? (
+          labelled.has(i) ? (
             <text key={b.start} x={x(i)} y={HEIGHT - 8} textAnchor={i === 0 ? "start" : i === n - 1 ? "end" : "middle"} fontSize={11} fill={tokens.colorNeutralForeground3}>
               {i === n - 1 && b.partial ? "now" : bucketLabel(b.start, trend.bucket_seconds)}
             </text>

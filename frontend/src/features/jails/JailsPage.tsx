@@ -158,7 +158,7 @@ function UnbanForm({ names }: { names: string[] }) {
         Unban
       </Button>
       <Button appearance="secondary" onClick={() => setConfirm(true)} disabled={banned === 0}>
-        {banned === undefined ? "Clear all bans…" : `Clear all ${banned.toLocaleString()} bans…`}
+        {banned === undefined ? "Clear all bans…" : `Clear all ${banned.toLocaleString()} ban${banned === 1 ? "" : "s"}…`}
       </Button>
       <Dialog open={confirm} onOpenChange={(_, d) => setConfirm(d.open)}>
         <DialogSurface>
@@ -178,7 +178,7 @@ function UnbanForm({ names }: { names: string[] }) {
                   void run({ label: "Clear all bans", send: (wait) => api.POST("/bans/clear", { params: { query: { wait } } }) });
                 }}
               >
-                {banned === undefined ? "Clear all bans" : `Lift ${banned.toLocaleString()} bans`}
+                {banned === undefined ? "Clear all bans" : `Lift ${banned.toLocaleString()} ban${banned === 1 ? "" : "s"}`}
               </Button>
             </DialogActions>
           </DialogBody>
@@ -218,7 +218,7 @@ export default function Jails() {
                 ...(operator ? [{ key: "actions", header: "Actions", primary: true, cell: (j: Jail) => <JailMenu jail={j} onStop={setStopping} /> }] : []),
                 { key: "banned", header: "Banned now / total", numeric: true, cell: (j) => `${j.currently_banned.toLocaleString()} / ${j.total_banned.toLocaleString()}` },
                 { key: "failed", header: "Failing now / total", numeric: true, cell: (j) => `${j.currently_failed.toLocaleString()} / ${j.total_failed.toLocaleString()}` },
-                { key: "backend", header: "Backend", cell: (j) => setting(j, "backend") },
+                { key: "logpath", header: "Log", cell: (j) => setting(j, "logpath"), truncate: "16em", text: (j) => setting(j, "logpath") },
                 { key: "bantime", header: "Ban time", cell: (j) => formatDuration(j.bantime) },
                 { key: "findtime", header: "Find time", cell: (j) => formatDuration(j.findtime) },
                 { key: "maxretry", header: "Max retry", numeric: true, cell: (j) => j.maxretry ?? "—" },
