@@ -21,10 +21,10 @@ if [ ! -f "$db" ]; then
 fi
 cargo build -q --release --locked -p api
 
-echo "== initial JavaScript (what index.html loads before any page chunk), gzip"
+echo "== initial JavaScript (what index.html loads before any page chunk), brotli as served"
 total=0
 for f in $(grep -oE '/assets/[^"]+\.js' frontend/dist/index.html | sort -u); do
-  size=$(gzip -9c "frontend/dist$f" | wc -c)
+  size=$(wc -c < "frontend/dist$f.br")
   total=$((total + size))
   awk -v f="$f" -v s="$size" 'BEGIN { printf "  %-40s %7.1f kB\n", f, s / 1000 }'
 done

@@ -61,11 +61,19 @@ async function measure(page, go) {
 }
 
 const results = { cold: [], warm: [] };
+// Bytes on the wire of each cold load (CDP: encoded body and headers, every request).
+const wire = [];
 for (let i = 0; i < runs; i++) {
   const ctx = await browser.newContext({ storageState: state, viewport: { width: 1440, height: 900 } });
   await ctx.addInitScript(PROBE);
   const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Network.enable");
+  let bytes = 0;
+  cdp.on("Network.loadingFinished", (e) => (bytes += e.encodedDataLength));
   results.cold.push(await measure(page, () => page.goto(`${base}/`)));
+  await page.waitForLoadState("networkidle");
+  wire.push(bytes);
   results.warm.push(await measure(page, () => page.reload()));
   await ctx.close();
 }
@@ -80,3 +88,4 @@ for (const [kind, rs] of Object.entries(results)) {
   const col = (k) => `${median(rs.map((r) => r[k])).toFixed(0)} / ${max(rs.map((r) => r[k])).toFixed(0)}`;
   console.log(`| ${kind} | ${col("firstRow")} | ${col("firstChart")} | ${col("complete")} |`);
 }
+console.log(`cold load on the wire: ${(median(wire) / 1024).toFixed(1)} kB median, ${(max(wire) / 1024).toFixed(1)} kB max (every request, as the browser received it)`);

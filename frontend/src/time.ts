@@ -117,3 +117,8 @@ export function flagEmojiSupported(): boolean {
   }
   return flagSupport;
 }
+
+/** "1 ban", "3 bans": a count with its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n.toLocaleString()} ${noun}${n === 1 ? "" : "s"}`;
+}

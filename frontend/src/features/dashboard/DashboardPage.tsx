@@ -8,7 +8,7 @@ import { DataState, Pager } from "../../components/DataState";
 import { DataTable } from "../../components/DataTable";
 import { BanTable, Country, IpLink } from "../bans/BanTable";
 import { filterQuery, Filters, useFilters } from "../bans/Filters";
-import { formatTime } from "../../time";
+import { formatTime, plural } from "../../time";
 import { BarList, PALETTE, TrendChart } from "./charts";
 
 const useStyles = makeStyles({
@@ -45,7 +45,7 @@ export default function Dashboard() {
       <Title2 as="h1">Dashboard</Title2>
       <Filters countryName={countryName} />
       <Card className={s.card}>
-        <CardHeader header={<Title3 as="h2">Bans over time</Title3>} description={total === undefined ? undefined : <Text>{total.toLocaleString()} bans</Text>} />
+        <CardHeader header={<Title3 as="h2">Bans over time</Title3>} description={total === undefined ? undefined : <Text>{plural(total, "ban")}</Text>} />
         <DataState label="the trend" {...trend} onRetry={trend.reload} empty={(t) => t.buckets.every((b) => b.total === 0)} emptyText="No bans in this range.">
           {(t) => <TrendChart trend={t} onPick={(b) => setFilter({ from: b.start, to: b.end, range: undefined })} />}
         </DataState>

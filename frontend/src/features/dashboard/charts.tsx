@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { makeStyles, Text, tokens } from "@fluentui/react-components";
 import type { Schemas } from "../../api/client";
-import { chosenZone } from "../../time";
+import { chosenZone, plural } from "../../time";
 
 export const PALETTE = ["#0f6cbd", "#c50f1f", "#107c10", "#8764b8", "#ca5010", "#038387", "#986f0b", "#e3008c", "#4f6bed", "#7a7574"];
 
@@ -106,7 +106,7 @@ export function TrendChart({ trend, onPick }: { trend: Schemas["Trend"]; onPick?
   const describe = (i: number) => {
     const b = trend.buckets[i];
     const parts = trend.series.map((x) => `${x.name} ${x.counts[i] ?? 0}`).join(", ");
-    return `${bucketLabel(b.start, trend.bucket_seconds)}${b.partial ? " (so far)" : ""}: ${b.total.toLocaleString()} bans${parts ? ` (${parts})` : ""}`;
+    return `${bucketLabel(b.start, trend.bucket_seconds)}${b.partial ? " (so far)" : ""}: ${plural(b.total, "ban")}${parts ? ` (${parts})` : ""}`;
   };
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
@@ -209,7 +209,7 @@ export function BarList({ rows, label, picked, onPick, colour = PALETTE[0] }: { 
           <button
             type="button"
             className={`${s.bar} ${picked === r.key ? s.picked : ""}`}
-            title={`${r.name}: ${r.value.toLocaleString()} bans${onPick ? (picked === r.key ? " (click to show all)" : " (click to filter)") : ""}`}
+            title={`${r.name}: ${plural(r.value, "ban")}${onPick ? (picked === r.key ? " (click to show all)" : " (click to filter)") : ""}`}
             aria-pressed={onPick ? picked === r.key : undefined}
             onClick={() => onPick?.(r.key)}
           >

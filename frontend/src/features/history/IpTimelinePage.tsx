@@ -6,7 +6,7 @@ import { useApiQuery } from "../../api/query";
 import { DataState } from "../../components/DataState";
 import { DataTable } from "../../components/DataTable";
 import { useSession } from "../../session";
-import { chosenZone, formatDuration, formatTime } from "../../time";
+import { chosenZone, formatDuration, formatTime, plural } from "../../time";
 import { Country, OriginBadge } from "../bans/BanTable";
 import { useJailNames } from "../bans/Filters";
 import { useCommand } from "../commands/useCommand";
@@ -82,11 +82,9 @@ export default function IpTimeline() {
                 <div className={s.facts}>
                   <Country code={t.geo?.country} name={t.geo?.country_name} />
                   <Text>{t.geo?.asn ? `AS${t.geo.asn} · ${t.geo.asn_org ?? ""}` : "ASN unknown"}</Text>
-                  <Text>
-                    <strong>{t.total_bans}</strong> bans
-                  </Text>
-                  <Text>{t.total_failures} failures</Text>
-                  <Text>{t.total_matches} matched log lines</Text>
+                  <Text>{plural(t.total_bans, "ban")}</Text>
+                  <Text>{plural(t.total_failures, "failure")}</Text>
+                  <Text>{plural(t.total_matches, "matched log line")}</Text>
                   <Text>first {formatTime(t.first_at)}</Text>
                   <Text>last {formatTime(t.last_at)}</Text>
                   {t.banned_in.length > 0 ? <Badge color="danger">banned now in {t.banned_in.join(", ")}</Badge> : <Badge color="success">not banned now</Badge>}

@@ -15,6 +15,7 @@ import { api, unwrap } from "../../api/client";
 import { useApiQuery } from "../../api/query";
 import { DataState, Pager } from "../../components/DataState";
 import { useTheme } from "../../theme";
+import { plural } from "../../time";
 import { BanTable } from "../bans/BanTable";
 import { filterQuery, Filters, useFilters } from "../bans/Filters";
 
@@ -151,7 +152,7 @@ export default function WorldMap() {
             <>
               <Text size={200} className={s.readout} aria-live="polite">
                 {focusedInfo
-                  ? `${focusedInfo.name}: ${focusedInfo.bans.toLocaleString()} bans (Enter to show them)`
+                  ? `${focusedInfo.name}: ${plural(focusedInfo.bans, "ban")} (Enter to show them)`
                   : "Click a country, or focus the map and use the arrow keys, to list its bans. + and − zoom."}
               </Text>
               <div className={s.frame}>
@@ -183,7 +184,7 @@ export default function WorldMap() {
                         style={{ cursor: info ? "pointer" : "inherit" }}
                         onClick={() => info && !drag.current?.moved && select(info.code)}
                       >
-                        <title>{`${info?.name ?? c.name}: ${(info?.bans ?? 0).toLocaleString()} bans`}</title>
+                        <title>{`${info?.name ?? c.name}: ${plural(info?.bans ?? 0, "ban")}`}</title>
                       </path>
                     );
                   })}
@@ -200,10 +201,10 @@ export default function WorldMap() {
                 {max === 0 && <Text size={200}>no bans with a known country in this range</Text>}
                 {unknown > 0 && (
                   <Button size="small" appearance={selected === "unknown" ? "primary" : "secondary"} onClick={() => select("unknown")}>
-                    {unknown.toLocaleString()} bans from an unknown country
+                    {plural(unknown, "ban")} from an unknown country
                   </Button>
                 )}
-                {unmapped > 0 && <Text size={200}>{unmapped.toLocaleString()} bans from places too small for this map (in the table)</Text>}
+                {unmapped > 0 && <Text size={200}>{plural(unmapped, "ban")} from places too small for this map (in the table)</Text>}
               </div>
             </>
           )}
