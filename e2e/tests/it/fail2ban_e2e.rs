@@ -516,6 +516,25 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
                 "prefix_too_broad",
             ),
         ];
+        // IPv6 spellings of addresses fail2ban would ban as IPv4 (it converts mapped
+        // addresses itself): loopback, unspecified, broadcast, multicast, and networks
+        // that swallow every IPv4 address. Also a space around an address.
+        let mut cases = cases;
+        for (ip, code) in [
+            ("::ffff:127.0.0.1", "ip_not_allowed"),
+            ("::ffff:0.0.0.0", "ip_not_allowed"),
+            ("::ffff:255.255.255.255", "ip_not_allowed"),
+            ("::ffff:224.0.0.1", "ip_not_allowed"),
+            ("::FFFF:7f00:1", "ip_not_allowed"),
+            ("::127.0.0.1", "ip_not_allowed"),
+            ("64:ff9b::127.0.0.1", "ip_not_allowed"),
+            ("::ffff:0:0/96", "prefix_too_broad"),
+            ("::/32", "prefix_too_broad"),
+            (" 192.0.2.1", "invalid_ip"),
+        ] {
+            cases.push(("/bans", json!({"jail": "web-auth", "ips": [ip]}), 400, code));
+            cases.push(("/jails/web-auth/ignore", json!({"ip": ip}), 400, code));
+        }
         for (path, body, status, code) in cases {
             let (got, body) = s.post(path, body.clone()).await;
             assert_eq!(got, status, "{backend:?} {path}: {body}");
