@@ -76,13 +76,13 @@ impl IpOrNet {
         if prefix > max {
             return Err(malformed());
         }
-        if let IpAddr::V6(v6) = addr {
-            if let Some(range) = covered_v4_range(v6, prefix) {
-                return Err(IpParseError::CoversIpv4 {
-                    input: shown(),
-                    range,
-                });
-            }
+        if let IpAddr::V6(v6) = addr
+            && let Some(range) = covered_v4_range(v6, prefix)
+        {
+            return Err(IpParseError::CoversIpv4 {
+                input: shown(),
+                range,
+            });
         }
         let (addr, prefix) = as_ipv4(addr, prefix);
         if let Some((v4, v4_prefix)) = translated_v4(addr, prefix) {
