@@ -1,6 +1,6 @@
 //! Security headers on every response: a strict Content-Security-Policy (no inline
-//! script), no framing, no MIME sniffing, same-origin referrers, and HSTS when BanGUI is
-//! served securely. The API explorer under /api/docs needs inline script and style, so it
+//! script), no framing, no MIME sniffing, same-origin referrers, HSTS when BanGUI is
+//! served securely, and `Cache-Control: no-store` on every API answer. The API explorer under /api/docs needs inline script and style, so it
 //! alone gets a CSP that allows them.
 
 use poem::http::HeaderValue;
@@ -52,8 +52,14 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         } else {
             CSP_UI
         };
+        // API answers hold account data and, once, a new token's secret: no cache (the
+        // browser's included) may keep them. The UI's files set their own caching.
+        let no_store = csp == CSP;
         let mut resp = self.inner.call(req).await?.into_response();
         let h = resp.headers_mut();
+        if no_store {
+            h.insert("cache-control", HeaderValue::from_static("no-store"));
+        }
         h.insert("content-security-policy", HeaderValue::from_static(csp));
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         h.insert(

@@ -498,6 +498,8 @@ async fn api_tokens_are_bounded_by_their_creator_and_die_when_tampered_revoked_o
             .await
             .expect("req");
         assert_eq!(r.status(), 201);
+        // The one answer that shows the secret is never kept by a cache.
+        assert_eq!(r.headers()["cache-control"], "no-store");
         let created: Value = r.json().await.expect("json");
         let token = created["token"].as_str().expect("token").to_owned();
         let id = created["info"]["id"].as_i64().expect("id");
@@ -876,6 +878,9 @@ async fn every_response_carries_the_security_headers() {
         }
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
+        if path != "/api/docs/" {
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+        }
         assert!(
             h.contains_key("strict-transport-security"),
             "secure by default sends HSTS"

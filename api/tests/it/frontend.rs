@@ -106,6 +106,91 @@ async fn the_ui_is_served_with_an_spa_fallback_and_the_right_caching() {
     app.stop().await;
 }
 
+/// GET `path` with an `Accept-Encoding`, returning (status, content-encoding, vary, body).
+async fn fetch_encoded(
+    app: &testkit::api::TestApp,
+    path: &str,
+    accept: &str,
+) -> (u16, Option<String>, String, Vec<u8>) {
+    let r = app
+        .http
+        .get(app.url(path))
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .expect("req");
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    let (status, encoding, vary) = (
+        r.status().as_u16(),
+        header("content-encoding"),
+        header("vary").unwrap_or_default(),
+    );
+    (
+        status,
+        encoding,
+        vary,
+        r.bytes().await.expect("body").to_vec(),
+    )
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+#[tokio::test]
+async fn assets_go_out_as_built_brotli_or_gzip_and_large_json_gzipped() {
+    let app = spawn_app(backends()[0]).await;
+    // JSON: the OpenAPI document is large, so gzipped when accepted, the same bytes inside.
+    let (_, plain_enc, vary, plain) = fetch_encoded(&app, "/api/v1/openapi.json", "identity").await;
+    assert_eq!(plain_enc, None);
+    assert!(vary.contains("accept-encoding"), "{vary}");
+    let (status, enc, vary, packed) =
+        fetch_encoded(&app, "/api/v1/openapi.json", "gzip, deflate, br").await;
+    assert_eq!((status, enc.as_deref()), (200, Some("gzip")));
+    assert!(vary.contains("accept-encoding"), "{vary}");
+    assert!(
+        packed.len() * 4 < plain.len(),
+        "{} vs {}",
+        packed.len(),
+        plain.len()
+    );
+    assert_eq!(gunzip(&packed), plain);
+    // Small answers go as they are; a refusal of gzip (q=0) is honoured.
+    let (_, enc, _, _) = fetch_encoded(&app, "/api/v1/setup", "gzip").await;
+    assert_eq!(enc, None, "small JSON is not compressed");
+    let (_, enc, _, _) = fetch_encoded(&app, "/api/v1/openapi.json", "br, gzip;q=0").await;
+    assert_eq!(enc, None);
+
+    if built() {
+        let html = String::from_utf8(fetch_encoded(&app, "/", "identity").await.3).expect("html");
+        let script = html
+            .split("src=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a script tag")
+            .to_owned();
+        let (_, enc, vary, plain) = fetch_encoded(&app, &script, "identity").await;
+        assert_eq!(enc, None);
+        assert!(vary.contains("accept-encoding"));
+        let (_, enc, _, br) = fetch_encoded(&app, &script, "gzip, deflate, br").await;
+        assert_eq!(enc.as_deref(), Some("br"), "brotli first");
+        assert!(br.len() * 3 < plain.len());
+        let (_, enc, _, gz) = fetch_encoded(&app, &script, "gzip").await;
+        assert_eq!(enc.as_deref(), Some("gzip"));
+        assert_eq!(gunzip(&gz), plain, "the gzip copy is the same file");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn browser_errors_are_accepted_limited_and_validated() {
     let app = spawn_app(backends()[0]).await;
