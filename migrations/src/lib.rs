@@ -19,6 +19,7 @@ mod m20261127_000006_pg_event_time_index;
 mod m20261127_000007_asn_rollup_any_origin;
 mod m20261202_000008_username_any_case;
 mod m20261202_000009_event_actor;
+mod m20261202_000010_command_backoff;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_asn_rollup_any_origin::Migration),
             Box::new(m20261202_000008_username_any_case::Migration),
             Box::new(m20261202_000009_event_actor::Migration),
+            Box::new(m20261202_000010_command_backoff::Migration),
         ]
     }
 }

@@ -393,12 +393,32 @@ async fn fail2ban_going_away_and_coming_back_loses_no_command() {
             .await;
         assert_eq!(code, 202, "{cmd}");
         let id = cmd["id"].as_i64().expect("id");
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // A few more waiting commands: the log says fail2ban is away once, not once per
+        // try of each of them (they back off: 0.5 s, then as long as they have waited,
+        // up to 10 s).
+        for i in 0..4 {
+            let (code, _) = s
+                .post(
+                    "/bans",
+                    json!({"jail": "web-auth", "ips": [format!("203.0.113.{}", 60 + i)]}),
+                )
+                .await;
+            assert_eq!(code, 202);
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
         let pending = s.get(&format!("/commands/{id}")).await;
         assert_eq!(
             pending["status"], "pending",
             "waits for fail2ban: {pending}"
         );
+        let log = s.scheduler.log_text();
+        let away = log.matches("fail2ban unavailable; commands wait").count();
+        assert_eq!(away, 1, "one line while fail2ban is away:\n{log}");
+        let loud = log
+            .lines()
+            .filter(|l| l.contains("commands::executor") && !l.contains("\"DEBUG\""))
+            .count();
+        assert_eq!(loud, 1, "retries are not logged one by one:\n{log}");
 
         s.f2b.restart();
         let done = s
@@ -416,6 +436,19 @@ async fn fail2ban_going_away_and_coming_back_loses_no_command() {
             s.f2b
                 .banned("web-auth")
                 .contains(&"203.0.113.50".to_owned())
+        );
+        s.eventually(
+            "the other waiting bans run",
+            Duration::from_secs(20),
+            || async { (s.f2b.banned("web-auth").len() >= 5).then_some(()) },
+        )
+        .await;
+        assert_eq!(
+            s.scheduler
+                .log_text()
+                .matches("fail2ban takes commands again")
+                .count(),
+            1
         );
         s.eventually(
             "the status says online",

@@ -24,8 +24,23 @@ use crate::jobs::jail_sync::{self, Freshness, ObservedJail};
 use crate::jobs::{JobContext, JobError, Worker};
 
 const POLL: Duration = Duration::from_millis(100);
-/// Wait before retrying a command fail2ban could not take (it is restarting).
-const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// Wait before retrying a command fail2ban could not take (it is restarting): as long as
+/// the command has waited so far (so tries come at 0.5, 1, 2, 4, 8 s…), within these
+/// bounds.
+const RETRY_MIN: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// The retry delay of a command that has been waiting `waited`.
+fn retry_delay(waited: Duration) -> Duration {
+    waited.clamp(RETRY_MIN, RETRY_MAX)
+}
+
+/// Whether the last command found fail2ban away. Logged when it changes, not on every try
+/// of every waiting command.
+#[derive(Default)]
+struct Reachability {
+    away: bool,
+}
 const MAX_ATTEMPTS: i32 = 3;
 /// fail2ban opens its socket before it has added its jails, so right after a (re)connect
 /// "unknown jail" usually means "not loaded yet". The API only queues commands for jails
@@ -48,11 +63,12 @@ enum Outcome {
 }
 
 async fn run(ctx: JobContext, cancel: CancellationToken) {
+    let mut reach = Reachability::default();
     if let Err(e) = recover_interrupted(&ctx).await {
         tracing::warn!(error = %e, "could not recover interrupted commands");
     }
     loop {
-        let idle = match step(&ctx).await {
+        let idle = match step(&ctx, &mut reach).await {
             Ok(worked) => !worked,
             Err(JobError::Fenced | JobError::NotLeader) => true,
             Err(e) => {
@@ -85,7 +101,7 @@ async fn recover_interrupted(ctx: &JobContext) -> Result<(), DbErr> {
 }
 
 /// Expires stale commands, then claims and runs one. Returns whether it ran one.
-async fn step(ctx: &JobContext) -> Result<bool, JobError> {
+async fn step(ctx: &JobContext, reach: &mut Reachability) -> Result<bool, JobError> {
     ctx.ensure_leading()?;
     // A read first: an idle queue costs no write, so the leader does not take SQLite's
     // one write lock ten times a second for nothing (the API's writes wait behind it, and
@@ -94,16 +110,21 @@ async fn step(ctx: &JobContext) -> Result<bool, JobError> {
         return Ok(false);
     }
     expire_stale(ctx).await?;
-    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, RETRY_AFTER).await? else {
+    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence).await? else {
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
-    run_claimed(ctx, cmd).instrument(span).await
+    run_claimed(ctx, cmd, reach).instrument(span).await
 }
 
 /// Runs a claimed command and records its outcome, inside the command's span.
-async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
-    tracing::info!(attempt = cmd.attempts, "running command");
+async fn run_claimed(
+    ctx: &JobContext,
+    cmd: Claimed,
+    reach: &mut Reachability,
+) -> Result<bool, JobError> {
+    // Debug: a command waiting for fail2ban runs again and again; its end is what counts.
+    tracing::debug!(attempt = cmd.attempts, "running command");
     let started = std::time::Instant::now();
     let outcome = match Command::from_payload(&cmd.payload) {
         Ok(command) => {
@@ -126,12 +147,19 @@ async fn run_claimed(ctx: &JobContext, cmd: Claimed) -> Result<bool, JobError> {
         _ => Vec::new(),
     };
     let execute_ms = started.elapsed().as_millis() as u64;
-    record(ctx, &cmd, outcome, &refreshed).await?;
-    tracing::info!(
-        execute_ms,
-        record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms),
-        "command done"
-    );
+    let retry = matches!(outcome, Outcome::Retry(_));
+    record(ctx, &cmd, outcome, &refreshed, reach).await?;
+    let record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms);
+    if retry {
+        tracing::debug!(execute_ms, record_ms, "command put back");
+    } else {
+        tracing::info!(
+            attempt = cmd.attempts,
+            execute_ms,
+            record_ms,
+            "command done"
+        );
+    }
     Ok(true)
 }
 
@@ -295,6 +323,7 @@ async fn record(
     cmd: &Claimed,
     outcome: Outcome,
     refreshed: &[ObservedJail],
+    reach: &mut Reachability,
 ) -> Result<(), JobError> {
     let _writer = ctx.f2b.snapshot_writer.lock().await;
     let txn = ctx.fenced_txn().await?;
@@ -322,10 +351,22 @@ async fn record(
             Finish::Failed { code, message }
         }
         Outcome::Retry(message) => {
-            tracing::info!(error = %message, "fail2ban unavailable; the command waits");
-            Finish::Retry(message)
+            let now = db::db_now_ms(&txn).await?;
+            let waited = Duration::from_millis(u64::try_from(now - cmd.created_at_ms).unwrap_or(0));
+            let delay = retry_delay(waited);
+            if reach.away {
+                tracing::debug!(error = %message, delay_ms = delay.as_millis() as u64, "the command waits");
+            } else {
+                reach.away = true;
+                tracing::warn!(error = %message, "fail2ban unavailable; commands wait and are retried, less often the longer they wait");
+            }
+            Finish::Retry { message, delay }
         }
     };
+    if reach.away && !matches!(finish, Finish::Retry { .. }) {
+        reach.away = false;
+        tracing::info!("fail2ban takes commands again");
+    }
     let still_ours = queue::finish(&txn, cmd.id, ctx.fence.token, &finish).await?;
     ctx.commit(txn).await?;
     if !still_ours {
@@ -488,6 +529,13 @@ mod tests {
             Outcome::Failed { code, .. } => code.as_str().into(),
             Outcome::Retry(_) => "retry".into(),
         }
+    }
+
+    #[test]
+    fn a_waiting_command_is_retried_less_often_the_longer_it_waits() {
+        assert_eq!(retry_delay(Duration::ZERO), RETRY_MIN);
+        assert_eq!(retry_delay(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(retry_delay(Duration::from_secs(3600)), RETRY_MAX);
     }
 
     #[test]

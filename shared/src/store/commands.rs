@@ -168,10 +168,13 @@ pub async fn expire(
 
 /// Whether any command waits (a read: cheaper than the writes of [`expire`] and
 /// [`claim`], which an idle queue does not need).
+/// Whether a pending command may be claimed now (one waiting out its retry delay does not
+/// count: an outage costs the idle executor no writes).
 pub async fn any_pending<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
     let n: Count = fetch_one(
         db,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM commands WHERE status = 'pending' LIMIT 1) p",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM commands WHERE status = 'pending' \
+         AND (not_before_ms IS NULL OR not_before_ms <= {now_ms}) LIMIT 1) p",
         [],
     )
     .await?;
@@ -188,31 +191,27 @@ pub struct Claimed {
     pub requested_by: Option<String>,
     pub request_id: Option<String>,
     pub attempts: i32,
+    pub created_at_ms: i64,
 }
 
-/// Claims the oldest pending command for this leader (fenced), skipping commands put
-/// back less than `retry_after` ago.
-pub async fn claim(
-    db: &DatabaseConnection,
-    fence: &Fence,
-    retry_after: Duration,
-) -> Result<Option<Claimed>, DbErr> {
+/// Claims the oldest pending command for this leader (fenced), skipping commands still
+/// waiting out a retry delay.
+pub async fn claim(db: &DatabaseConnection, fence: &Fence) -> Result<Option<Claimed>, DbErr> {
     let skip_locked = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
-    let retry_ms = i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX);
     let sql = format!(
         "UPDATE commands SET status = 'running', started_at_ms = {{now_ms}}, attempts = attempts + 1, \
          lease_token = $1 \
          WHERE id = (SELECT id FROM commands WHERE status = 'pending' \
-                     AND (started_at_ms IS NULL OR started_at_ms < {{now_ms}} - $2) \
+                     AND (not_before_ms IS NULL OR not_before_ms <= {{now_ms}}) \
                      ORDER BY id LIMIT 1{skip_locked}) \
          AND status = 'pending' AND {{fence}} \
-         RETURNING id, kind, payload, requested_by, request_id, attempts"
+         RETURNING id, kind, payload, requested_by, request_id, attempts, created_at_ms"
     );
-    fenced_query(db, fence, &sql, vec![fence.token.into(), retry_ms.into()])
+    fenced_query(db, fence, &sql, vec![fence.token.into()])
         .await?
         .first()
         .map(|row| Claimed::from_query_result(row, ""))
@@ -258,8 +257,12 @@ pub enum Finish {
         code: ErrorCode,
         message: String,
     },
-    /// fail2ban was not there: back to `pending`, this attempt not counted.
-    Retry(String),
+    /// fail2ban was not there: back to `pending` for at least `delay`, this attempt not
+    /// counted.
+    Retry {
+        message: String,
+        delay: Duration,
+    },
 }
 
 /// Records how a claimed command ended, only while it is still this leader's claim
@@ -290,13 +293,20 @@ pub async fn finish<C: ConnectionTrait>(
             )
             .await?
         }
-        Finish::Retry(message) => {
+        Finish::Retry { message, delay } => {
+            let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
             db::execute(
                 db,
                 "UPDATE commands SET status = 'pending', lease_token = NULL, error = $2, \
+                 not_before_ms = {now_ms} + $4, \
                  attempts = CASE WHEN attempts > 1 THEN attempts - 1 ELSE attempts END \
                  WHERE id = $1 AND status = 'running' AND lease_token = $3",
-                [id.into(), message.clone().into(), lease_token.into()],
+                [
+                    id.into(),
+                    message.clone().into(),
+                    lease_token.into(),
+                    delay_ms.into(),
+                ],
             )
             .await?
         }
