@@ -107,6 +107,11 @@ describe(`BanGUI in chromium (${backend})`, () => {
       await page.emulateMedia({ colorScheme: scheme });
       await page.screenshot({ path: join(SHOTS, `setup-${scheme}.png`), fullPage: true });
     }
+    // The setup page holds up on a phone too.
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(SHOTS, "setup-phone-light.png"), fullPage: true });
+    assert.deepEqual(await layoutProblems(page), []);
+    await page.setViewportSize(DESKTOP);
     await page.emulateMedia({ colorScheme: "light" });
     await page.getByLabel("Username").fill(ADMIN.user);
     await page.getByLabel("Password").and(page.locator("input")).fill(ADMIN.password);

@@ -1442,8 +1442,9 @@ export interface components {
             end: string;
             /** Format: int64 */
             total: number;
-            /** @description The bucket reaches past the range's end (the current hour or day, still filling):
-             *     its count covers only part of it, so a chart should not read it as a drop. */
+            /** @description The bucket reaches past now (the current hour or day, still filling) or past the
+             *     range's end: its count covers only part of it, so a chart should not read it as a
+             *     drop. */
             partial: boolean;
         };
         /** TrendSeries */
