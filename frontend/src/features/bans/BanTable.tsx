@@ -83,8 +83,19 @@ export function BanTable({ rows, highlight, label = "Bans" }: { rows: Schemas["B
     { key: "time", header: "Time", primary: true, cell: (r) => formatTime(r.at) },
     { key: "jail", header: "Jail", cell: (r) => r.jail, truncate: "14em", text: (r) => r.jail },
     { key: "origin", header: "Origin", cell: (r) => <OriginBadge origin={r.origin} /> },
-    { key: "country", header: "Country", cell: (r) => <Country code={r.country} name={r.country_name} />, truncate: "14em", text: (r) => r.country_name ?? "Unknown" },
-    { key: "asn", header: "ASN / organisation", cell: asnText, truncate: "18em", text: asnText },
+    {
+      key: "place",
+      header: "Country / network",
+      // Two lines in one column: the table keeps to the width of a laptop screen.
+      cell: (r) => (
+        <>
+          <Country code={r.country} name={r.country_name} />
+          <span style={{ display: "block", fontSize: 12, opacity: 0.8, overflow: "hidden", textOverflow: "ellipsis" }}>{asnText(r)}</span>
+        </>
+      ),
+      truncate: "16em",
+      text: (r) => `${r.country_name ?? "Unknown"} · ${asnText(r)}`,
+    },
     { key: "failures", header: "Failures", numeric: true, cell: (r) => r.failures ?? "—" },
     { key: "bancount", header: "Ban count", numeric: true, cell: (r) => r.bancount },
     { key: "state", header: "State", cell: (r) => <StateBadge state={r.state} /> },

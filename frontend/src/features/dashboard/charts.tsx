@@ -69,7 +69,8 @@ export function niceStep(max: number): number {
 }
 
 const HEIGHT = 220;
-const LABEL_PX = 120;
+// Room per axis label: "Dec 01, 01:00 PM" is about 100 px at 11 px.
+const LABEL_PX = 150;
 const PAD = { top: 10, right: 12, bottom: 26, left: 44 };
 
 export function TrendChart({ trend, onPick }: { trend: Schemas["Trend"]; onPick?: (b: Schemas["TrendBucket"]) => void }) {
