@@ -5,7 +5,7 @@
 //   node e2e/first-paint.mjs http://127.0.0.1:8080 admin 'correct horse battery staple' [runs]
 //
 // scripts/bench-ui.sh runs it against the 1 M-event benchmark database.
-import { chromium } from "playwright-core";
+import { launch, signedIn } from "./browser.mjs";
 
 const [base, user, password, runsArg] = process.argv.slice(2);
 if (!base || !user || !password) {
@@ -13,7 +13,6 @@ if (!base || !user || !password) {
   process.exit(2);
 }
 const runs = Number(runsArg ?? 10);
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"];
 
 // Runs in the page before any of its scripts: notes when data first reaches the screen.
 const PROBE = () => {
@@ -34,18 +33,8 @@ const PROBE = () => {
   }).observe(document, { subtree: true, childList: true });
 };
 
-const browser = await chromium.launch({ executablePath: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium", args: FLAGS, headless: true });
-const signIn = await browser.newContext();
-{
-  const page = await signIn.newPage();
-  await page.goto(`${base}/login`);
-  await page.getByLabel("Username").fill(user);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
-}
-const state = await signIn.storageState();
-await signIn.close();
+const browser = await launch();
+const state = await signedIn(browser, base, user, password);
 
 async function measure(page, go) {
   await go();

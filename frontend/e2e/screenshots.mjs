@@ -5,7 +5,7 @@
 //   node e2e/screenshots.mjs http://127.0.0.1:8080 admin 'password' out-dir
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch, signedIn } from "./browser.mjs";
 
 const [base, user, password, out = "screenshots"] = process.argv.slice(2);
 if (!base || !user || !password) {
@@ -13,17 +13,8 @@ if (!base || !user || !password) {
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"];
-const browser = await chromium.launch({ executablePath: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium", args: FLAGS, headless: true });
-const signIn = await browser.newContext();
-const page = await signIn.newPage();
-await page.goto(`${base}/login`);
-await page.getByLabel("Username").fill(user);
-await page.getByLabel("Password").fill(password);
-await page.getByRole("button", { name: "Sign in" }).click();
-await page.waitForURL((u) => !u.pathname.startsWith("/login"));
-const state = await signIn.storageState();
-await signIn.close();
+const browser = await launch();
+const state = await signedIn(browser, base, user, password);
 
 // The first jail and the IP of the newest ban stand in for the detail pages.
 const probe = await browser.newContext({ storageState: state });

@@ -6,6 +6,15 @@ use testkit::db::backends;
 use testkit::api::spawn_app;
 use testkit::client::assert_error;
 
+/// The path of the first script index.html loads.
+fn first_script(html: &str) -> String {
+    html.split("src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a script tag")
+        .to_owned()
+}
+
 fn built() -> bool {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../frontend/dist/index.html")
@@ -42,13 +51,7 @@ async fn the_ui_is_served_with_an_spa_fallback_and_the_right_caching() {
         "{csp}"
     );
     assert!(!csp.contains("'unsafe-eval'"));
-    let html = page.text().await.expect("html");
-    let script = html
-        .split("src=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a script tag")
-        .to_owned();
+    let script = first_script(&page.text().await.expect("html"));
     assert!(script.starts_with("/assets/"), "{script}");
     // Client routes get the same page (deep links, reloads).
     for route in [
@@ -172,12 +175,7 @@ async fn assets_go_out_as_built_brotli_or_gzip_and_large_json_gzipped() {
 
     if built() {
         let html = String::from_utf8(fetch_encoded(&app, "/", "identity").await.3).expect("html");
-        let script = html
-            .split("src=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("a script tag")
-            .to_owned();
+        let script = first_script(&html);
         let (_, enc, vary, plain) = fetch_encoded(&app, &script, "identity").await;
         assert_eq!(enc, None);
         assert!(vary.contains("accept-encoding"));
