@@ -186,8 +186,9 @@ pub fn param_details(err: &poem::Error) -> Option<serde_json::Value> {
 #[derive(ApiResponse)]
 #[allow(dead_code)]
 enum DocumentedErrors {
-    /// Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-    /// `invalid_jail_name`, `too_many_ips`, `invalid_wait`).
+    /// Malformed input (`bad_request`, also for a key given twice in one object;
+    /// `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+    /// `too_many_ips`, `invalid_wait`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// No valid credentials (`unauthorized`, `invalid_credentials`).
@@ -205,6 +206,9 @@ enum DocumentedErrors {
     /// Body too large (`payload_too_large`).
     #[oai(status = 413)]
     TooLarge(Json<ErrorBody>),
+    /// A body that is not `application/json` in UTF-8 (`unsupported_media_type`).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Too many failed sign-ins (`rate_limited`; see `Retry-After`).
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>),

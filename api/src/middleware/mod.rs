@@ -1,3 +1,4 @@
 pub mod compress;
+pub mod json_body;
 pub mod request_context;
 pub mod security_headers;

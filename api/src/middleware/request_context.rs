@@ -1,5 +1,6 @@
 //! The outermost middleware: gives every request an id, a tracing span, a body size
-//! limit, panic protection, metrics, and turns every error into the one envelope.
+//! limit and the JSON body rules (`json_body`), panic protection, metrics, and turns
+//! every error into the one envelope.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -125,6 +126,14 @@ impl<E> RequestContextEndpoint<E> {
                 poem::error::ReadBodyError::PayloadTooLarge => too_large(),
                 other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
             })?;
+        // The API's bodies are JSON, each key once (the UI's files take no body).
+        if req.uri().path().starts_with("/api/") {
+            let content_type = req
+                .headers()
+                .get(poem::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            super::json_body::check(content_type, &bytes).map_err(poem::Error::from)?;
+        }
         req.set_body(bytes);
         Ok(())
     }

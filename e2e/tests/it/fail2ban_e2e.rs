@@ -574,6 +574,46 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
             assert_eq!(body["error_code"], code, "{path}: {body}");
             assert!(body["request_id"].is_string());
         }
+        // Bodies: JSON in UTF-8 only, each key once (the first "jail" would be
+        // refused, the last one taken: neither is).
+        for (content_type, body, status, code) in [
+            (
+                "application/json",
+                r#"{"jail":"../x","jail":"web-auth","ips":["192.0.2.1"]}"#,
+                400,
+                "bad_request",
+            ),
+            (
+                "application/json-patch+json",
+                r#"{"jail":"web-auth","ips":["192.0.2.1"]}"#,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                "application/json; charset=latin1",
+                r#"{"jail":"web-auth","ips":["192.0.2.1"]}"#,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                "text/plain",
+                r#"{"jail":"web-auth","ips":["192.0.2.1"]}"#,
+                415,
+                "unsupported_media_type",
+            ),
+        ] {
+            let r = s
+                .http
+                .post(format!("{}/bans", s.base))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("req");
+            assert_eq!(r.status().as_u16(), status, "{content_type} {body}");
+            let v: Value = r.json().await.expect("envelope");
+            assert_eq!(v["error_code"], code, "{v}");
+        }
         let many: Vec<String> = (0..20_001)
             .map(|i| format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256))
             .collect();

@@ -1519,8 +1519,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SetupState"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1567,6 +1568,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1624,8 +1634,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1672,6 +1683,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1731,8 +1751,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1779,6 +1800,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1832,8 +1862,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1880,6 +1911,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1933,8 +1973,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1981,6 +2022,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2034,8 +2084,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2082,6 +2133,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2137,8 +2197,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2185,6 +2246,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2238,8 +2308,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["TokenList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2286,6 +2357,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2343,8 +2423,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["NewToken"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2391,6 +2472,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2444,8 +2534,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2492,6 +2583,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2545,8 +2645,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2593,6 +2694,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2650,8 +2760,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2698,6 +2809,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2751,8 +2871,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2799,6 +2920,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2858,8 +2988,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2906,6 +3037,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2963,8 +3103,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3011,6 +3152,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3072,8 +3222,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3120,6 +3271,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3173,8 +3333,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["StatusView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3221,6 +3382,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3274,8 +3444,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JailList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,6 +3493,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3377,8 +3557,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JailView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3425,6 +3606,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3484,8 +3674,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3532,6 +3723,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3599,8 +3799,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3647,6 +3848,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3714,8 +3924,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3762,6 +3973,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3829,8 +4049,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3877,6 +4098,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3948,8 +4178,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3996,6 +4227,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4061,8 +4301,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4109,6 +4350,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4164,8 +4414,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["IgnoreView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4212,6 +4463,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4283,8 +4543,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,6 +4592,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4399,8 +4669,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4447,6 +4718,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4518,8 +4798,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4566,6 +4847,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4624,8 +4914,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4672,6 +4963,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4741,8 +5041,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4789,6 +5090,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4858,8 +5168,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4906,6 +5217,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4971,8 +5291,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5019,6 +5340,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5074,8 +5404,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5122,6 +5453,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5180,8 +5520,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5228,6 +5569,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5281,8 +5631,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SchedulerView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5329,6 +5680,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5394,8 +5754,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanRecordPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5442,6 +5803,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5505,8 +5875,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Trend"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5553,6 +5924,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5617,8 +5997,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByCountry"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5665,6 +6046,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5726,8 +6116,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByJail"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5774,6 +6165,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5836,8 +6236,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByAsn"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5884,6 +6285,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5948,8 +6358,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["OffenderList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5996,6 +6407,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6063,8 +6483,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanRecordPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6111,6 +6532,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6169,8 +6599,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["IpTimeline"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6217,6 +6648,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6272,8 +6712,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GeoView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6320,6 +6761,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6376,8 +6826,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`,
-             *     `invalid_jail_name`, `too_many_ips`, `invalid_wait`). */
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6424,6 +6875,15 @@ export interface operations {
             };
             /** @description Body too large (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
