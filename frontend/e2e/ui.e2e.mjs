@@ -109,7 +109,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
     }
     // The setup page holds up on a phone too.
     await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, "setup-phone-light.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "setup-phone-dark.png"), fullPage: true });
     assert.deepEqual(await layoutProblems(page), []);
     await page.setViewportSize(DESKTOP);
     await page.emulateMedia({ colorScheme: "light" });
