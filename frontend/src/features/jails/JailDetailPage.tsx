@@ -1,7 +1,7 @@
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { Button, Card, CardHeader, Field, Input, makeStyles, Switch, Text, Title2, Title3 } from "@fluentui/react-components";
-import { api, unwrap, type ApiError } from "../../api/client";
+import { api, unwrap } from "../../api/client";
 import { useApiQuery } from "../../api/query";
 import { DataState, Pager } from "../../components/DataState";
 import { DataTable } from "../../components/DataTable";
@@ -10,6 +10,7 @@ import { useSession } from "../../session";
 import { formatDuration, formatTime } from "../../time";
 import { IpLink } from "../bans/BanTable";
 import { useCommand } from "../commands/useCommand";
+import { useCommandForm } from "../commands/useCommandForm";
 import { StopDialog, useJailActions } from "./actions";
 import { JailState } from "./JailsPage";
 
@@ -46,10 +47,8 @@ export default function JailDetail() {
     pollMs: 10_000,
   });
   const ignore = useApiQuery(["jails", name, "ignore"], () => unwrap(api.GET("/jails/{name}/ignore", { params: { path: { name } } })), { pollMs: 10_000 });
-  const [newIgnore, setNewIgnore] = useState("");
-  const [ignoreError, setIgnoreError] = useState<ApiError>();
+  const { text: newIgnore, setText: setNewIgnore, error: ignoreError, input: ignoreInput, submit: sendIgnore } = useCommandForm();
   const [stopping, setStopping] = useState(false);
-  const ignoreInput = useRef<HTMLInputElement>(null);
   const setParam = (k: string, v: string) => {
     const next = new URLSearchParams(params);
     if (v) next.set(k, v);
@@ -59,12 +58,8 @@ export default function JailDetail() {
   };
   const settings = (jail.data?.settings ?? {}) as Record<string, unknown>;
   const addIgnore = async () => {
-    setIgnoreError(undefined);
     const ip = newIgnore.trim();
-    const r = await run({ label: `Ignore ${ip} in ${name}`, send: (wait) => api.POST("/jails/{name}/ignore", { params: { path: { name }, query: { wait } }, body: { ip } }) });
-    if (r.ok && r.command.status === "succeeded") setNewIgnore("");
-    if (!r.ok) setIgnoreError(r.error);
-    ignoreInput.current?.focus();
+    await sendIgnore({ label: `Ignore ${ip} in ${name}`, send: (wait) => api.POST("/jails/{name}/ignore", { params: { path: { name }, query: { wait } }, body: { ip } }) });
   };
   const ignoreMessage = fieldMessage(ignoreError, "ip") ?? ignoreError?.message;
   return (

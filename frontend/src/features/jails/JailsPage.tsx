@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import {
   Badge,
@@ -25,7 +25,7 @@ import {
   Title3,
 } from "@fluentui/react-components";
 import { MoreHorizontal20Regular } from "@fluentui/react-icons";
-import { api, unwrap, type ApiError, type Schemas } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { useApiQuery } from "../../api/query";
 import { DataState } from "../../components/DataState";
 import { DataTable } from "../../components/DataTable";
@@ -33,6 +33,7 @@ import { fieldMessage, splitIps } from "../../components/fieldError";
 import { useSession } from "../../session";
 import { formatDuration } from "../../time";
 import { useCommand } from "../commands/useCommand";
+import { useCommandForm } from "../commands/useCommandForm";
 import { StopDialog, useJailActions } from "./actions";
 
 const useStyles = makeStyles({
@@ -73,20 +74,12 @@ export function JailMenu({ jail, onStop }: { jail: Jail; onStop: (j: Jail) => vo
 /** Ban one or more addresses in a jail; refused entries are named under the field. */
 function BanForm({ names }: { names: string[] }) {
   const s = useStyles();
-  const run = useCommand();
   const [jail, setJail] = useState("");
-  const [ips, setIps] = useState("");
-  const [error, setError] = useState<ApiError>();
-  const input = useRef<HTMLInputElement>(null);
+  const { text: ips, setText: setIps, error, input, submit: send } = useCommandForm();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
     const list = splitIps(ips);
-    const r = await run({ label: `Ban ${list.join(", ")} in ${jail}`, send: (wait) => api.POST("/bans", { body: { jail, ips: list }, params: { query: { wait } } }) });
-    if (r.ok) setIps("");
-    else setError(r.error);
-    // Focus stays in the form: the next address can be typed at once.
-    input.current?.focus();
+    await send({ label: `Ban ${list.join(", ")} in ${jail}`, send: (wait) => api.POST("/bans", { body: { jail, ips: list }, params: { query: { wait } } }) });
   };
   const ipError = fieldMessage(error, "ips");
   const jailError = fieldMessage(error, "jail") ?? (error?.code === "unknown_jail" ? error.message : undefined);
@@ -120,24 +113,18 @@ function BanForm({ names }: { names: string[] }) {
 function UnbanForm({ names }: { names: string[] }) {
   const s = useStyles();
   const run = useCommand();
-  const [ips, setIps] = useState("");
   const [jail, setJail] = useState("");
-  const [error, setError] = useState<ApiError>();
   const [confirm, setConfirm] = useState(false);
-  const input = useRef<HTMLInputElement>(null);
+  const { text: ips, setText: setIps, error, input, submit: send } = useCommandForm();
   const status = useApiQuery(["status"], () => unwrap(api.GET("/status")), { pollMs: 5000 });
   const banned = status.data?.currently_banned;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
     const list = splitIps(ips);
-    const r = await run({
+    await send({
       label: `Unban ${list.join(", ")}${jail ? ` from ${jail}` : " everywhere"}`,
       send: (wait) => api.POST("/bans/unban", { body: { ips: list, jail: jail || undefined }, params: { query: { wait } } }),
     });
-    if (r.ok) setIps("");
-    else setError(r.error);
-    input.current?.focus();
   };
   const ipError = fieldMessage(error, "ips");
   return (
