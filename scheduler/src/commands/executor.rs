@@ -126,10 +126,12 @@ async fn run_claimed(
     // Debug: a command waiting for fail2ban runs again and again; its end is what counts.
     tracing::debug!(attempt = cmd.attempts, "running command");
     let started = std::time::Instant::now();
-    let outcome = match Command::from_payload(&cmd.payload) {
+    // Parsed once: execute, the jail refresh and the snapshot update all use it.
+    let command = Command::from_payload(&cmd.payload);
+    let outcome = match &command {
         Ok(command) => {
             ctx.ensure_leading()?;
-            execute(ctx, &command).await
+            execute(ctx, command).await
         }
         Err(e) => Outcome::Failed {
             code: ErrorCode::InvalidCommand,
@@ -142,13 +144,14 @@ async fn run_claimed(
         Outcome::Retry(_) => "retry",
     })
     .increment(1);
-    let refreshed = match (&outcome, Command::from_payload(&cmd.payload)) {
-        (Outcome::Succeeded(_), Ok(command)) => refresh_jails(ctx, &command).await,
+    let command = command.ok();
+    let refreshed = match (&outcome, &command) {
+        (Outcome::Succeeded(_), Some(command)) => refresh_jails(ctx, command).await,
         _ => Vec::new(),
     };
     let execute_ms = started.elapsed().as_millis() as u64;
     let retry = matches!(outcome, Outcome::Retry(_));
-    record(ctx, &cmd, outcome, &refreshed, reach).await?;
+    record(ctx, &cmd, command.as_ref(), outcome, &refreshed, reach).await?;
     let record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms);
     if retry {
         tracing::debug!(execute_ms, record_ms, "command put back");
@@ -321,6 +324,7 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
 async fn record(
     ctx: &JobContext,
     cmd: &Claimed,
+    command: Option<&Command>,
     outcome: Outcome,
     refreshed: &[ObservedJail],
     reach: &mut Reachability,
@@ -333,10 +337,10 @@ async fn record(
             for jail in refreshed {
                 jail_sync::store(&txn, jail, now).await?;
             }
-            if let Ok(command) = Command::from_payload(&cmd.payload) {
+            if let Some(command) = command {
                 apply_to_snapshot(
                     &txn,
-                    &command,
+                    command,
                     cmd.requested_by.as_deref(),
                     ctx.f2b.config.blocklist_jail.as_str(),
                     &ctx.geo,

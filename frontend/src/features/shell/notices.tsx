@@ -19,9 +19,11 @@ interface Notices {
   /** Shows (or updates, same id) a notice; `info` stays until replaced, others fade. */
   notify: (n: Notice) => void;
   dismiss: (id: string) => void;
+  /** What is shown now, oldest first. */
+  list: Notice[];
 }
 
-const NoticeContext = createContext<Notices>({ notify: () => {}, dismiss: () => {} });
+const NoticeContext = createContext<Notices>({ notify: () => {}, dismiss: () => {}, list: [] });
 
 const FADE_MS = 8_000;
 
@@ -69,7 +71,7 @@ export function useNotices(): Notices {
 /** The notices themselves (the shell places them). */
 export function NoticeList() {
   const s = useStyles();
-  const { dismiss, list } = useContext(NoticeContext) as Notices & { list: Notice[] };
+  const { dismiss, list } = useContext(NoticeContext);
   return (
     <div className={s.stack} aria-live="polite" aria-label="Notifications" role="region">
       {list.map((n) => (
