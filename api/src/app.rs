@@ -1,16 +1,22 @@
 //! The composition root of the API: database, metrics, routes and middleware, built once.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use poem::IntoResponse;
+use poem::endpoint::make_sync;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::web::Html;
 use poem::{EndpointExt, IntoEndpoint, Route, Server, get};
 use sea_orm::DatabaseConnection;
 use shared::config::Config;
 use shared::db::{Role, connect};
 use tokio_util::sync::CancellationToken;
 
+use crate::contract::Contract;
+use crate::middleware::contract::ContractGate;
 use crate::middleware::request_context::RequestContext;
 use crate::routes::{self, health};
 
@@ -82,13 +88,29 @@ pub fn build_routes(
         config.cookie_secure,
         config.trusted_proxies.clone(),
     );
-    let api = routes::api_service(db.clone(), config.command_expiry, auth);
-    let spec = api.spec_endpoint();
-    let explorer = api.swagger_ui();
+    let api = routes::api_service(db.clone(), config.command_expiry, auth.clone());
+    let generated = api.spec();
+    let contract = Arc::new(Contract::new(&generated));
+    // The explorer shows the served document: poem-openapi's page embeds the generated
+    // one verbatim, which is swapped for ours.
+    let explorer_html = api
+        .swagger_ui_html()
+        .replacen(&generated, contract.document(), 1);
+    let document = contract.document().to_owned();
     Route::new()
         .nest("/api/v1", api)
-        .at("/api/v1/openapi.json", spec)
-        .nest("/api/docs", explorer)
+        .at(
+            "/api/v1/openapi.json",
+            get(make_sync(move |_| {
+                document
+                    .clone()
+                    .with_content_type("application/json; charset=utf-8")
+            })),
+        )
+        .nest(
+            "/api/docs",
+            get(make_sync(move |_| Html(explorer_html.clone()))),
+        )
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics))
@@ -96,6 +118,7 @@ pub fn build_routes(
         .at("/*path", crate::frontend::Frontend)
         .data(db)
         .data(metrics)
+        .with(ContractGate::new(contract, auth))
         .with(RequestContext::new(config.max_body_bytes))
         .with(crate::middleware::compress::CompressJson)
         .with(crate::middleware::security_headers::SecurityHeaders::new(

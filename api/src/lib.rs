@@ -7,9 +7,11 @@
 pub mod analytics;
 pub mod app;
 pub(crate) mod auth;
+pub(crate) mod contract;
 pub mod error;
 pub(crate) mod frontend;
 pub(crate) mod middleware;
 pub(crate) mod routes;
+pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod validate;

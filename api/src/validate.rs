@@ -40,7 +40,7 @@ pub fn ip(raw: &str, field: &str) -> ApiResult<IpOrNet> {
 
 /// A non-empty list of at most [`MAX_IPS`] valid IPs or networks, duplicates removed.
 /// Every bad entry is reported (up to 20), with its index.
-pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
+pub fn ip_list<S: AsRef<str>>(raw: &[S]) -> ApiResult<Vec<IpOrNet>> {
     if raw.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidIp, "ips must not be empty")
             .with_details(json!({ "field": "ips" })));
@@ -59,6 +59,7 @@ pub fn ip_list(raw: &[String]) -> ApiResult<Vec<IpOrNet>> {
     let mut named = Vec::new();
     let mut first_code = None;
     for (i, text) in raw.iter().enumerate() {
+        let text = text.as_ref();
         match IpOrNet::parse(text) {
             Ok(ip) => ips.push(ip),
             Err(e) => {

@@ -114,9 +114,16 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await page.setViewportSize(DESKTOP);
     await page.emulateMedia({ colorScheme: "light" });
     await page.getByLabel("Username").fill(ADMIN.user);
-    await page.getByLabel("Password").and(page.locator("input")).fill(ADMIN.password);
-    await page.getByText("Strength: strong").or(page.getByText("Strength: good")).waitFor();
-    await page.getByRole("button", { name: "Create administrator" }).click();
+    // The meter shows the server's verdict: a guessable password is named and refused
+    // before it is sent, and the button waits for an acceptable one.
+    const password = page.getByLabel("Password").and(page.locator("input"));
+    const create = page.getByRole("button", { name: "Create administrator" });
+    await password.fill("password1234");
+    await page.getByText(/Strength: (very weak|weak), not accepted/).waitFor();
+    assert.equal(await create.isDisabled(), true);
+    await password.fill(ADMIN.password);
+    await page.getByText(/Strength: (strong|very strong)$/).waitFor();
+    await create.click();
     await page.waitForURL(`${stack.base}/`);
     await page.getByRole("status", { name: "fail2ban status" }).getByText("fail2ban reachable").waitFor();
     // Times follow the zone chosen at setup (the browser's, Europe/Berlin).

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError, type Schemas } from "./api/client";
 import { fieldMessage, splitIps } from "./components/fieldError";
 import { safeNext } from "./features/auth/Login";
-import { strength } from "./features/auth/Setup";
+import { describeStrength } from "./features/auth/strength";
 import { outcome } from "./features/commands/useCommand";
 import { niceStep } from "./features/dashboard/charts";
 import { bands, SCALE_DARK, SCALE_LIGHT } from "./features/map/MapPage";
@@ -65,10 +65,13 @@ describe("sign-in", () => {
     expect(safeNext(null)).toBe("/");
   });
 
-  it("rates password strength", () => {
-    expect(strength("")).toBe(0);
-    expect(strength("short")).toBe(0);
-    expect(strength("correct horse battery staple")).toBeGreaterThanOrEqual(3);
+  it("describes the server's password assessment", () => {
+    expect(describeStrength("", undefined).ok).toBe(false);
+    expect(describeStrength("abc", undefined).label).toBe("checking…");
+    const weak = { score: 1, min_score: 3, acceptable: false, problem: "too easy to guess", warning: null, suggestions: [] };
+    expect(describeStrength("password1234", weak)).toEqual({ label: "weak, not accepted", detail: "too easy to guess", value: 0.25, ok: false });
+    const strong = { score: 4, min_score: 3, acceptable: true, problem: null, warning: null, suggestions: [] };
+    expect(describeStrength("correct horse battery staple", strong).ok).toBe(true);
   });
 });
 

@@ -145,8 +145,15 @@ impl Auth {
     /// The caller of `req` if they have at least `needed`: 503 before setup, 401 without
     /// valid credentials, 403 below the role or when a cookie call fails the CSRF check.
     pub async fn require(&self, req: &Request, needed: Role) -> ApiResult<Caller> {
-        self.ensure_setup().await?;
-        let caller = self.authenticate(req).await?;
+        // The request gate (`middleware::contract`) has already found the caller.
+        let found = req.extensions().get::<Caller>().cloned();
+        let caller = match found {
+            Some(caller) => caller,
+            None => {
+                self.ensure_setup().await?;
+                self.authenticate(req).await?
+            }
+        };
         if caller.role < needed {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,

@@ -1,6 +1,7 @@
 //! Passwords: Argon2id (argon2 0.6 defaults, m=19 MiB t=2 p=1) on a blocking thread, and
 //! the policy: at least 12 characters, not the username, not one of the 10 000 most
-//! common passwords (bundled, from zxcvbn's list).
+//! common passwords (bundled, from zxcvbn's list), and a zxcvbn strength estimate of at
+//! least 3 of 4.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -24,25 +25,81 @@ fn common() -> &'static HashSet<&'static str> {
     })
 }
 
-/// Checks the policy; the error says which rule failed.
-pub fn check_policy(username: &str, password: &str) -> ApiResult<()> {
-    let weak = |why: &str| ApiError::new(ErrorCode::WeakPassword, why.to_owned());
+/// The lowest zxcvbn score (0 to 4) a new password needs: 3 means about 10^10 guesses.
+pub const MIN_SCORE: u8 = 3;
+
+/// How a candidate password fares against the policy.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// zxcvbn's estimate, 0 (guessed at once) to 4 (more than 10^10 guesses).
+    pub score: u8,
+    /// The rule it breaks, as a sentence; `None` when it is accepted.
+    pub problem: Option<String>,
+    /// zxcvbn's warning ("This is a top-10 common password"), if any.
+    pub warning: Option<String>,
+    /// zxcvbn's suggestions.
+    pub suggestions: Vec<String>,
+}
+
+/// Rates a candidate password: at least 12 characters and at most 1024, not the
+/// username, not among the 10 000 most common passwords, and a zxcvbn score of at least
+/// [`MIN_SCORE`] with the username and the product's own names counted as known words.
+/// The setup page's meter shows this same assessment (`POST /api/v1/auth/password-strength`).
+pub fn assess(username: &str, password: &str) -> Assessment {
+    let estimate = zxcvbn::zxcvbn(password, &[username, "bangui", "fail2ban"]);
+    let score = u8::from(estimate.score());
+    let feedback = estimate.feedback();
+    let warning = feedback.and_then(|f| f.warning()).map(|w| w.to_string());
+    let suggestions = feedback
+        .map(|f| f.suggestions().iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
     let chars = password.chars().count();
-    if chars < MIN_LENGTH {
-        return Err(weak(
-            "the password needs at least 12 characters (a passphrase of a few words is best)",
-        ));
+    let problem = if chars < MIN_LENGTH {
+        Some(
+            "the password needs at least 12 characters (a passphrase of a few words is best)"
+                .into(),
+        )
+    } else if chars > MAX_LENGTH {
+        Some("the password is longer than 1024 characters".into())
+    } else if password.eq_ignore_ascii_case(username) {
+        Some("the password must not be the username".into())
+    } else if common().contains(password.to_lowercase().as_str()) {
+        Some("this password is among the 10 000 most common ones".into())
+    } else if score < MIN_SCORE {
+        let why = warning
+            .as_deref()
+            .map(|w| format!(": {}", w.trim_end_matches('.')))
+            .unwrap_or_default();
+        Some(format!(
+            "this password is too easy to guess (strength {score} of 4, at least {MIN_SCORE} needed){why}; \
+             add a few uncommon words"
+        ))
+    } else {
+        None
+    };
+    Assessment {
+        score,
+        problem,
+        warning,
+        suggestions,
     }
-    if password.len() > MAX_LENGTH {
-        return Err(weak("the password is longer than 1024 bytes"));
+}
+
+/// Checks the policy; the error says which rule failed and carries the assessment.
+pub fn check_policy(username: &str, password: &str) -> ApiResult<()> {
+    let assessment = assess(username, password);
+    match assessment.problem {
+        None => Ok(()),
+        Some(problem) => Err(
+            ApiError::new(ErrorCode::WeakPassword, problem).with_details(serde_json::json!({
+                "field": "password",
+                "score": assessment.score,
+                "min_score": MIN_SCORE,
+                "warning": assessment.warning,
+                "suggestions": assessment.suggestions,
+            })),
+        ),
     }
-    if password.eq_ignore_ascii_case(username) {
-        return Err(weak("the password must not be the username"));
-    }
-    if common().contains(password.to_lowercase().as_str()) {
-        return Err(weak("this password is among the 10 000 most common ones"));
-    }
-    Ok(())
 }
 
 pub async fn hash(password: String) -> ApiResult<String> {
@@ -111,5 +168,36 @@ mod tests {
         assert!(check_policy("alice", "1qaz2wsx3edc").is_err(), "common");
         assert!(check_policy("alice", "correct horse battery staple").is_ok());
         assert!(common().len() >= 9_990);
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_and_passphrases_accepted() {
+        for weak in [
+            "password1234",
+            "Password1234!",
+            "qwertyuiop123",
+            "aaaaaaaaaaaaaaaa",
+            "admin-admin-admin",
+            "123456789012",
+        ] {
+            let a = assess("admin", weak);
+            assert!(a.problem.is_some(), "{weak} passed with score {}", a.score);
+        }
+        for strong in [
+            "correct horse battery staple",
+            "a long enough passphrase",
+            "another long passphrase here",
+            "Tr4vel-mug-on-the-radiator",
+        ] {
+            let a = assess("admin", strong);
+            assert!(
+                a.problem.is_none(),
+                "{strong}: {:?} ({})",
+                a.problem,
+                a.score
+            );
+        }
+        assert!(assess("admin", "admin").problem.is_some());
+        assert!(assess("x", &"y".repeat(1025)).problem.is_some());
     }
 }

@@ -1,18 +1,27 @@
 //! Sign-in throttling as the API answers it: 429 with `Retry-After` while a key is
-//! blocked. The counting lives in `shared::store::rate_limits`, in the database, so it
-//! holds across every API replica.
+//! blocked, a pause before the password check while a username is under attack. The
+//! counting lives in `shared::store::rate_limits`, in the database, so it holds across
+//! every API replica.
+
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use shared::store::rate_limits;
+use shared::store::rate_limits::{self, Attempt, Reservation};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
-/// Refuses with 429 and `Retry-After` (seconds) while any key is blocked.
-pub async fn check(db: &DatabaseConnection, keys: &[String]) -> ApiResult<()> {
-    match rate_limits::blocked_for_ms(db, keys).await? {
-        None => Ok(()),
-        Some(left_ms) => {
-            let secs = (left_ms + 999) / 1000;
+/// Reserves this attempt before its password is checked: refuses with 429 and
+/// `Retry-After` (seconds) while blocked, and waits out any slow-down.
+pub async fn reserve(db: &DatabaseConnection, attempt: &Attempt<'_>) -> ApiResult<()> {
+    match rate_limits::reserve(db, attempt).await? {
+        Reservation::Granted { slow_down_ms } => {
+            if slow_down_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(slow_down_ms.unsigned_abs())).await;
+            }
+            Ok(())
+        }
+        Reservation::Blocked { retry_after_ms } => {
+            let secs = (retry_after_ms + 999) / 1000;
             Err(ApiError::new(
                 ErrorCode::RateLimited,
                 format!("too many failed sign-ins; try again in {secs} s"),
@@ -22,12 +31,7 @@ pub async fn check(db: &DatabaseConnection, keys: &[String]) -> ApiResult<()> {
     }
 }
 
-/// Counts a failure against every key, blocking those over the limit.
-pub async fn fail(db: &DatabaseConnection, keys: &[String]) -> ApiResult<()> {
-    Ok(rate_limits::fail(db, keys).await?)
-}
-
-/// Forgets the failures of a key (after a successful sign-in).
-pub async fn reset(db: &DatabaseConnection, key: &str) -> ApiResult<()> {
-    Ok(rate_limits::reset(db, key).await?)
+/// Forgets the attempts of a user who signed in.
+pub async fn succeeded(db: &DatabaseConnection, attempt: &Attempt<'_>) -> ApiResult<()> {
+    Ok(rate_limits::succeeded(db, attempt).await?)
 }

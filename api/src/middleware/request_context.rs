@@ -1,6 +1,7 @@
 //! The outermost middleware: gives every request an id, a tracing span, a body size
-//! limit and the JSON body rules (`json_body`), panic protection, metrics, and turns
-//! every error into the one envelope.
+//! limit, panic protection, metrics, and turns every error into the one envelope (with
+//! `Retry-After` or `Allow` where its details name them). The JSON body rules come
+//! later, after the caller is known (`contract`).
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -126,14 +127,6 @@ impl<E> RequestContextEndpoint<E> {
                 poem::error::ReadBodyError::PayloadTooLarge => too_large(),
                 other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
             })?;
-        // The API's bodies are JSON, each key once (the UI's files take no body).
-        if req.uri().path().starts_with("/api/") {
-            let content_type = req
-                .headers()
-                .get(poem::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok());
-            super::json_body::check(content_type, &bytes).map_err(poem::Error::from)?;
-        }
         req.set_body(bytes);
         Ok(())
     }
@@ -163,6 +156,12 @@ fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
         .as_ref()
         .and_then(|d| d.get("retry_after"))
         .and_then(serde_json::Value::as_i64);
+    let allow = body
+        .details
+        .as_ref()
+        .and_then(|d| d.get("allow"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|a| HeaderValue::from_str(a).ok());
     let mut resp = poem::web::Json(body).into_response();
     resp.set_status(status);
     if let Some(secs) = retry_after
@@ -170,6 +169,9 @@ fn error_response(err: &poem::Error, request_id: &RequestId) -> Response {
     {
         resp.headers_mut()
             .insert(poem::http::header::RETRY_AFTER, v);
+    }
+    if let Some(v) = allow {
+        resp.headers_mut().insert(poem::http::header::ALLOW, v);
     }
     resp
 }

@@ -13,6 +13,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use shared::domain::{TimeZone, Username};
 use shared::store::audit::{self, Entry};
+use shared::store::rate_limits::Attempt;
+
+use crate::text::{PasswordText, Text, UsernameText};
 use shared::store::users::{self, UserError};
 use shared::store::{sessions, settings, tokens};
 
@@ -66,11 +69,11 @@ pub struct SetupState {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct SetupRequest {
-    pub username: String,
+    pub username: UsernameText,
     /// At least 12 characters, not the username, not a common password.
-    pub password: String,
+    pub password: PasswordText,
     /// IANA time zone for showing times (default UTC).
-    pub timezone: Option<String>,
+    pub timezone: Option<Text>,
     /// Session length in minutes (5 to 43 200; default 720).
     pub session_minutes: Option<i64>,
 }
@@ -88,9 +91,45 @@ impl poem_openapi::types::Example for SetupRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+pub struct StrengthRequest {
+    #[oai(validator(max_length = 1024))]
+    pub password: Text,
+    /// The username it is for (a password close to it is weak).
+    pub username: Option<Text>,
+}
+
+impl poem_openapi::types::Example for StrengthRequest {
+    fn example() -> Self {
+        Self {
+            password: "correct horse battery staple".into(),
+            username: Some("admin".into()),
+        }
+    }
+}
+
+/// A password's strength by the policy.
+#[derive(Debug, Object)]
+pub struct PasswordStrength {
+    /// zxcvbn's estimate: 0 (guessed at once) to 4 (more than 10^10 guesses).
+    #[oai(validator(maximum(value = "4")))]
+    pub score: u8,
+    /// The score a new password needs.
+    pub min_score: u8,
+    /// Whether setup, a new user or a password change would take it.
+    pub acceptable: bool,
+    /// The rule it breaks, as a sentence; null when acceptable.
+    pub problem: Option<String>,
+    /// zxcvbn's warning, if any.
+    pub warning: Option<String>,
+    /// zxcvbn's suggestions.
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
 pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
+    pub username: Text,
+    pub password: Text,
 }
 
 impl poem_openapi::types::Example for LoginRequest {
@@ -132,8 +171,8 @@ pub enum LogoutResponse {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct PasswordChange {
-    pub current_password: String,
-    pub new_password: String,
+    pub current_password: Text,
+    pub new_password: PasswordText,
 }
 
 impl poem_openapi::types::Example for PasswordChange {
@@ -148,7 +187,7 @@ impl poem_openapi::types::Example for PasswordChange {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct TokenRequest {
-    pub name: String,
+    pub name: Text,
     /// Never above your own role.
     pub role: Role,
     pub expires_in_days: Option<i64>,
@@ -207,8 +246,8 @@ pub struct UserList {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct NewUser {
-    pub username: String,
-    pub password: String,
+    pub username: UsernameText,
+    pub password: PasswordText,
     pub role: Role,
 }
 
@@ -241,7 +280,7 @@ impl poem_openapi::types::Example for UserChange {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct PasswordReset {
-    pub password: String,
+    pub password: PasswordText,
 }
 
 impl poem_openapi::types::Example for PasswordReset {
@@ -377,6 +416,35 @@ impl AccountsApi {
         }))
     }
 
+    /// How strong a candidate password is, by the same rules setup, new users and password
+    /// changes apply (zxcvbn's estimate, the common-password list, length, the username):
+    /// what the setup page's meter shows. Nothing is stored or logged. Role: public while
+    /// setup is pending, any signed-in user afterwards (401 otherwise).
+    #[oai(
+        path = "/auth/password-strength",
+        method = "post",
+        operation_id = "password_strength"
+    )]
+    async fn password_strength(
+        &self,
+        req: &Request,
+        body: Json<StrengthRequest>,
+    ) -> ApiResult<Json<PasswordStrength>> {
+        if self.auth.setup_completed().await? {
+            self.auth.require(req, Role::Viewer).await?;
+        }
+        let username = body.username.as_deref().unwrap_or_default();
+        let a = password::assess(username, &body.password);
+        Ok(Json(PasswordStrength {
+            score: a.score,
+            min_score: password::MIN_SCORE,
+            acceptable: a.problem.is_none(),
+            problem: a.problem,
+            warning: a.warning,
+            suggestions: a.suggestions,
+        }))
+    }
+
     /// Create the first admin (once; 409 afterwards). Role: public.
     #[oai(path = "/setup", method = "post", operation_id = "setup")]
     async fn setup(&self, req: &Request, body: Json<SetupRequest>) -> ApiResult<Created<UserView>> {
@@ -401,7 +469,7 @@ impl AccountsApi {
         if self.auth.setup_completed().await? {
             return Err(UserError::SetupDone.into());
         }
-        let hash = password::hash(body.password.clone()).await?;
+        let hash = password::hash(body.password.to_string()).await?;
         let mut actor = self.auth.actor(req);
         actor.name = Some(username.to_string());
         actor.role = Some(Role::Admin);
@@ -416,26 +484,28 @@ impl AccountsApi {
         Ok(Created::Created(Json(user.into())))
     }
 
-    /// Sign in: sets the `bangui_session` cookie. Failures are rate limited per client and
-    /// per username (429 with Retry-After). Role: public.
+    /// Sign in: sets the `bangui_session` cookie. Attempts are limited per username and
+    /// client address (429 with Retry-After) and slowed down per username. Role: public.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> ApiResult<LoginResponse> {
         self.auth.ensure_setup().await?;
         let actor = self.auth.actor(req);
         let name = body.username.trim().to_lowercase();
-        let keys = [format!("ip:{}", actor.client_ip), format!("user:{name}")];
-        rate_limit::check(&self.auth.db, &keys).await?;
+        let attempt = Attempt {
+            username: &name,
+            address: &actor.client_ip,
+        };
+        rate_limit::reserve(&self.auth.db, &attempt).await?;
         let found = users::credentials_by_name(&self.auth.db, &name).await?;
         // Without a stored hash `verify` still does the work, so an unknown user takes as
         // long as a wrong password.
         let stored = found.as_ref().map(|c| c.password_hash.clone());
-        let verified = password::verify(body.password.clone(), stored).await;
+        let verified = password::verify(body.password.to_string(), stored).await;
         let Some(user) = found.filter(|_| verified) else {
-            rate_limit::fail(&self.auth.db, &keys).await?;
             self.audit_refusal(&actor, "login", &name).await;
             return Err(wrong_credentials());
         };
-        rate_limit::reset(&self.auth.db, &keys[1]).await?;
+        rate_limit::succeeded(&self.auth.db, &attempt).await?;
         let minutes = self.auth.session_minutes().await?;
         let token = credentials::new_secret("");
         let mut who = actor;
@@ -522,7 +592,7 @@ impl AccountsApi {
         let caller = self.auth.require(req, Role::Viewer).await?;
         let actor: Actor = (&caller).into();
         let stored = users::password_hash(&self.auth.db, caller.user_id).await?;
-        if !password::verify(body.current_password.clone(), stored).await {
+        if !password::verify(body.current_password.to_string(), stored).await {
             self.audit_refusal(&actor, "password.change", &caller.name)
                 .await;
             return Err(ApiError::new(
@@ -532,7 +602,7 @@ impl AccountsApi {
             .with_status(StatusCode::FORBIDDEN));
         }
         password::check_policy(&caller.name, &body.new_password)?;
-        let hash = password::hash(body.new_password.clone()).await?;
+        let hash = password::hash(body.new_password.to_string()).await?;
         let keep = match &caller.via {
             Via::Session { token_hash } => Some(token_hash.as_str()),
             Via::Token { .. } => None,
@@ -640,7 +710,7 @@ impl AccountsApi {
         password::check_policy(username.as_str(), &body.password)?;
         let new = users::NewUser {
             username: username.into_string(),
-            password_hash: password::hash(body.password.clone()).await?,
+            password_hash: password::hash(body.password.to_string()).await?,
             role: body.role,
         };
         let user = users::create(&self.auth.db, &(&caller).into(), new).await?;
@@ -680,7 +750,7 @@ impl AccountsApi {
         let caller = self.auth.require(req, Role::Admin).await?;
         let user = users::get(&self.auth.db, id.0).await?;
         password::check_policy(&user.username, &body.password)?;
-        let hash = password::hash(body.password.clone()).await?;
+        let hash = password::hash(body.password.to_string()).await?;
         users::set_password(
             &self.auth.db,
             &(&caller).into(),

@@ -15,6 +15,7 @@ use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::text::{IpList, JailText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -45,20 +46,16 @@ pub struct BanPage {
 #[oai(example)]
 pub struct BanRequest {
     /// The jail to ban in.
-    pub jail: String,
+    pub jail: JailText,
     /// IPv4/IPv6 addresses or CIDR networks (at most 20 000; IPv4 /8 and IPv6 /32 at the broadest).
-    pub ips: Vec<String>,
+    pub ips: IpList,
 }
 
 impl poem_openapi::types::Example for BanRequest {
     fn example() -> Self {
         Self {
             jail: "sshd".into(),
-            ips: vec![
-                "192.0.2.10".into(),
-                "2001:db8::5".into(),
-                "198.51.100.0/24".into(),
-            ],
+            ips: IpList::from(["192.0.2.10", "2001:db8::5", "198.51.100.0/24"]),
         }
     }
 }
@@ -66,15 +63,15 @@ impl poem_openapi::types::Example for BanRequest {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct UnbanRequest {
-    pub ips: Vec<String>,
+    pub ips: IpList,
     /// Unban from this jail only; omitted: from every jail.
-    pub jail: Option<String>,
+    pub jail: Option<JailText>,
 }
 
 impl poem_openapi::types::Example for UnbanRequest {
     fn example() -> Self {
         Self {
-            ips: vec!["192.0.2.10".into()],
+            ips: IpList::from(["192.0.2.10"]),
             jail: Some("sshd".into()),
         }
     }

@@ -14,23 +14,24 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::ApiTags;
+use crate::text::Text;
 
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct ClientError {
     /// `error`, `unhandledrejection`, `render` or `api`.
     #[oai(validator(max_length = 32))]
-    pub kind: String,
+    pub kind: Text,
     #[oai(validator(max_length = 2000))]
-    pub message: String,
+    pub message: Text,
     #[oai(validator(max_length = 8000))]
-    pub stack: Option<String>,
+    pub stack: Option<Text>,
     /// The page (path only).
     #[oai(validator(max_length = 500))]
-    pub url: String,
+    pub url: Text,
     /// The request id of the API call that failed, if any.
     #[oai(validator(max_length = 64))]
-    pub request_id: Option<String>,
+    pub request_id: Option<Text>,
 }
 
 impl poem_openapi::types::Example for ClientError {
@@ -162,7 +163,7 @@ impl ClientErrorsApi {
         let kind: &'static str = KINDS
             .iter()
             .copied()
-            .find(|k| *k == e.kind)
+            .find(|k| *k == &*e.kind)
             .unwrap_or("other");
         metrics::counter!("api_client_errors_total", "kind" => kind).increment(1);
         tracing::warn!(

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::bans::{BanPage, list_bans};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::text::IpText;
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -92,7 +93,7 @@ impl poem_openapi::types::Example for SwitchRequest {
 #[oai(example)]
 pub struct IgnoreRequest {
     /// An IP or CIDR network.
-    pub ip: String,
+    pub ip: IpText,
 }
 
 impl poem_openapi::types::Example for IgnoreRequest {

@@ -22,6 +22,67 @@ async fn unknown_routes_and_wrong_methods_get_the_envelope() {
 }
 
 #[tokio::test]
+async fn the_caller_is_checked_before_the_input_and_wrong_methods_name_the_allowed_ones() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // Anonymous: told to sign in, whatever is wrong with the parameters or body.
+        for r in [
+            app.anon
+                .get(app.url("/api/v1/bans?page=0&page_size=-3"))
+                .send()
+                .await,
+            app.anon
+                .post(app.url("/api/v1/bans"))
+                .header("content-type", "text/plain")
+                .body("not json")
+                .send()
+                .await,
+            app.anon
+                .post(app.url("/api/v1/bans"))
+                .json(&serde_json::json!({"jail": 5}))
+                .send()
+                .await,
+            app.anon
+                .get(app.url("/api/v1/history/not-an-ip"))
+                .send()
+                .await,
+        ] {
+            assert_error(r.expect("req"), 401, "unauthorized").await;
+        }
+        // Signed in: now the input is judged.
+        assert_error(app.get("/api/v1/bans?page=0").await, 400, "bad_request").await;
+        let r = app
+            .http
+            .post(app.url("/api/v1/bans"))
+            .json(&serde_json::json!({"jail": 5, "ips": ["192.0.2.1"]}))
+            .send()
+            .await
+            .expect("req");
+        assert_error(r, 400, "bad_request").await;
+        // A method the path lacks: 405 with Allow, before anything else.
+        for (method, path, allow) in [
+            (reqwest::Method::DELETE, "/api/v1/bans", "GET, POST, HEAD"),
+            (reqwest::Method::PUT, "/api/v1/users/7", "PATCH, DELETE"),
+            (reqwest::Method::GET, "/api/v1/auth/login", "POST"),
+        ] {
+            let r = app
+                .anon
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .expect("req");
+            assert_eq!(
+                r.headers().get("allow").and_then(|v| v.to_str().ok()),
+                Some(allow),
+                "{method} {path}"
+            );
+            assert_error(r, 405, "method_not_allowed").await;
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_well_formed_request_id_is_echoed_and_a_bad_one_replaced() {
     let app = spawn_app(backends()[0]).await;
     let r = app

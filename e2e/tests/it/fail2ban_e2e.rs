@@ -601,6 +601,25 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
                 415,
                 "unsupported_media_type",
             ),
+            // A string field takes a JSON string, not a number or boolean read as one.
+            (
+                "application/json",
+                r#"{"jail":5,"ips":["192.0.2.1"]}"#,
+                400,
+                "bad_request",
+            ),
+            (
+                "application/json",
+                r#"{"jail":true,"ips":["192.0.2.1"]}"#,
+                400,
+                "bad_request",
+            ),
+            (
+                "application/json",
+                r#"{"jail":"web-auth","ips":[3221225985]}"#,
+                400,
+                "bad_request",
+            ),
         ] {
             let r = s
                 .http

@@ -22,6 +22,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/password-strength": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How strong a candidate password is, by the same rules setup, new users and password
+         *     changes apply (zxcvbn's estimate, the common-password list, length, the username):
+         *     what the setup page's meter shows. Nothing is stored or logged. Role: public while
+         *     setup is pending, any signed-in user afterwards (401 otherwise). */
+        post: operations["password_strength"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -31,8 +51,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in: sets the `bangui_session` cookie. Failures are rate limited per client and
-         *     per username (429 with Retry-After). Role: public. */
+        /** Sign in: sets the `bangui_session` cookie. Attempts are limited per username and
+         *     client address (429 with Retry-After) and slowed down per username. Role: public. */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -702,8 +722,8 @@ export interface components {
              * Format: int64
              * @description Null for IPs in no known autonomous system.
              */
-            asn?: number;
-            org?: string;
+            asn?: number | null;
+            org?: string | null;
             /** Format: int64 */
             bans: number;
         };
@@ -713,12 +733,12 @@ export interface components {
             id: number;
             /** Format: date-time */
             at: string;
-            user?: string;
-            role?: components["schemas"]["Role"];
-            client_ip?: string;
-            request_id?: string;
+            user?: string | null;
+            role?: components["schemas"]["Role"] | null;
+            client_ip?: string | null;
+            request_id?: string | null;
             action: string;
-            target?: string;
+            target?: string | null;
             result: string;
             details?: unknown;
         };
@@ -765,25 +785,25 @@ export interface components {
             jail: string;
             origin: components["schemas"]["Origin"];
             /** @description ISO 3166-1 alpha-2; null when unknown. */
-            country?: string;
-            country_name?: string;
+            country?: string | null;
+            country_name?: string | null;
             /** Format: int64 */
-            asn?: number;
-            asn_org?: string;
+            asn?: number | null;
+            asn_org?: string | null;
             /** Format: int32 */
-            failures?: number;
+            failures?: number | null;
             /** Format: int32 */
             bancount: number;
             /**
              * Format: int64
              * @description Seconds; -1 permanent; null unknown.
              */
-            bantime_s?: number;
+            bantime_s?: number | null;
             /** @description `banned`: fail2ban holds it now. */
             state: components["schemas"]["BanState"] & unknown;
             /** Format: date-time */
-            ended_at?: string;
-            ended_at_local?: string;
+            ended_at?: string | null;
+            ended_at_local?: string | null;
         };
         /** BanRecordPage */
         BanRecordPage: {
@@ -801,12 +821,12 @@ export interface components {
         /**
          * BanRequest
          * @example {
+         *       "jail": "sshd",
          *       "ips": [
          *         "192.0.2.10",
          *         "2001:db8::5",
          *         "198.51.100.0/24"
-         *       ],
-         *       "jail": "sshd"
+         *       ]
          *     }
          */
         BanRequest: {
@@ -833,9 +853,9 @@ export interface components {
              * Format: date-time
              * @description Null for a permanent ban.
              */
-            expires_at?: string;
+            expires_at?: string | null;
             /** Format: int64 */
-            bantime_s?: number;
+            bantime_s?: number | null;
             /**
              * Format: int32
              * @description How often fail2ban has banned this IP (escalation counter).
@@ -843,7 +863,7 @@ export interface components {
             bancount: number;
             origin: components["schemas"]["Origin"];
             /** Format: int32 */
-            failures?: number;
+            failures?: number | null;
         };
         /** ByAsn */
         ByAsn: {
@@ -874,20 +894,20 @@ export interface components {
          * @example {
          *       "kind": "error",
          *       "message": "TypeError: x is undefined",
-         *       "request_id": "ui-3f2a9c1d",
          *       "stack": "at Dashboard (Dashboard-1a2b.js:1:200)",
-         *       "url": "/"
+         *       "url": "/",
+         *       "request_id": "ui-3f2a9c1d"
          *     }
          */
         ClientError: {
             /** @description `error`, `unhandledrejection`, `render` or `api`. */
             kind: string;
             message: string;
-            stack?: string;
+            stack?: string | null;
             /** @description The page (path only). */
             url: string;
             /** @description The request id of the API call that failed, if any. */
-            request_id?: string;
+            request_id?: string | null;
         };
         /**
          * @description The kinds of [`Command`], as stored in `commands.kind`.
@@ -913,28 +933,28 @@ export interface components {
          * CommandView
          * @description A command and where it stands.
          * @example {
-         *       "attempts": 1,
-         *       "created_at": "2026-11-26T13:33:20+00:00",
-         *       "error": null,
-         *       "error_code": null,
-         *       "finished_at": "2026-11-26T13:33:20.120+00:00",
          *       "id": 42,
          *       "kind": "ban",
+         *       "status": "succeeded",
          *       "payload": {
+         *         "kind": "ban",
+         *         "jail": "sshd",
          *         "ips": [
          *           "192.0.2.10"
-         *         ],
-         *         "jail": "sshd",
-         *         "kind": "ban"
+         *         ]
          *       },
-         *       "request_id": "3f2a9c0e6b7d4e1f8a5b2c9d0e1f2a3b",
          *       "requested_by": "anonymous",
+         *       "request_id": "3f2a9c0e6b7d4e1f8a5b2c9d0e1f2a3b",
+         *       "created_at": "2026-11-26T13:33:20+00:00",
+         *       "started_at": "2026-11-26T13:33:20.080+00:00",
+         *       "finished_at": "2026-11-26T13:33:20.120+00:00",
+         *       "attempts": 1,
          *       "result": {
          *         "newly_banned": 1,
          *         "requested": 1
          *       },
-         *       "started_at": "2026-11-26T13:33:20.080+00:00",
-         *       "status": "succeeded"
+         *       "error_code": null,
+         *       "error": null
          *     }
          */
         CommandView: {
@@ -944,14 +964,14 @@ export interface components {
             status: components["schemas"]["CommandStatus"];
             /** @description What was asked, as validated. */
             payload: unknown;
-            requested_by?: string;
-            request_id?: string;
+            requested_by?: string | null;
+            request_id?: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
-            started_at?: string;
+            started_at?: string | null;
             /** Format: date-time */
-            finished_at?: string;
+            finished_at?: string | null;
             /** Format: int32 */
             attempts: number;
             /** @description What fail2ban answered, for succeeded commands. */
@@ -959,19 +979,19 @@ export interface components {
             /** @description Why it failed: `scheduler_unavailable`, `fail2ban_unavailable`, `unknown_jail`,
              *     `fail2ban_error`, `fail2ban_client_failed`, `jail_not_started`, `interrupted` or
              *     `invalid_command`. */
-            error_code?: components["schemas"]["ErrorCode"] & unknown;
-            error?: string;
+            error_code?: (components["schemas"]["ErrorCode"] & unknown) | null;
+            error?: string | null;
         };
         /** CountryCount */
         CountryCount: {
             /** @description ISO 3166-1 alpha-2; null for IPs no source could place. */
-            country?: string;
+            country?: string | null;
             name: string;
             /**
              * Format: uint16
              * @description ISO 3166-1 numeric (what world maps such as world-atlas key on).
              */
-            numeric?: number;
+            numeric?: number | null;
             /** Format: int64 */
             bans: number;
         };
@@ -1005,11 +1025,11 @@ export interface components {
          */
         GeoView: {
             ip: string;
-            country?: string;
-            country_name?: string;
+            country?: string | null;
+            country_name?: string | null;
             /** Format: int64 */
-            asn?: number;
-            asn_org?: string;
+            asn?: number | null;
+            asn_org?: string | null;
             source: components["schemas"]["GeoSource"];
             /** Format: date-time */
             resolved_at: string;
@@ -1035,7 +1055,7 @@ export interface components {
         /** IpTimeline */
         IpTimeline: {
             ip: string;
-            geo?: components["schemas"]["GeoView"];
+            geo?: components["schemas"]["GeoView"] | null;
             /** @description Jails holding the IP now (from the latest snapshot). */
             banned_in: string[];
             /** Format: int64 */
@@ -1045,9 +1065,9 @@ export interface components {
             /** Format: int64 */
             total_matches: number;
             /** Format: date-time */
-            first_at?: string;
+            first_at?: string | null;
             /** Format: date-time */
-            last_at?: string;
+            last_at?: string | null;
             /** @description Newest first, at most `limit`. */
             bans: components["schemas"]["TimelineBan"][];
         };
@@ -1079,11 +1099,11 @@ export interface components {
              * Format: int64
              * @description Seconds; -1 is permanent.
              */
-            bantime?: number;
+            bantime?: number | null;
             /** Format: int64 */
-            findtime?: number;
+            findtime?: number | null;
             /** Format: int64 */
-            maxretry?: number;
+            maxretry?: number | null;
             /** @description Everything fail2ban reports for the jail: ignoreip, ignoreself, logpath,
              *     failregex, ignoreregex, actions, datepattern, usedns and the bantime.* escalation
              *     settings. */
@@ -1109,7 +1129,7 @@ export interface components {
             /** Format: int64 */
             duration_ms: number;
             ok: boolean;
-            error?: string;
+            error?: string | null;
         };
         /** LeaderView */
         LeaderView: {
@@ -1130,8 +1150,8 @@ export interface components {
         /**
          * LoginRequest
          * @example {
-         *       "password": "correct horse battery staple",
-         *       "username": "admin"
+         *       "username": "admin",
+         *       "password": "correct horse battery staple"
          *     }
          */
         LoginRequest: {
@@ -1147,13 +1167,14 @@ export interface components {
         /**
          * NewUser
          * @example {
+         *       "username": "operator1",
          *       "password": "a long passphrase for ops",
-         *       "role": "operator",
-         *       "username": "operator1"
+         *       "role": "operator"
          *     }
          */
         NewUser: {
             username: string;
+            /** Format: password */
             password: string;
             role: components["schemas"]["Role"];
         };
@@ -1173,11 +1194,11 @@ export interface components {
             last_at_local: string;
             /** @description The jails that banned it in the weeks the range touches. */
             jails: string[];
-            country?: string;
-            country_name?: string;
+            country?: string | null;
+            country_name?: string | null;
             /** Format: int64 */
-            asn?: number;
-            asn_org?: string;
+            asn?: number | null;
+            asn_org?: string | null;
         };
         /** OffenderList */
         OffenderList: {
@@ -1207,6 +1228,7 @@ export interface components {
          */
         PasswordChange: {
             current_password: string;
+            /** Format: password */
             new_password: string;
         };
         /**
@@ -1216,7 +1238,32 @@ export interface components {
          *     }
          */
         PasswordReset: {
+            /** Format: password */
             password: string;
+        };
+        /**
+         * PasswordStrength
+         * @description A password's strength by the policy.
+         */
+        PasswordStrength: {
+            /**
+             * Format: uint8
+             * @description zxcvbn's estimate: 0 (guessed at once) to 4 (more than 10^10 guesses).
+             */
+            score: number;
+            /**
+             * Format: uint8
+             * @description The score a new password needs.
+             */
+            min_score: number;
+            /** @description Whether setup, a new user or a password change would take it. */
+            acceptable: boolean;
+            /** @description The rule it breaks, as a sentence; null when acceptable. */
+            problem?: string | null;
+            /** @description zxcvbn's warning, if any. */
+            warning?: string | null;
+            /** @description zxcvbn's suggestions. */
+            suggestions: string[];
         };
         /**
          * @description Roles in increasing power: viewer < operator < admin (the order is the derive's).
@@ -1226,7 +1273,7 @@ export interface components {
         /** SchedulerView */
         SchedulerView: {
             /** @description The current leader, or null when no scheduler holds a valid lease. */
-            leader?: components["schemas"]["LeaderView"] & unknown;
+            leader?: (components["schemas"]["LeaderView"] & unknown) | null;
             /**
              * Format: int64
              * @description The highest token ever granted (0 if no scheduler ever ran).
@@ -1253,7 +1300,7 @@ export interface components {
              * Format: date-time
              * @description When the session ends unless used (sliding); null for API tokens.
              */
-            expires_at?: string;
+            expires_at?: string | null;
             /** @description How the caller signed in. */
             via: components["schemas"]["AuthMethod"] & unknown;
             /** @description The instance's display time zone (IANA name, chosen at setup); the UI shows times
@@ -1263,30 +1310,33 @@ export interface components {
         /**
          * SetupRequest
          * @example {
+         *       "username": "admin",
          *       "password": "correct horse battery staple",
-         *       "session_minutes": 720,
          *       "timezone": "Europe/Berlin",
-         *       "username": "admin"
+         *       "session_minutes": 720
          *     }
          */
         SetupRequest: {
             username: string;
-            /** @description At least 12 characters, not the username, not a common password. */
+            /**
+             * Format: password
+             * @description At least 12 characters, not the username, not a common password.
+             */
             password: string;
             /** @description IANA time zone for showing times (default UTC). */
-            timezone?: string;
+            timezone?: string | null;
             /**
              * Format: int64
              * @description Session length in minutes (5 to 43 200; default 720).
              */
-            session_minutes?: number;
+            session_minutes?: number | null;
         };
         /** SetupState */
         SetupState: {
             completed: boolean;
             /** @description The fail2ban connection as the scheduler sees it; only while setup is pending (the
              *     setup page shows it), null afterwards so the public endpoint tells nothing. */
-            fail2ban?: components["schemas"]["StatusView"] & unknown;
+            fail2ban?: (components["schemas"]["StatusView"] & unknown) | null;
         };
         /**
          * @description The order of a ban list.
@@ -1302,7 +1352,7 @@ export interface components {
         StatusView: {
             /** @description Whether the last probe reached fail2ban. */
             reachable: boolean;
-            version?: string;
+            version?: string | null;
             /** Format: int32 */
             jail_count: number;
             /** Format: int64 */
@@ -1314,28 +1364,40 @@ export interface components {
             /** Format: int64 */
             total_failed: number;
             /** @description The scheduler's view of where fail2ban is. */
-            socket?: string;
-            db_file?: string;
-            config_dir?: string;
+            socket?: string | null;
+            db_file?: string | null;
+            config_dir?: string | null;
             /**
              * Format: date-time
              * @description When the scheduler last probed (null: never).
              */
-            checked_at?: string;
+            checked_at?: string | null;
             /**
              * Format: date-time
              * @description When fail2ban last answered.
              */
-            last_ok_at?: string;
+            last_ok_at?: string | null;
             /**
              * Format: double
              * @description Seconds since the last probe, by the database clock.
              */
-            age_seconds?: number;
+            age_seconds?: number | null;
             /** @description Why the last probe failed. */
-            error?: string;
+            error?: string | null;
             /** @description Whether a scheduler currently holds the lease (no leader: the snapshot ages). */
             scheduler_running: boolean;
+        };
+        /**
+         * StrengthRequest
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "username": "admin"
+         *     }
+         */
+        StrengthRequest: {
+            password: string;
+            /** @description The username it is for (a password close to it is weak). */
+            username?: string | null;
         };
         /**
          * SwitchRequest
@@ -1359,24 +1421,24 @@ export interface components {
              * Format: int64
              * @description The ban time fail2ban gave (seconds; -1 permanent).
              */
-            bantime_s?: number;
+            bantime_s?: number | null;
             state: components["schemas"]["BanState"];
             /** Format: date-time */
-            ended_at?: string;
-            ended_at_local?: string;
+            ended_at?: string | null;
+            ended_at_local?: string | null;
             /**
              * Format: int64
              * @description How long the ban lasted (to its end, or until now while it holds), seconds.
              */
-            lasted_s?: number;
+            lasted_s?: number | null;
             origin: components["schemas"]["Origin"];
             /** @description Who made the ban through BanGUI (a user or API token); null for fail2ban's own. */
-            by?: string;
+            by?: string | null;
             /** @description Who lifted it through BanGUI; null while it holds, when it expired, or when it was
              *     unbanned outside BanGUI. */
-            ended_by?: string;
+            ended_by?: string | null;
             /** Format: int32 */
-            failures?: number;
+            failures?: number | null;
             /** Format: int32 */
             bancount: number;
             /** @description The log lines that led to the ban. */
@@ -1389,9 +1451,9 @@ export interface components {
         /**
          * TokenRequest
          * @example {
-         *       "expires_in_days": 90,
          *       "name": "grafana",
-         *       "role": "viewer"
+         *       "role": "viewer",
+         *       "expires_in_days": 90
          *     }
          */
         TokenRequest: {
@@ -1399,7 +1461,7 @@ export interface components {
             /** @description Never above your own role. */
             role: components["schemas"]["Role"] & unknown;
             /** Format: int64 */
-            expires_in_days?: number;
+            expires_in_days?: number | null;
         };
         /** TokenView */
         TokenView: {
@@ -1413,9 +1475,9 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
-            expires_at?: string;
+            expires_at?: string | null;
             /** Format: date-time */
-            last_used_at?: string;
+            last_used_at?: string | null;
             revoked: boolean;
         };
         /** Trend */
@@ -1466,18 +1528,18 @@ export interface components {
         UnbanRequest: {
             ips: string[];
             /** @description Unban from this jail only; omitted: from every jail. */
-            jail?: string;
+            jail?: string | null;
         };
         /**
          * UserChange
          * @example {
-         *       "disabled": false,
-         *       "role": "viewer"
+         *       "role": "viewer",
+         *       "disabled": false
          *     }
          */
         UserChange: {
-            role?: components["schemas"]["Role"];
-            disabled?: boolean;
+            role?: components["schemas"]["Role"] | null;
+            disabled?: boolean | null;
         };
         /** UserList */
         UserList: {
@@ -1632,6 +1694,121 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
+             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
+             *     `too_many_ips`, `invalid_wait`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    password_strength: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["StrengthRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PasswordStrength"];
                 };
             };
             /** @description Malformed input (`bad_request`, also for a key given twice in one object;

@@ -1,7 +1,7 @@
 use std::fmt;
 
-/// A username: 1 to 64 of `[A-Za-z0-9._@-]`, surrounding spaces dropped. Unique
-/// regardless of case (the database's index on `lower(username)` holds it).
+/// A username: 1 to 64 of `[A-Za-z0-9._@-]`, nothing else (not even surrounding spaces:
+/// the UI trims what is typed, the API takes what it is sent). Unique regardless of case (the database's index on `lower(username)` holds it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -11,7 +11,7 @@ pub struct UsernameError;
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
-        let name = raw.trim();
+        let name = raw;
         let ok = (1..=64).contains(&name.len())
             && name
                 .bytes()
@@ -72,10 +72,18 @@ mod tests {
     #[test]
     fn usernames_and_zones_are_checked() {
         assert_eq!(
-            Username::parse("  alice@ops ").expect("ok").as_str(),
+            Username::parse("alice@ops").expect("ok").as_str(),
             "alice@ops"
         );
-        for bad in ["", "a b", "x".repeat(65).as_str(), "ünï", "a;b"] {
+        for bad in [
+            "",
+            "a b",
+            " alice",
+            "alice\n",
+            "x".repeat(65).as_str(),
+            "ünï",
+            "a;b",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(

@@ -6,19 +6,8 @@ import { ErrorText } from "../../components/DataState";
 import { useSession } from "../../session";
 import { ago, allZones, browserZone } from "../../time";
 import { AuthCard } from "./AuthCard";
+import { describeStrength, usePasswordStrength } from "./strength";
 
-/** A rough strength score 0..4: length and variety; the server has the final word. */
-export function strength(password: string): number {
-  if (!password) return 0;
-  let score = 0;
-  if (password.length >= 12) score++;
-  if (password.length >= 16) score++;
-  if (/[a-z]/.test(password) && /[A-Z]/.test(password)) score++;
-  if (/\d/.test(password) || /[^A-Za-z0-9]/.test(password) || password.split(/\s+/).length >= 4) score++;
-  return Math.min(4, score);
-}
-
-const LABELS = ["too short", "weak", "fair", "good", "strong"];
 const SESSION_CHOICES = [
   [60, "1 hour"],
   [720, "12 hours"],
@@ -36,6 +25,7 @@ export function Setup() {
   const [minutes, setMinutes] = useState(720);
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
+  const assessment = usePasswordStrength(password, username.trim());
   useEffect(() => {
     const load = () => unwrap(api.GET("/setup")).then(setState, () => undefined);
     void load();
@@ -44,14 +34,14 @@ export function Setup() {
     return () => window.clearInterval(timer);
   }, []);
   if (state?.completed) return <Navigate to="/login" replace />;
-  const score = strength(password);
+  const meter = describeStrength(password, assessment);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      await unwrap(api.POST("/setup", { body: { username, password, timezone, session_minutes: minutes } }));
-      await unwrap(api.POST("/auth/login", { body: { username, password } }));
+      await unwrap(api.POST("/setup", { body: { username: username.trim(), password, timezone, session_minutes: minutes } }));
+      await unwrap(api.POST("/auth/login", { body: { username: username.trim(), password } }));
       await refresh();
       navigate("/", { replace: true });
     } catch (err) {
@@ -70,14 +60,17 @@ export function Setup() {
         <Field
           label="Password"
           required
-          hint="At least 12 characters, or a passphrase of several words; common passwords are refused."
-          validationState={password && score < 1 ? "warning" : "none"}
+          hint="A passphrase of a few uncommon words is best: at least 12 characters, hard to guess (strong or better)."
+          validationState={assessment && !assessment.acceptable ? "warning" : "none"}
         >
           <Input type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="new-password" />
         </Field>
         <div aria-live="polite">
-          <ProgressBar value={score / 4} color={score >= 3 ? "success" : score >= 2 ? "warning" : "error"} aria-label="Password strength" />
-          <Text size={200}>Strength: {LABELS[score]}</Text>
+          <ProgressBar value={meter.value} color={meter.ok ? "success" : meter.value >= 0.5 ? "warning" : "error"} aria-label="Password strength" />
+          <Text size={200} block>
+            Strength: {meter.label}
+            {meter.detail && ` — ${meter.detail}`}
+          </Text>
         </div>
         <Field label="Time zone">
           <Dropdown value={timezone} selectedOptions={[timezone]} onOptionSelect={(_, d) => d.optionValue && setTimezone(d.optionValue)}>
@@ -109,7 +102,7 @@ export function Setup() {
             </MessageBarBody>
           </MessageBar>
         )}
-        <Button type="submit" appearance="primary" disabled={busy || !username || password.length < 12}>
+        <Button type="submit" appearance="primary" disabled={busy || !username.trim() || !meter.ok}>
           {busy ? "Creating…" : "Create administrator"}
         </Button>
       </form>

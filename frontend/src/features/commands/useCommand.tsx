@@ -76,9 +76,9 @@ export function useCommand() {
       if (cmd.status === "succeeded") {
         const o = outcome(cmd);
         // "no change" when fail2ban had nothing to do (the address was not banned, say).
-        notify({ id, intent: o.intent, title: `${label}: ${o.intent === "warning" ? "no change" : "applied"}`, text: o.text, requestId: cmd.request_id });
+        notify({ id, intent: o.intent, title: `${label}: ${o.intent === "warning" ? "no change" : "applied"}`, text: o.text, requestId: cmd.request_id ?? undefined });
       } else {
-        notify({ id, intent: "error", title: `${label}: failed`, text: cmd.error ?? cmd.error_code ?? "unknown error", requestId: cmd.request_id });
+        notify({ id, intent: "error", title: `${label}: failed`, text: cmd.error ?? cmd.error_code ?? "unknown error", requestId: cmd.request_id ?? undefined });
       }
       return { ok: true, command: cmd };
     },
