@@ -118,6 +118,7 @@ pub fn build_routes(
         .at("/*path", crate::frontend::Frontend)
         .data(db)
         .data(metrics)
+        .data(Arc::new(health::WriteProbe::default()))
         .with(ContractGate::new(contract, auth))
         .with(RequestContext::new(config.max_body_bytes))
         .with(crate::middleware::compress::CompressJson)

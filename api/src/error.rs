@@ -107,6 +107,8 @@ impl ApiError {
 /// driver's text stay in the log.
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
+        // A read-only or broken connection is retired from the pool (`db::faults`).
+        shared::db::faults::note(&e);
         let answer = match shared::db::classify(&e) {
             Failure::Unavailable => Self::new(
                 ErrorCode::DatabaseUnavailable,
@@ -186,9 +188,9 @@ pub fn param_details(err: &poem::Error) -> Option<serde_json::Value> {
 #[derive(ApiResponse)]
 #[allow(dead_code)]
 enum DocumentedErrors {
-    /// Malformed input (`bad_request`, also for a key given twice in one object;
-    /// `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-    /// `too_many_ips`, `invalid_wait`).
+    /// Input that does not fit this document's schema: a wrong type, a missing field,
+    /// malformed JSON, a key given twice in one object (`bad_request`), a value outside
+    /// an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// No valid credentials (`unauthorized`, `invalid_credentials`).
@@ -209,6 +211,13 @@ enum DocumentedErrors {
     /// A body that is not `application/json` in UTF-8 (`unsupported_media_type`).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// Input that fits the schema but that a rule refuses (`invalid_ip`,
+    /// `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+    /// `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+    /// `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+    /// `page_too_deep`, `validation_failed`); `details.field` names the field.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
     /// Too many failed sign-ins (`rate_limited`; see `Retry-After`).
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>),

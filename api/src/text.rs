@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use std::ops::Deref;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use serde_json::Value;
 
 /// The schema a text type documents.
@@ -64,6 +66,13 @@ macro_rules! text_type {
             }
         }
 
+        // As a query or path parameter: any text, judged by the handler.
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                Ok(Self(value.to_owned()))
+            }
+        }
+
         impl ToJSON for $name {
             fn to_json(&self) -> Option<Value> {
                 Some(Value::String(self.0.clone()))
@@ -109,6 +118,15 @@ text_type!(
 );
 
 text_type!(
+    /// A jail to filter by (as [`JailText`]); empty means every jail.
+    JailFilter,
+    |s| {
+        s.pattern = Some(r"^([A-Za-z0-9._@][A-Za-z0-9._@-]{0,63})?$".into());
+        s.max_length = Some(64);
+    }
+);
+
+text_type!(
     /// An IPv4/IPv6 address or CIDR network as `shared::domain::IpOrNet` reads it
     /// (refused with `invalid_ip` and friends otherwise).
     IpText,
@@ -116,6 +134,51 @@ text_type!(
         s.pattern = Some(r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$".into());
         s.min_length = Some(2);
         s.max_length = Some(49);
+    }
+);
+
+text_type!(
+    /// How long to wait for a command (`?wait=`): a duration such as `5s` or `500ms`, at
+    /// most 10 s (refused with `invalid_wait` otherwise); empty means do not wait.
+    WaitText,
+    |s| {
+        s.pattern = Some(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h)?)?$".into());
+        s.max_length = Some(16);
+    }
+);
+
+text_type!(
+    /// A range preset (refused with `invalid_range` where it does not apply: `all` is
+    /// for the history only).
+    RangeText,
+    |s| {
+        s.pattern = Some(r"^(24h|7d|30d|365d|all)$".into());
+    }
+);
+
+text_type!(
+    /// An RFC 3339 time (refused with `invalid_range` otherwise).
+    TimeText,
+    |s| {
+        s.format = Some("date-time");
+    }
+);
+
+text_type!(
+    /// An ISO 3166 alpha-2 country code, or `unknown` for addresses without one
+    /// (refused with `invalid_country` when it names no country); empty means any.
+    CountryText,
+    |s| {
+        s.pattern = Some(r"^([A-Za-z]{2}|unknown)?$".into());
+    }
+);
+
+text_type!(
+    /// An IANA time zone such as `Europe/Berlin` (refused with `invalid_timezone` when
+    /// unknown); empty means the instance's zone.
+    ZoneText,
+    |s| {
+        s.pattern = Some(r"^([A-Za-z][A-Za-z0-9_+/-]{0,63})?$".into());
     }
 );
 

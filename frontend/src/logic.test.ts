@@ -9,7 +9,7 @@ import { bands, SCALE_DARK, SCALE_LIGHT } from "./features/map/MapPage";
 import { browserZone, chosenZone, flag, flagEmojiSupported, formatDuration, setChosenZone, setInstanceZone } from "./time";
 
 describe("errors under form fields", () => {
-  const refused = new ApiError(400, "invalid_ip", "1 of the IPs are not valid", "req-1", {
+  const refused = new ApiError(422, "invalid_ip", "1 of the IPs are not valid", "req-1", {
     field: "ips",
     invalid: [{ index: 2, value: "bogus", error: '"bogus" is not an IPv4 or IPv6 address or CIDR network' }],
     invalid_count: 1,
@@ -22,9 +22,9 @@ describe("errors under form fields", () => {
   });
 
   it("falls back to the API's sentence and says how many more were refused", () => {
-    const why = new ApiError(400, "ip_not_allowed", "127.0.0.1 is a loopback address", "req-2", { field: "ips" });
+    const why = new ApiError(422, "ip_not_allowed", "127.0.0.1 is a loopback address", "req-2", { field: "ips" });
     expect(fieldMessage(why, "ips")).toBe("127.0.0.1 is a loopback address");
-    const many = new ApiError(400, "invalid_ip", "30 of the IPs are not valid", "r", { field: "ips", invalid: [{ index: 0, value: "x", error: '"x" is bad' }], invalid_count: 30 });
+    const many = new ApiError(422, "invalid_ip", "30 of the IPs are not valid", "r", { field: "ips", invalid: [{ index: 0, value: "x", error: '"x" is bad' }], invalid_count: 30 });
     expect(fieldMessage(many, "ips")).toBe('"x" is bad; and 29 more');
   });
 

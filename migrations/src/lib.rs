@@ -20,6 +20,7 @@ mod m20261127_000007_asn_rollup_any_origin;
 mod m20261202_000008_username_any_case;
 mod m20261202_000009_event_actor;
 mod m20261202_000010_command_backoff;
+mod m20261203_000011_write_probe;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_username_any_case::Migration),
             Box::new(m20261202_000009_event_actor::Migration),
             Box::new(m20261202_000010_command_backoff::Migration),
+            Box::new(m20261203_000011_write_probe::Migration),
         ]
     }
 }

@@ -69,6 +69,23 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
             .set_application_name(role.name())
             .statement_timeout(Duration::from_secs(30));
     }
+    // A connection older than the last database fault is closed rather than reused
+    // (`faults`): one that SQLite opened read-only while the file could not be written,
+    // or one left inside a transaction that holds SQLite's write lock, would otherwise
+    // serve every later request. Closing it releases its locks.
+    options
+        .map_sqlx_sqlite_before_acquire(|_, meta| {
+            Box::pin(async move { Ok(faults::younger(meta.age)) })
+        })
+        .map_sqlx_postgres_before_acquire(|_, meta| {
+            Box::pin(async move { Ok(faults::younger(meta.age)) })
+        })
+        .map_sqlx_sqlite_pool_opts(|o| {
+            o.after_release(|_, meta| Box::pin(async move { Ok(faults::younger(meta.age)) }))
+        })
+        .map_sqlx_postgres_pool_opts(|o| {
+            o.after_release(|_, meta| Box::pin(async move { Ok(faults::younger(meta.age)) }))
+        });
     // Opening a SQLite file switches it to WAL, which needs a moment of exclusive access:
     // when another process is migrating or opening it at the same instant, SQLite says
     // "locked" at once instead of waiting. Retry for a while before giving up.
@@ -79,6 +96,61 @@ pub async fn connect(url: &DatabaseUrl, role: Role) -> Result<DatabaseConnection
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             other => return other,
+        }
+    }
+}
+
+/// Faults that make a pooled connection unfit for reuse, and when the last one was seen.
+///
+/// Every portable statement (`query_all`, `query_one`, `execute`) and every API error
+/// reports its failure here. A fault is an error of the connection rather than of the
+/// statement: SQLite's read-only, I/O, cannot-open, full-disk and locked errors,
+/// PostgreSQL's read-only transaction and connection failures. After one, the pool closes
+/// every connection opened before it as it is released or acquired, so the process
+/// recovers by itself once the database is writable again (a read-only SQLite handle
+/// never becomes writable; a leaked transaction never lets go of the write lock).
+/// One clock per process: a fault seen through one pool retires older connections of
+/// every pool, which costs a reconnect at most.
+pub mod faults {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use sea_orm::DbErr;
+
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+
+    /// Whether `e` says the connection (not the statement) is unfit.
+    pub fn is_connection_fault(e: &DbErr) -> bool {
+        match super::driver_code(e) {
+            // READONLY, IOERR, FULL, CANTOPEN, and BUSY/LOCKED (a lock held too long).
+            Some(super::DriverCode::Sqlite(c)) => matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
+            // Connection exceptions, a read-only session, the server shutting down.
+            Some(super::DriverCode::Postgres(c)) => {
+                c.starts_with("08") || matches!(c.as_str(), "25006" | "57P01" | "57P02" | "57P03")
+            }
+            None => super::is_io(e),
+        }
+    }
+
+    /// Records `e` when it is a connection fault; returns whether it was.
+    pub fn note(e: &DbErr) -> bool {
+        let fault = is_connection_fault(e);
+        if fault && let Ok(mut last) = LAST.lock() {
+            *last = Some(Instant::now());
+        }
+        fault
+    }
+
+    /// Whether a connection of this age was opened after the last fault (so may be used).
+    pub fn younger(age: Duration) -> bool {
+        let Ok(last) = LAST.lock() else {
+            return true;
+        };
+        match *last {
+            None => true,
+            Some(at) => Instant::now()
+                .checked_sub(age)
+                .is_none_or(|opened| opened > at),
         }
     }
 }
@@ -200,7 +272,11 @@ pub async fn query_all<C: ConnectionTrait>(
     values: impl IntoIterator<Item = Value>,
 ) -> Result<Vec<QueryResult>, DbErr> {
     let backend = db.get_database_backend();
-    db.query_all_raw(statement(backend, template, values)).await
+    db.query_all_raw(statement(backend, template, values))
+        .await
+        .inspect_err(|e| {
+            faults::note(e);
+        })
 }
 
 pub async fn query_one<C: ConnectionTrait>(
@@ -209,7 +285,11 @@ pub async fn query_one<C: ConnectionTrait>(
     values: impl IntoIterator<Item = Value>,
 ) -> Result<Option<QueryResult>, DbErr> {
     let backend = db.get_database_backend();
-    db.query_one_raw(statement(backend, template, values)).await
+    db.query_one_raw(statement(backend, template, values))
+        .await
+        .inspect_err(|e| {
+            faults::note(e);
+        })
 }
 
 /// Runs a portable statement and returns the number of rows it touched.
@@ -221,7 +301,10 @@ pub async fn execute<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     Ok(db
         .execute_raw(statement(backend, template, values))
-        .await?
+        .await
+        .inspect_err(|e| {
+            faults::note(e);
+        })?
         .rows_affected())
 }
 
@@ -259,7 +342,7 @@ pub enum Failure {
 
 /// Classifies a database error (see [`Failure`]).
 pub fn classify(e: &DbErr) -> Failure {
-    use sea_orm::{RuntimeErr, SqlErr};
+    use sea_orm::SqlErr;
     if let Some(sql) = e.sql_err() {
         match sql {
             SqlErr::UniqueConstraintViolation(m) => return Failure::UniqueViolation(m),
@@ -267,38 +350,69 @@ pub fn classify(e: &DbErr) -> Failure {
             _ => {}
         }
     }
-    let sqlx = match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Failure::Unavailable,
-        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
-        _ => return Failure::Other,
-    };
-    use sea_orm::sqlx::Error as X;
-    match sqlx.as_ref() {
-        X::Io(_) | X::Tls(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed => {
-            Failure::Unavailable
-        }
-        X::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            // PostgreSQL: connection exceptions (08…), serialization failure, deadlock,
-            // statement timeout / cancel, shutdown, too many connections. SQLite: BUSY (5)
-            // and LOCKED (6), with their extended codes.
-            let pg_transient = code.starts_with("08")
-                || matches!(
-                    code.as_ref(),
-                    "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
-                );
-            let sqlite_busy = db
-                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-                .is_some()
-                && code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
-            if pg_transient || sqlite_busy || is_locked(e) {
-                Failure::Unavailable
-            } else {
-                Failure::Other
-            }
-        }
-        _ => Failure::Other,
+    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) || is_io(e) {
+        return Failure::Unavailable;
     }
+    let unavailable = match driver_code(e) {
+        // Connection exceptions (08…), a read-only session, serialization failure,
+        // deadlock, statement timeout / cancel, shutdown, too many connections.
+        Some(DriverCode::Postgres(code)) => {
+            code.starts_with("08")
+                || matches!(
+                    code.as_str(),
+                    "25006" | "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+                )
+        }
+        // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN: the database cannot take the
+        // statement now; retrying after the fault is fixed may help.
+        Some(DriverCode::Sqlite(code)) => matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
+        None => is_locked(e),
+    };
+    if unavailable {
+        Failure::Unavailable
+    } else {
+        Failure::Other
+    }
+}
+
+/// The driver's own error code of a database error.
+enum DriverCode {
+    Sqlite(u32),
+    Postgres(String),
+}
+
+fn sqlx_error(e: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x))
+        | DbErr::Query(RuntimeErr::SqlxError(x))
+        | DbErr::Conn(RuntimeErr::SqlxError(x)) => Some(x.as_ref()),
+        _ => None,
+    }
+}
+
+fn driver_code(e: &DbErr) -> Option<DriverCode> {
+    let sea_orm::sqlx::Error::Database(db) = sqlx_error(e)? else {
+        return None;
+    };
+    let code = db.code()?.into_owned();
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        code.parse().ok().map(DriverCode::Sqlite)
+    } else {
+        Some(DriverCode::Postgres(code))
+    }
+}
+
+/// A lost connection or a closed pool.
+fn is_io(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as X;
+    matches!(
+        sqlx_error(e),
+        Some(X::Io(_) | X::Tls(_) | X::PoolClosed | X::WorkerCrashed)
+    )
 }
 
 #[cfg(test)]

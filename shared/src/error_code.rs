@@ -7,8 +7,15 @@ use crate::domain::vocabulary;
 vocabulary! {
     /// A stable, machine-readable error code.
     pub enum ErrorCode {
-        // Malformed input (400).
+        // Input that does not fit the documented schema (400: a wrong type, a missing
+        // field, a value outside an enum, malformed JSON, a key given twice).
         BadRequest => "bad_request",
+        InvalidOrigin => "invalid_origin",
+        InvalidState => "invalid_state",
+        InvalidSort => "invalid_sort",
+        InvalidSeries => "invalid_series",
+        // Input that fits the schema but that a rule refuses (422): addresses, names,
+        // passwords, ranges the schema cannot fully describe.
         ValidationFailed => "validation_failed",
         InvalidIp => "invalid_ip",
         PrefixTooBroad => "prefix_too_broad",
@@ -20,12 +27,8 @@ vocabulary! {
         InvalidTimezone => "invalid_timezone",
         WeakPassword => "weak_password",
         InvalidRange => "invalid_range",
-        InvalidOrigin => "invalid_origin",
         InvalidCountry => "invalid_country",
         InvalidAsn => "invalid_asn",
-        InvalidState => "invalid_state",
-        InvalidSort => "invalid_sort",
-        InvalidSeries => "invalid_series",
         InvalidIpSearch => "invalid_ip_search",
         PageTooDeep => "page_too_deep",
         // Who may call (401, 403).
@@ -71,10 +74,11 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
+            BadRequest | InvalidOrigin | InvalidState | InvalidSort | InvalidSeries
+            | InvalidCommand => 400,
+            ValidationFailed | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
             | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
-            | InvalidRange | InvalidOrigin | InvalidCountry | InvalidAsn | InvalidState
-            | InvalidSort | InvalidSeries | InvalidIpSearch | PageTooDeep | InvalidCommand => 400,
+            | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep => 422,
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
             NotFound | UnknownJail | IpNotSeen | GeoNotResolved => 404,
@@ -82,7 +86,6 @@ impl ErrorCode {
             SetupDone | UsernameTaken | LastAdmin | Conflict => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
-            ValidationFailed => 422,
             RateLimited => 429,
             Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted => 500,
             DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady

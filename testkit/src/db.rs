@@ -110,6 +110,27 @@ impl TestDb {
         self.dir.as_ref().map(|d| d.join("bangui.db"))
     }
 
+    /// The PostgreSQL database's name.
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+
+    /// Runs `sql` on the PostgreSQL server as its administrator (from the maintenance
+    /// database), for tests that change the test database from outside.
+    pub async fn on_server(&self, sql: &str) {
+        let admin = Database::connect(pg_admin_url())
+            .await
+            .expect("connect as the PostgreSQL administrator");
+        admin
+            .execute_raw(Statement::from_string(
+                admin.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        admin.close().await.ok();
+    }
+
     /// Removes the database. Call at the end of a test; a failed test leaves it behind
     /// for inspection (PostgreSQL) or in the temp dir (SQLite).
     pub async fn drop_db(self) {

@@ -15,7 +15,6 @@ use shared::domain::{TimeZone, Username};
 use shared::store::audit::{self, Entry};
 use shared::store::rate_limits::Attempt;
 
-use crate::text::{PasswordText, Text, UsernameText};
 use shared::store::users::{self, UserError};
 use shared::store::{sessions, settings, tokens};
 
@@ -23,6 +22,7 @@ use crate::auth::{Actor, Auth, Role, SESSION_COOKIE, Via, credentials, password,
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::status::{StatusView, load_status};
 use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::text::{PasswordText, Text, UsernameText};
 use crate::time::from_epoch_ms;
 
 impl From<UserError> for ApiError {
@@ -75,6 +75,7 @@ pub struct SetupRequest {
     /// IANA time zone for showing times (default UTC).
     pub timezone: Option<Text>,
     /// Session length in minutes (5 to 43 200; default 720).
+    #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
     pub session_minutes: Option<i64>,
 }
 
@@ -187,9 +188,13 @@ impl poem_openapi::types::Example for PasswordChange {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct TokenRequest {
+    /// What the token is for; 1 to 64 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 64))]
     pub name: Text,
     /// Never above your own role.
     pub role: Role,
+    /// Days until the token expires (1 to 3650); omitted: never.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub expires_in_days: Option<i64>,
 }
 
@@ -634,9 +639,12 @@ impl AccountsApi {
             ));
         }
         let name = body.name.trim();
-        if name.is_empty() || name.len() > 64 {
-            return Err(ApiError::bad_request("name: 1 to 64 characters")
-                .with_details(serde_json::json!({ "field": "name" })));
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(ApiError::new(
+                ErrorCode::ValidationFailed,
+                "name: 1 to 64 characters, not only spaces",
+            )
+            .with_details(serde_json::json!({ "field": "name" })));
         }
         let days = body.expires_in_days;
         if days.is_some_and(|d| !(1..=3650).contains(&d)) {
@@ -781,7 +789,11 @@ impl AccountsApi {
         action: Query<Option<String>>,
         /// Only entries at or after this time.
         since: Query<Option<DateTime<Utc>>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))

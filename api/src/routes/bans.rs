@@ -15,7 +15,7 @@ use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
-use crate::text::{IpList, JailText};
+use crate::text::{IpList, JailFilter, JailText, WaitText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -101,7 +101,7 @@ pub async fn list_bans(
     page_size: u32,
 ) -> ApiResult<BanPage> {
     let ip_prefix = q.map(str::trim).filter(|q| !q.is_empty());
-    if ip_prefix.is_some_and(|q| q.len() > 64) {
+    if ip_prefix.is_some_and(|q| q.chars().count() > 64) {
         return Err(ApiError::bad_request("q: at most 64 characters")
             .with_details(serde_json::json!({ "field": "q" })));
     }
@@ -142,9 +142,13 @@ impl BansApi {
     async fn list(
         &self,
         req: &Request,
-        jail: Query<Option<String>>,
-        q: Query<Option<String>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        jail: Query<Option<JailFilter>>,
+        #[oai(validator(max_length = 64))] q: Query<Option<String>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))
@@ -152,7 +156,12 @@ impl BansApi {
         page_size: Query<u32>,
     ) -> ApiResult<Json<BanPage>> {
         self.auth.require(req, Role::Viewer).await?;
-        let jail = jail.0.as_deref().map(validate::jail_name).transpose()?;
+        let jail = jail
+            .0
+            .as_deref()
+            .filter(|j| !j.is_empty())
+            .map(validate::jail_name)
+            .transpose()?;
         Ok(Json(
             list_bans(&self.db, jail, q.0.as_deref(), page.0, page_size.0).await?,
         ))
@@ -164,7 +173,7 @@ impl BansApi {
         &self,
         req: &Request,
         body: Json<BanRequest>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
@@ -186,7 +195,7 @@ impl BansApi {
         &self,
         req: &Request,
         body: Json<UnbanRequest>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
@@ -210,7 +219,7 @@ impl BansApi {
     async fn clear(
         &self,
         req: &Request,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;

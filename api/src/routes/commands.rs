@@ -210,7 +210,7 @@ impl CommandsApi {
         kind: Query<Option<CommandKind>>,
         #[oai(
             default = "crate::routes::default_page",
-            validator(minimum(value = "1"))
+            validator(minimum(value = "1"), maximum(value = "1000000"))
         )]
         page: Query<u32>,
         #[oai(

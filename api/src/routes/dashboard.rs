@@ -20,6 +20,7 @@ use crate::analytics::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::text::{CountryText, JailFilter, RangeText, TimeText, ZoneText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -302,21 +303,21 @@ impl DashboardApi {
 }
 
 fn args(
-    range: Query<Option<String>>,
-    from: Query<Option<String>>,
-    to: Query<Option<String>>,
+    range: Query<Option<RangeText>>,
+    from: Query<Option<TimeText>>,
+    to: Query<Option<TimeText>>,
     origin: Query<Option<OriginFilter>>,
-    jail: Query<Option<String>>,
-    country: Query<Option<String>>,
+    jail: Query<Option<JailFilter>>,
+    country: Query<Option<CountryText>>,
     asn: Query<Option<i64>>,
 ) -> FilterArgs {
     FilterArgs {
-        range: range.0,
-        from: from.0,
-        to: to.0,
+        range: range.0.map(|t| t.0),
+        from: from.0.map(|t| t.0),
+        to: to.0.map(|t| t.0),
         origin: origin.0,
-        jail: jail.0,
-        country: country.0,
+        jail: jail.0.map(|t| t.0),
+        country: country.0.map(|t| t.0),
         asn: asn.0,
         ip: None,
         state: None,
@@ -338,16 +339,20 @@ impl DashboardApi {
     async fn bans(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
         sort: Query<Option<SortOrder>>,
-        tz: Query<Option<String>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        tz: Query<Option<ZoneText>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))
@@ -382,15 +387,15 @@ impl DashboardApi {
     async fn trend(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
         series: Query<Option<Series>>,
-        tz: Query<Option<String>>,
+        tz: Query<Option<ZoneText>>,
     ) -> ApiResult<Json<Trend>> {
         self.auth.require(req, Role::Viewer).await?;
         let (f, r) = parse_filters(
@@ -488,15 +493,19 @@ impl DashboardApi {
     async fn by_country(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
-        tz: Query<Option<String>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        tz: Query<Option<ZoneText>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))
@@ -555,12 +564,12 @@ impl DashboardApi {
     async fn by_jail(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
     ) -> ApiResult<Json<ByJail>> {
         self.auth.require(req, Role::Viewer).await?;
@@ -596,12 +605,12 @@ impl DashboardApi {
     async fn by_asn(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
         #[oai(
             default = "default_limit",
@@ -651,14 +660,14 @@ impl DashboardApi {
     async fn repeat_offenders(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
-        tz: Query<Option<String>>,
+        tz: Query<Option<ZoneText>>,
         #[oai(
             default = "default_limit",
             validator(minimum(value = "1"), maximum(value = "100"))

@@ -15,6 +15,7 @@ use crate::routes::dashboard::{
     FilterArgs, OriginFilter, SortOrder, StateFilter, check_depth, parse_filters, parse_tz, sort_of,
 };
 use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::text::{CountryText, IpText, JailFilter, RangeText, TimeText, ZoneText};
 
 pub struct HistoryApi {
     db: DatabaseConnection,
@@ -54,18 +55,22 @@ impl HistoryApi {
     async fn list(
         &self,
         req: &Request,
-        range: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        range: Query<Option<RangeText>>,
+        from: Query<Option<TimeText>>,
+        to: Query<Option<TimeText>>,
         origin: Query<Option<OriginFilter>>,
-        jail: Query<Option<String>>,
-        country: Query<Option<String>>,
+        jail: Query<Option<JailFilter>>,
+        country: Query<Option<CountryText>>,
         asn: Query<Option<i64>>,
         ip: Query<Option<String>>,
         state: Query<Option<StateFilter>>,
         sort: Query<Option<SortOrder>>,
-        tz: Query<Option<String>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        tz: Query<Option<ZoneText>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))
@@ -76,12 +81,12 @@ impl HistoryApi {
         let (f, _) = parse_filters(
             &self.db,
             FilterArgs {
-                range: range.0,
-                from: from.0,
-                to: to.0,
+                range: range.0.map(|t| t.0),
+                from: from.0.map(|t| t.0),
+                to: to.0.map(|t| t.0),
                 origin: origin.0,
-                jail: jail.0,
-                country: country.0,
+                jail: jail.0.map(|t| t.0),
+                country: country.0.map(|t| t.0),
                 asn: asn.0,
                 ip: ip.0,
                 state: state.0,
@@ -105,8 +110,8 @@ impl HistoryApi {
     async fn timeline(
         &self,
         req: &Request,
-        ip: Path<String>,
-        tz: Query<Option<String>>,
+        ip: Path<IpText>,
+        tz: Query<Option<ZoneText>>,
         #[oai(
             default = "default_timeline_limit",
             validator(minimum(value = "1"), maximum(value = "1000"))
@@ -132,7 +137,7 @@ impl HistoryApi {
     /// the answer and when it was found. Only IPs the scheduler has resolved (every IP
     /// it archived) are known; others are 404 `geo_not_resolved`. Role: viewer.
     #[oai(path = "/geo/:ip", method = "get", operation_id = "geo_ip")]
-    async fn geo(&self, req: &Request, ip: Path<String>) -> ApiResult<Json<GeoView>> {
+    async fn geo(&self, req: &Request, ip: Path<IpText>) -> ApiResult<Json<GeoView>> {
         self.auth.require(req, Role::Viewer).await?;
         let addr = parse_ip(&ip.0)?;
         analytics::geo_of(&self.db, &addr.to_string())

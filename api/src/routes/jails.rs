@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::bans::{BanPage, list_bans};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
-use crate::text::IpText;
+use crate::text::{IpText, JailText, WaitText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -157,7 +157,7 @@ impl JailsApi {
 
     /// One jail. Role: viewer.
     #[oai(path = "/jails/:name", method = "get", operation_id = "get_jail")]
-    async fn get(&self, req: &Request, name: Path<String>) -> ApiResult<Json<JailView>> {
+    async fn get(&self, req: &Request, name: Path<JailText>) -> ApiResult<Json<JailView>> {
         self.auth.require(req, Role::Viewer).await?;
         Ok(Json(self.jail(&name.0).await?))
     }
@@ -171,9 +171,13 @@ impl JailsApi {
     async fn bans(
         &self,
         req: &Request,
-        name: Path<String>,
-        q: Query<Option<String>>,
-        #[oai(default = "default_page", validator(minimum(value = "1")))] page: Query<u32>,
+        name: Path<JailText>,
+        #[oai(validator(max_length = 64))] q: Query<Option<String>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<u32>,
         #[oai(
             default = "default_page_size",
             validator(minimum(value = "1"), maximum(value = "500"))
@@ -196,8 +200,8 @@ impl JailsApi {
     async fn start(
         &self,
         req: &Request,
-        name: Path<String>,
-        wait: Query<Option<String>>,
+        name: Path<JailText>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         self.command(
             req,
@@ -217,8 +221,8 @@ impl JailsApi {
     async fn stop(
         &self,
         req: &Request,
-        name: Path<String>,
-        wait: Query<Option<String>>,
+        name: Path<JailText>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         self.command(
             req,
@@ -238,8 +242,8 @@ impl JailsApi {
     async fn reload(
         &self,
         req: &Request,
-        name: Path<String>,
-        wait: Query<Option<String>>,
+        name: Path<JailText>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         self.command(
             req,
@@ -259,9 +263,9 @@ impl JailsApi {
     async fn idle(
         &self,
         req: &Request,
-        name: Path<String>,
+        name: Path<JailText>,
         body: Json<SwitchRequest>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let on = body.on;
         self.command(
@@ -278,7 +282,7 @@ impl JailsApi {
     async fn reload_all(
         &self,
         req: &Request,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
         let wait = parse_wait(wait.0.as_deref())?;
@@ -291,7 +295,7 @@ impl JailsApi {
         method = "get",
         operation_id = "get_jail_ignore"
     )]
-    async fn ignore(&self, req: &Request, name: Path<String>) -> ApiResult<Json<IgnoreView>> {
+    async fn ignore(&self, req: &Request, name: Path<JailText>) -> ApiResult<Json<IgnoreView>> {
         self.auth.require(req, Role::Viewer).await?;
         let jail = self.jail(&name.0).await?;
         let ignoreip = jail
@@ -325,9 +329,9 @@ impl JailsApi {
     async fn ignore_add(
         &self,
         req: &Request,
-        name: Path<String>,
+        name: Path<JailText>,
         body: Json<IgnoreRequest>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let ip = validate::ip(&body.ip, "ip")?;
         self.command(
@@ -348,9 +352,9 @@ impl JailsApi {
     async fn ignore_remove(
         &self,
         req: &Request,
-        name: Path<String>,
+        name: Path<JailText>,
         ip: Query<String>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let ip = validate::ip(&ip.0, "ip")?;
         self.command(
@@ -371,9 +375,9 @@ impl JailsApi {
     async fn ignoreself(
         &self,
         req: &Request,
-        name: Path<String>,
+        name: Path<JailText>,
         body: Json<SwitchRequest>,
-        wait: Query<Option<String>>,
+        wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let on = body.on;
         self.command(

@@ -151,7 +151,7 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
                 .send()
                 .await
                 .expect("req");
-            let refused = assert_error(r, 400, "weak_password").await;
+            let refused = assert_error(r, 422, "weak_password").await;
             assert_eq!(refused["message"], meter["problem"], "{pw}");
         }
         let r = fresh
@@ -175,7 +175,7 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             .send()
             .await
             .expect("req");
-        assert_error(r, 400, "invalid_username").await;
+        assert_error(r, 422, "invalid_username").await;
         // Two API processes race to set up: exactly one wins.
         let (other, stop) = second_api(&fresh).await;
         let body = json!({"username": "root", "password": "correct horse battery staple"});
@@ -732,7 +732,7 @@ async fn users_are_managed_by_admins_and_the_last_admin_is_protected() {
             .send()
             .await
             .expect("req");
-        assert_error(r, 400, "weak_password").await;
+        assert_error(r, 422, "weak_password").await;
         let bob = create_user(&app, "bob", "operator").await;
         let r = app.http.post(app.url("/api/v1/users")).json(&json!({"username": "BOB", "password": "another fine passphrase", "role": "viewer"})).send().await.expect("req");
         assert_error(r, 409, "username_taken").await;

@@ -475,31 +475,31 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
             (
                 "/bans",
                 json!({"jail": "web-auth", "ips": ["not-an-ip"]}),
-                400,
+                422,
                 "invalid_ip",
             ),
             (
                 "/bans",
                 json!({"jail": "web-auth", "ips": ["0.0.0.0/0"]}),
-                400,
+                422,
                 "prefix_too_broad",
             ),
             (
                 "/bans",
                 json!({"jail": "web-auth", "ips": ["127.0.0.1"]}),
-                400,
+                422,
                 "ip_not_allowed",
             ),
             (
                 "/bans",
                 json!({"jail": "web-auth", "ips": ["192.0.2.1<F2B_END_COMMAND>"]}),
-                400,
+                422,
                 "invalid_ip",
             ),
             (
                 "/bans",
                 json!({"jail": "web-auth", "ips": []}),
-                400,
+                422,
                 "invalid_ip",
             ),
             (
@@ -511,13 +511,13 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
             (
                 "/bans",
                 json!({"jail": "../x", "ips": ["192.0.2.1"]}),
-                400,
+                422,
                 "invalid_jail_name",
             ),
             (
                 "/bans",
                 json!({"jail": "web<F2B_END_COMMAND>", "ips": ["192.0.2.1"]}),
-                400,
+                422,
                 "invalid_jail_name",
             ),
             ("/bans", json!({"jail": "web-auth"}), 400, "bad_request"),
@@ -525,13 +525,13 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
             (
                 "/bans?wait=1h",
                 json!({"jail": "web-auth", "ips": ["192.0.2.1"]}),
-                400,
+                422,
                 "invalid_wait",
             ),
             (
                 "/bans/unban",
                 json!({"ips": ["::/0"]}),
-                400,
+                422,
                 "prefix_too_broad",
             ),
             (
@@ -540,12 +540,12 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
                 404,
                 "unknown_jail",
             ),
-            ("/jails/..%2Fx/stop", json!({}), 400, "invalid_jail_name"),
+            ("/jails/..%2Fx/stop", json!({}), 422, "invalid_jail_name"),
             ("/jails/nojail/stop", json!({}), 404, "unknown_jail"),
             (
                 "/jails/web-auth/ignore",
                 json!({"ip": "10.0.0.0/7"}),
-                400,
+                422,
                 "prefix_too_broad",
             ),
         ];
@@ -565,8 +565,8 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
             ("::/32", "prefix_too_broad"),
             (" 192.0.2.1", "invalid_ip"),
         ] {
-            cases.push(("/bans", json!({"jail": "web-auth", "ips": [ip]}), 400, code));
-            cases.push(("/jails/web-auth/ignore", json!({"ip": ip}), 400, code));
+            cases.push(("/bans", json!({"jail": "web-auth", "ips": [ip]}), 422, code));
+            cases.push(("/jails/web-auth/ignore", json!({"ip": ip}), 422, code));
         }
         for (path, body, status, code) in cases {
             let (got, body) = s.post(path, body.clone()).await;
@@ -639,7 +639,7 @@ async fn bad_input_gets_a_4xx_with_a_code_and_never_reaches_fail2ban() {
         let (got, body) = s.post("/bans", json!({"jail": "bulk", "ips": many})).await;
         assert_eq!(
             (got, body["error_code"].as_str()),
-            (400, Some("too_many_ips")),
+            (422, Some("too_many_ips")),
             "{body}"
         );
         // 10 MB and a million IPs: refused by the body limit before any parsing.

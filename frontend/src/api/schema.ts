@@ -1013,7 +1013,7 @@ export interface components {
          * @description A stable, machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_origin" | "invalid_country" | "invalid_asn" | "invalid_state" | "invalid_sort" | "invalid_series" | "invalid_ip_search" | "page_too_deep" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command";
+        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command";
         /**
          * @description Who placed an IP on the map.
          * @enum {string}
@@ -1457,10 +1457,14 @@ export interface components {
          *     }
          */
         TokenRequest: {
+            /** @description What the token is for; 1 to 64 characters, not only spaces. */
             name: string;
             /** @description Never above your own role. */
             role: components["schemas"]["Role"] & unknown;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Days until the token expires (1 to 3650); omitted: never.
+             */
             expires_in_days?: number | null;
         };
         /** TokenView */
@@ -1581,9 +1585,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SetupState"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1639,6 +1643,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1696,9 +1713,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1754,6 +1771,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1811,9 +1841,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["PasswordStrength"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1869,6 +1899,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1928,9 +1971,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1986,6 +2029,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2039,9 +2095,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2097,6 +2153,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2150,9 +2219,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2208,6 +2277,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2261,9 +2343,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2319,6 +2401,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2374,9 +2469,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2432,6 +2527,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2485,9 +2593,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["TokenList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2543,6 +2651,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2600,9 +2721,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["NewToken"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2658,6 +2779,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2711,9 +2845,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2769,6 +2903,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2822,9 +2969,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2880,6 +3027,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2937,9 +3097,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2995,6 +3155,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3048,9 +3221,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3106,6 +3279,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3165,9 +3351,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3223,6 +3409,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3280,9 +3479,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3338,6 +3537,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3399,9 +3611,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3457,6 +3669,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3510,9 +3735,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["StatusView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,6 +3793,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3621,9 +3859,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JailList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3679,6 +3917,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3734,9 +3985,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JailView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3792,6 +4043,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3851,9 +4115,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3909,6 +4173,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3976,9 +4253,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4034,6 +4311,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4101,9 +4391,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4159,6 +4449,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4226,9 +4529,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4284,6 +4587,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4355,9 +4671,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4413,6 +4729,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4478,9 +4807,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4536,6 +4865,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4591,9 +4933,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["IgnoreView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4649,6 +4991,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4720,9 +5075,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4778,6 +5133,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4846,9 +5214,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4904,6 +5272,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4975,9 +5356,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5033,6 +5414,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5091,9 +5485,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5149,6 +5543,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5218,9 +5625,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5276,6 +5683,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5345,9 +5765,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5403,6 +5823,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5468,9 +5901,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5526,6 +5959,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5581,9 +6027,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5639,6 +6085,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5697,9 +6156,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CommandPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5755,6 +6214,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5808,9 +6280,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SchedulerView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5866,6 +6338,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5931,9 +6416,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanRecordPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5989,6 +6474,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6052,9 +6550,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Trend"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6110,6 +6608,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6174,9 +6685,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByCountry"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6232,6 +6743,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6293,9 +6817,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByJail"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6351,6 +6875,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6413,9 +6950,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ByAsn"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6471,6 +7008,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6535,9 +7085,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["OffenderList"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6593,6 +7143,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6660,9 +7223,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BanRecordPage"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6718,6 +7281,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6776,9 +7352,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["IpTimeline"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6834,6 +7410,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6889,9 +7478,9 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GeoView"];
                 };
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6947,6 +7536,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7003,9 +7605,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input (`bad_request`, also for a key given twice in one object;
-             *     `invalid_ip`, `prefix_too_broad`, `ip_not_allowed`, `invalid_jail_name`,
-             *     `too_many_ips`, `invalid_wait`). */
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7061,6 +7663,19 @@ export interface operations {
             };
             /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
