@@ -36,6 +36,15 @@ pub fn backends() -> Vec<Backend> {
         .collect()
 }
 
+/// Whether this process may freeze files (`chattr +i` needs root), as
+/// [`TestDb::set_writable`] does for SQLite.
+pub fn can_freeze_files() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
 fn pg_admin_url() -> String {
     std::env::var("BANGUI_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -131,10 +140,65 @@ impl TestDb {
         admin.close().await.ok();
     }
 
+    /// Makes the database stop (`false`) or resume (`true`) taking writes, from outside
+    /// the processes using it. SQLite: the file, its `-wal` and its folder become
+    /// immutable (`chattr +i`: refused even to root and to files already open; the
+    /// `-shm` stays, as a `chmod` would leave the memory SQLite mapped from it writable,
+    /// where an immutable one would crash the process). PostgreSQL: new sessions are
+    /// read-only by the database's default and existing ones are ended so they reconnect
+    /// into it; on resume the default is reset but existing sessions stay read-only, for
+    /// the processes to retire by themselves.
+    pub async fn set_writable(&self, writable: bool) {
+        if let Some(path) = self.sqlite_path() {
+            let dir = path.parent().expect("folder").to_path_buf();
+            let wal = path.with_extension("db-wal");
+            let flag = if writable { "-i" } else { "+i" };
+            // The folder last on the way in, first on the way out.
+            let files = if writable {
+                vec![dir, path, wal]
+            } else {
+                vec![path, wal, dir]
+            };
+            for file in files.iter().filter(|f| f.exists()) {
+                let status = std::process::Command::new("chattr")
+                    .arg(flag)
+                    .arg(file)
+                    .status()
+                    .expect("chattr (e2fsprogs) runs");
+                assert!(status.success(), "chattr {flag} {}", file.display());
+            }
+        } else if let Some(name) = self.pg_name.clone() {
+            if writable {
+                self.on_server(&format!(
+                    "ALTER DATABASE \"{name}\" RESET default_transaction_read_only"
+                ))
+                .await;
+            } else {
+                self.on_server(&format!(
+                    "ALTER DATABASE \"{name}\" SET default_transaction_read_only = on"
+                ))
+                .await;
+                self.on_server(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .await;
+            }
+        }
+    }
+
     /// Removes the database. Call at the end of a test; a failed test leaves it behind
     /// for inspection (PostgreSQL) or in the temp dir (SQLite).
     pub async fn drop_db(self) {
         if let Some(dir) = &self.dir {
+            // A test that failed while the files were frozen leaves them so.
+            if can_freeze_files() {
+                let _ = std::process::Command::new("chattr")
+                    .args(["-R", "-i"])
+                    .arg(dir)
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(name) = &self.pg_name

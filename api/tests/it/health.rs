@@ -58,55 +58,6 @@ async fn metrics_count_requests_by_route_and_status() {
     }
 }
 
-/// Makes the test database stop taking writes, from outside the API: the SQLite file, its
-/// `-wal` and its folder become immutable (`chattr +i`: refused even to root and to files
-/// already open; the `-shm` stays, as a `chmod` would leave the memory SQLite already
-/// mapped from it writable, where an immutable one would crash the process); PostgreSQL sessions become read-only (new ones by the
-/// database's default, existing ones are ended so they reconnect into it).
-async fn stop_writes(app: &testkit::api::TestApp, on: bool) {
-    if let Some(path) = app.test_db.sqlite_path() {
-        let dir = path.parent().expect("folder").to_path_buf();
-        let wal = path.with_extension("db-wal");
-        let flag = if on { "+i" } else { "-i" };
-        // The folder last on the way in, first on the way out.
-        let mut files = vec![path, wal];
-        if on {
-            files.push(dir);
-        } else {
-            files.insert(0, dir);
-        }
-        for file in files.iter().filter(|f| f.exists()) {
-            let status = std::process::Command::new("chattr")
-                .arg(flag)
-                .arg(file)
-                .status()
-                .expect("chattr (e2fsprogs) runs");
-            assert!(status.success(), "chattr {flag} {}", file.display());
-        }
-    } else if let Some(name) = app.test_db.pg_name() {
-        if on {
-            app.test_db
-                .on_server(&format!(
-                    "ALTER DATABASE \"{name}\" SET default_transaction_read_only = on"
-                ))
-                .await;
-            app.test_db
-                .on_server(&format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                ))
-                .await;
-        } else {
-            // Existing sessions stay read-only: the API must retire them by itself.
-            app.test_db
-                .on_server(&format!(
-                    "ALTER DATABASE \"{name}\" RESET default_transaction_read_only"
-                ))
-                .await;
-        }
-    }
-}
-
 /// A write through the API at `base`: a new API token.
 async fn write_at(app: &testkit::api::TestApp, base: &str) -> reqwest::Response {
     app.http
@@ -135,14 +86,14 @@ where
 
 #[tokio::test]
 async fn a_database_that_stops_taking_writes_is_reported_and_recovered_from_without_a_restart() {
-    if !nix_root() {
+    if !testkit::db::can_freeze_files() {
         eprintln!("skipped: making the SQLite file immutable needs root (chattr +i)");
         return;
     }
     for backend in backends() {
         let app = spawn_app(backend).await;
         assert_eq!(app.get("/readyz").await.status(), 200, "{backend:?}");
-        stop_writes(&app, true).await;
+        app.test_db.set_writable(false).await;
         // A second API process starts during the outage: SQLite opens its connections
         // read-only, and they would stay so.
         let second = api::app::App::build(testkit::config(&app.test_db.url, &[]))
@@ -192,7 +143,7 @@ async fn a_database_that_stops_taking_writes_is_reported_and_recovered_from_with
             );
         }
         // Writable again: the same process recovers within seconds, no restart.
-        stop_writes(&app, false).await;
+        app.test_db.set_writable(true).await;
         assert!(
             eventually(20, || async {
                 write_at(&app, &app.base).await.status() == 201
@@ -214,11 +165,4 @@ async fn a_database_that_stops_taking_writes_is_reported_and_recovered_from_with
         stop_second.cancel();
         app.stop().await;
     }
-}
-
-fn nix_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }

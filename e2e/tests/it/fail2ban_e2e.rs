@@ -725,3 +725,54 @@ async fn a_command_interrupted_by_a_lost_leader_is_retried_by_the_next() {
         test_db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn a_database_that_takes_no_writes_for_a_while_stalls_the_stack_but_not_for_good() {
+    if !testkit::db::can_freeze_files() {
+        eprintln!("skipped: freezing the SQLite file needs root (chattr +i)");
+        return;
+    }
+    for backend in backends() {
+        let s = Stack::start(backend).await;
+        s.test_db.set_writable(false).await;
+        // Long enough for every heartbeat, job and pooled connection to meet the fault
+        // (and for connections opened meanwhile to be opened read-only).
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let (code, _) = s
+            .post(
+                "/bans",
+                json!({"jail": "web-auth", "ips": ["203.0.113.90"]}),
+            )
+            .await;
+        assert_eq!(
+            code, 503,
+            "{backend:?}: a command cannot be queued while read-only"
+        );
+        s.test_db.set_writable(true).await;
+        // Both processes recover by themselves: a command is queued, run by the
+        // scheduler against fail2ban, and its ban shows up.
+        let id = s
+            .eventually("a command is queued", Duration::from_secs(20), || async {
+                let (code, cmd) = s
+                    .post(
+                        "/bans",
+                        json!({"jail": "web-auth", "ips": ["203.0.113.91"]}),
+                    )
+                    .await;
+                (code == 202).then(|| cmd["id"].as_i64()).flatten()
+            })
+            .await;
+        s.eventually("the command succeeds", Duration::from_secs(30), || async {
+            let cmd = s.get(&format!("/commands/{id}")).await;
+            (cmd["status"] == "succeeded").then_some(())
+        })
+        .await;
+        assert!(
+            s.f2b
+                .banned("web-auth")
+                .contains(&"203.0.113.91".to_owned()),
+            "{backend:?}: fail2ban has the ban"
+        );
+        s.stop().await;
+    }
+}

@@ -43,9 +43,19 @@ pub enum JobError {
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
     #[error(transparent)]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
     #[error(transparent)]
     Fail2ban(#[from] crate::fail2ban::client::ClientError),
+}
+
+/// A failed statement or transaction of a job. A fault of the connection (read-only,
+/// I/O, a lock held too long) retires the pool's older connections, so a transaction
+/// left open by a failed commit cannot keep SQLite's write lock (`db::faults`).
+impl From<sea_orm::DbErr> for JobError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        shared::db::faults::note(&e);
+        JobError::Db(e)
+    }
 }
 
 /// What the jobs use besides the database, built once by the composition root.
