@@ -110,4 +110,24 @@ for backend in ${BANGUI_TEST_BACKENDS//,/ }; do
   fi
 done
 
+# The contract gate: Schemathesis (pinned, from PyPI, in a venv under target/) against the
+# running stack on each database, as an admin and anonymously, every operation and every
+# check, for a bounded time (frontend/e2e/fuzz.mjs; reports in target/fuzz).
+ST_VENV=${CARGO_TARGET_DIR:-$PWD/target}/schemathesis-venv
+if [ ! -x "$ST_VENV/bin/schemathesis" ]; then
+  log "installing schemathesis into $ST_VENV"
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5
+fi
+for backend in ${BANGUI_TEST_BACKENDS//,/ }; do
+  log "schemathesis contract gate on $backend"
+  if [ "$backend" = postgres ]; then
+    fuzz_db="bangui_test_${BANGUI_TEST_RUN_ID}_fuzz"
+    psql "$BANGUI_TEST_PG_URL" -qc "create database \"$fuzz_db\"" >/dev/null
+    E2E_DATABASE_URL="${BANGUI_TEST_PG_URL%/*}/$fuzz_db" node frontend/e2e/fuzz.mjs "$ST_VENV/bin/schemathesis" "${BANGUI_FUZZ_SECONDS:-90}"
+  else
+    E2E_DATABASE_URL= node frontend/e2e/fuzz.mjs "$ST_VENV/bin/schemathesis" "${BANGUI_FUZZ_SECONDS:-90}"
+  fi
+done
+
 log "all tests passed"

@@ -14,6 +14,19 @@ use poem_openapi::types::{
 };
 use serde_json::Value;
 
+/// NUL is refused in every string: PostgreSQL cannot store it, fail2ban's protocol
+/// must not carry it, and no field has a use for it.
+fn no_nul(s: String) -> ParseResult<String> {
+    if s.contains('\0') {
+        Err(ParseError::custom("NUL characters are not accepted"))
+    } else {
+        Ok(s)
+    }
+}
+
+/// The pattern of a string without NUL.
+const NO_NUL: &str = r"^[^\u0000]*$";
+
 /// The schema a text type documents.
 trait TextSchema {
     fn describe(schema: &mut MetaSchema);
@@ -60,7 +73,7 @@ macro_rules! text_type {
         impl ParseFromJSON for $name {
             fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
                 match value.unwrap_or_default() {
-                    Value::String(s) => Ok(Self(s)),
+                    Value::String(s) => no_nul(s).map(Self).map_err(ParseError::propagate),
                     other => Err(ParseError::expected_type(other)),
                 }
             }
@@ -69,7 +82,9 @@ macro_rules! text_type {
         // As a query or path parameter: any text, judged by the handler.
         impl ParseFromParameter for $name {
             fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-                Ok(Self(value.to_owned()))
+                no_nul(value.to_owned())
+                    .map(Self)
+                    .map_err(ParseError::propagate)
             }
         }
 
@@ -101,9 +116,22 @@ macro_rules! text_type {
 }
 
 text_type!(
-    /// Any JSON string.
+    /// Any JSON string without NUL.
     Text,
-    |_s| {}
+    |s| {
+        s.pattern = Some(NO_NUL.into());
+    }
+);
+
+text_type!(
+    /// The start of an IP address to search for (`10.1.`, `2001:db8:`), up to 64
+    /// characters; spaces around it are ignored (refused with `invalid_ip_search`
+    /// otherwise).
+    IpPrefixText,
+    |s| {
+        s.pattern = Some(r"^ *[0-9A-Fa-f:.]* *$".into());
+        s.max_length = Some(64);
+    }
 );
 
 text_type!(
@@ -199,6 +227,7 @@ text_type!(
         s.min_length = Some(12);
         s.max_length = Some(1024);
         s.format = Some("password");
+        s.pattern = Some(NO_NUL.into());
     }
 );
 

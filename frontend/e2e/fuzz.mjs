@@ -7,7 +7,7 @@
 //   node e2e/fuzz.mjs SCHEMATHESIS_BIN [SECONDS_PER_RUN]
 //
 // BANGUI_BIN_DIR names the built binaries (default target/debug); E2E_DATABASE_URL a
-// database (default: a SQLite file). The counts go to stdout and target/fuzz/*.txt.
+// database (default: a SQLite file). The counts go to stdout and target/fuzz/<database>/.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ if (!schemathesis) {
   process.exit(2);
 }
 const binDir = process.env.BANGUI_BIN_DIR ?? join(ROOT, "target/debug");
-const out = join(ROOT, "target/fuzz");
+const out = join(ROOT, "target/fuzz", process.env.E2E_DATABASE_URL ? "postgres" : "sqlite");
 mkdirSync(out, { recursive: true });
 
 const ADMIN = { username: "admin", password: "correct horse battery staple" };

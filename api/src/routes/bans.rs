@@ -12,10 +12,10 @@ use shared::domain::{JailName, Origin};
 use shared::store::snapshots;
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
-use crate::text::{IpList, JailFilter, JailText, WaitText};
+use crate::text::{IpList, IpPrefixText, JailFilter, JailText, WaitText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -101,9 +101,13 @@ pub async fn list_bans(
     page_size: u32,
 ) -> ApiResult<BanPage> {
     let ip_prefix = q.map(str::trim).filter(|q| !q.is_empty());
-    if ip_prefix.is_some_and(|q| q.chars().count() > 64) {
-        return Err(ApiError::bad_request("q: at most 64 characters")
-            .with_details(serde_json::json!({ "field": "q" })));
+    let allowed = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':';
+    if ip_prefix.is_some_and(|q| q.chars().count() > 64 || !q.chars().all(allowed)) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidIpSearch,
+            "q: the start of an IP address (digits, a-f, '.' and ':'), at most 64 characters",
+        )
+        .with_details(serde_json::json!({ "field": "q" })));
     }
     let filter = snapshots::BanFilter {
         jail,
@@ -143,7 +147,7 @@ impl BansApi {
         &self,
         req: &Request,
         jail: Query<Option<JailFilter>>,
-        #[oai(validator(max_length = 64))] q: Query<Option<String>>,
+        q: Query<Option<IpPrefixText>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))

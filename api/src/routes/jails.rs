@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::bans::{BanPage, list_bans};
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
 use crate::routes::{ApiTags, default_page, default_page_size};
-use crate::text::{IpText, JailText, WaitText};
+use crate::text::{IpPrefixText, IpText, JailText, WaitText};
 use crate::time::from_epoch_ms;
 use crate::validate;
 
@@ -172,7 +172,7 @@ impl JailsApi {
         &self,
         req: &Request,
         name: Path<JailText>,
-        #[oai(validator(max_length = 64))] q: Query<Option<String>>,
+        q: Query<Option<IpPrefixText>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
