@@ -188,6 +188,7 @@ mod tests {
             "a long enough passphrase",
             "another long passphrase here",
             "Tr4vel-mug-on-the-radiator",
+            "a long passphrase of yours",
         ] {
             let a = assess("admin", strong);
             assert!(

@@ -100,9 +100,11 @@ pub async fn list_bans(
     page: u32,
     page_size: u32,
 ) -> ApiResult<BanPage> {
+    // The length counts the spaces around it too, as the schema's maxLength does.
+    let too_long = q.is_some_and(|q| q.chars().count() > 64);
     let ip_prefix = q.map(str::trim).filter(|q| !q.is_empty());
     let allowed = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':';
-    if ip_prefix.is_some_and(|q| q.chars().count() > 64 || !q.chars().all(allowed)) {
+    if too_long || ip_prefix.is_some_and(|q| !q.chars().all(allowed)) {
         return Err(ApiError::new(
             ErrorCode::InvalidIpSearch,
             "q: the start of an IP address (digits, a-f, '.' and ':'), at most 64 characters",
