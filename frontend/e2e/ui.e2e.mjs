@@ -121,6 +121,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await password.fill("password1234");
     await page.getByText(/Strength: (very weak|weak), not accepted/).waitFor();
     assert.equal(await create.isDisabled(), true);
+    await page.screenshot({ path: join(SHOTS, "setup-weak-password.png"), fullPage: true });
     await password.fill(ADMIN.password);
     await page.getByText(/Strength: (strong|very strong)$/).waitFor();
     await create.click();
