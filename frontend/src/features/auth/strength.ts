@@ -7,7 +7,7 @@ const LABELS = ["very weak", "weak", "fair", "strong", "very strong"];
 
 /** What the meter says: the server's assessment (zxcvbn and the policy), in words. */
 export function describeStrength(password: string, s: Strength | undefined): { label: string; detail?: string; value: number; ok: boolean } {
-  if (!password) return { label: "empty", value: 0, ok: false };
+  if (!password) return { label: "type a passphrase", value: 0, ok: false };
   if (!s) return { label: "checking…", value: 0, ok: false };
   const label = LABELS[Math.max(0, Math.min(4, s.score))];
   const detail = s.problem ?? s.warning ?? s.suggestions[0] ?? undefined;
