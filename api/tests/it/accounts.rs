@@ -125,6 +125,8 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
         );
         // Setup refuses what the page's meter calls weak; the meter asks the same rules
         // (public while setup is pending).
+        let anon_post =
+            |path: &str, body: Value| fresh.anon.post(fresh.url(path)).json(&body).send();
         for (user, pw) in [
             ("admin", "short"),
             ("admin", "1qaz2wsx3edc"),
@@ -133,32 +135,20 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             ("admin", "Password2024!"),
             ("admin", "qwertyuiop1234"),
         ] {
-            let r = fresh
-                .anon
-                .post(fresh.url("/api/v1/auth/password-strength"))
-                .json(&json!({"username": user, "password": pw}))
-                .send()
+            let body = json!({"username": user, "password": pw});
+            let r = anon_post("/api/v1/auth/password-strength", body.clone())
                 .await
                 .expect("req");
             assert_eq!(r.status(), 200);
             let meter: Value = r.json().await.expect("json");
             assert_eq!(meter["acceptable"], false, "{pw}: {meter}");
             assert!(meter["problem"].is_string(), "{meter}");
-            let r = fresh
-                .anon
-                .post(fresh.url("/api/v1/setup"))
-                .json(&json!({"username": user, "password": pw}))
-                .send()
-                .await
-                .expect("req");
+            let r = anon_post("/api/v1/setup", body).await.expect("req");
             let refused = assert_error(r, 422, "weak_password").await;
             assert_eq!(refused["message"], meter["problem"], "{pw}");
         }
-        let r = fresh
-            .anon
-            .post(fresh.url("/api/v1/auth/password-strength"))
-            .json(&json!({"password": "correct horse battery staple"}))
-            .send()
+        let strong = json!({"password": "correct horse battery staple"});
+        let r = anon_post("/api/v1/auth/password-strength", strong)
             .await
             .expect("req");
         let meter: Value = r.json().await.expect("json");
@@ -168,13 +158,8 @@ async fn setup_is_required_first_refuses_weak_passwords_and_happens_once_even_wh
             "{meter}"
         );
         // A username is taken as sent: surrounding spaces are refused, not trimmed.
-        let r = fresh
-            .anon
-            .post(fresh.url("/api/v1/setup"))
-            .json(&json!({"username": " root", "password": "correct horse battery staple"}))
-            .send()
-            .await
-            .expect("req");
+        let spaced = json!({"username": " root", "password": "correct horse battery staple"});
+        let r = anon_post("/api/v1/setup", spaced).await.expect("req");
         assert_error(r, 422, "invalid_username").await;
         // Two API processes race to set up: exactly one wins.
         let (other, stop) = second_api(&fresh).await;
