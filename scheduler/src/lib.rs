@@ -4,6 +4,7 @@
 pub mod app;
 pub mod ban_writer;
 pub mod commands;
+pub mod config_tree;
 pub mod fail2ban;
 pub mod geo;
 pub mod http;

@@ -1,0 +1,5 @@
+//! fail2ban's configuration as fail2ban reads it (ADR 0008, issue #18). Built bottom-up:
+//! `ini` reads one file; the tree (file order, includes, `[DEFAULT]`, interpolation,
+//! jails) comes next.
+
+pub mod ini;
