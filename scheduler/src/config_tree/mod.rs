@@ -2,4 +2,5 @@
 //! `ini` reads one file; the tree (file order, includes, `[DEFAULT]`, interpolation,
 //! jails) comes next.
 
+pub mod files;
 pub mod ini;

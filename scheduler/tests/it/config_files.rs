@@ -1,0 +1,161 @@
+//! Which files fail2ban reads for a name and what they add up to, against fail2ban's own
+//! reader (`fail2ban.client.configreader.ConfigReader`, run by Debian's python3): for
+//! `jail`, `fail2ban` and every filter and action of Debian's `/etc/fail2ban`, and for a
+//! private tree with overrides, includes (a loop among them) and conditional sections.
+
+use std::path::Path;
+use std::process::Command;
+
+use scheduler::config_tree::files;
+use serde_json::{Map, Value};
+
+/// fail2ban's view of each name under `root`: `{section: {key: value}}` with `DEFAULT`.
+fn fail2ban_readings(root: &Path, names: &[String]) -> Vec<Value> {
+    let script = r#"
+import json, sys
+from fail2ban.client.configreader import ConfigReader
+root, names = sys.argv[1], sys.argv[2:]
+out = []
+for name in names:
+    r = ConfigReader(basedir=root)
+    r.read(name)
+    cfg = r._cfg
+    merged = {"DEFAULT": dict(cfg._defaults)}
+    for s, opts in cfg._sections.items():
+        merged[s] = {k: v for k, v in opts.items() if k != "__name__"}
+    out.append(merged)
+print(json.dumps(out))
+"#;
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(root)
+        .args(names)
+        .output()
+        .expect("Debian's python3 with fail2ban");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+fn ours(root: &Path, name: &str) -> Value {
+    let merged = files::read(root, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let values = |opts: &files::Options| -> Value {
+        Value::Object(
+            opts.iter()
+                .map(|(k, o)| (k.clone(), Value::String(o.value.clone())))
+                .collect::<Map<_, _>>(),
+        )
+    };
+    let mut out = Map::new();
+    out.insert("DEFAULT".into(), values(&merged.defaults));
+    for (name, opts) in &merged.sections {
+        out.insert(name.clone(), values(opts));
+    }
+    Value::Object(out)
+}
+
+fn names_under(root: &Path) -> Vec<String> {
+    let mut names = vec!["jail".to_owned(), "fail2ban".to_owned()];
+    for dir in ["filter.d", "action.d"] {
+        let mut found: Vec<String> = std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let stem = path.file_stem()?.to_str()?.to_owned();
+                let ext = path.extension()?.to_str()?;
+                (ext == "conf" || ext == "local").then(|| format!("{dir}/{stem}"))
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        names.extend(found);
+    }
+    names
+}
+
+fn agree(root: &Path) -> usize {
+    let names = names_under(root);
+    let theirs = fail2ban_readings(root, &names);
+    assert_eq!(theirs.len(), names.len());
+    for (name, expected) in names.iter().zip(theirs) {
+        assert_eq!(ours(root, name), expected, "{} {name}", root.display());
+    }
+    names.len()
+}
+
+#[test]
+fn the_stock_tree_adds_up_as_fail2ban_adds_it_up() {
+    let names = agree(Path::new("/etc/fail2ban"));
+    assert!(names > 100, "Debian's fail2ban is installed: {names} names");
+}
+
+#[test]
+fn overrides_includes_loops_and_conditional_sections_add_up_as_fail2ban_adds_them_up() {
+    let root = std::env::temp_dir().join(format!("bangui-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for dir in ["jail.d", "filter.d", "action.d"] {
+        std::fs::create_dir_all(root.join(dir)).expect("dir");
+    }
+    let write = |path: &str, text: &str| std::fs::write(root.join(path), text).expect("write");
+    write(
+        "jail.conf",
+        "[INCLUDES]\nbefore = paths-common.conf\n[DEFAULT]\nbantime = 10m\nmaxretry = 5\n\
+         [sshd]\nport = ssh\nlogpath = %(sshd_log)s\n[web]\nenabled = false\n",
+    );
+    write(
+        "paths-common.conf",
+        "[INCLUDES]\nafter = paths-overrides.local\n[DEFAULT]\nsshd_log = /var/log/auth.log\n",
+    );
+    write(
+        "paths-overrides.local",
+        "[DEFAULT]\nsshd_log = /var/log/secure\n",
+    );
+    write("jail.d/00-first.conf", "[sshd]\nenabled = true\n");
+    write(
+        "jail.d/10-second.conf",
+        "[sshd]\nport = 2222\nmaxretry = 3\n",
+    );
+    write(
+        "jail.local",
+        "[DEFAULT]\nbantime = 1h\n[sshd]\nport = %(known/port)s,2223\n",
+    );
+    write(
+        "jail.d/zz.local",
+        "[web]\nenabled = true\n[sshd]\nenabled = false\n",
+    );
+    // Includes that loop back, and a filter with a conditional section and a .local.
+    write(
+        "filter.d/a.conf",
+        "[INCLUDES]\nbefore = b.conf\n[Definition]\nfailregex = ^a$\n",
+    );
+    write(
+        "filter.d/b.conf",
+        "[INCLUDES]\nbefore = a.conf\n[Definition]\nfailregex = ^b$\nignoreregex =\n",
+    );
+    write("filter.d/a.local", "[Definition]\nfailregex = ^a local$\n");
+    write(
+        "filter.d/c.conf",
+        "[Definition]\nfailregex = ^c$\n[Definition?family=inet6]\nfailregex = ^c6$\n[Init]\nmaxlines = 1\n",
+    );
+    write(
+        "action.d/x.conf",
+        "[Definition]\nactionban = echo <ip>\n[Init]\nname = default\n",
+    );
+    write("action.d/x.local", "[Init]\nname = custom\n");
+    let names = agree(&root);
+    assert!(names >= 6, "{names}");
+    // Where each value came from.
+    let merged = files::read(&root, "jail").expect("jail");
+    let port = &merged.sections["sshd"]["port"];
+    assert_eq!(
+        (port.file.file_name().and_then(|f| f.to_str()), port.line),
+        (Some("jail.local"), 4)
+    );
+    assert_eq!(merged.sections["KNOWN/sshd"]["port"].value, "2222");
+    let _ = std::fs::remove_dir_all(&root);
+}
