@@ -4,3 +4,4 @@
 
 pub mod files;
 pub mod ini;
+pub mod interpolate;

@@ -1,15 +1,17 @@
 //! Which files fail2ban reads for a name and what they add up to, against fail2ban's own
 //! reader (`fail2ban.client.configreader.ConfigReader`, run by Debian's python3): for
 //! `jail`, `fail2ban` and every filter and action of Debian's `/etc/fail2ban`, and for a
-//! private tree with overrides, includes (a loop among them) and conditional sections.
+//! private tree with overrides, includes (a loop among them) and conditional sections:
+//! the raw merged values, and every key of every section interpolated (or refused).
 
 use std::path::Path;
 use std::process::Command;
 
-use scheduler::config_tree::files;
+use scheduler::config_tree::{files, interpolate};
 use serde_json::{Map, Value};
 
-/// fail2ban's view of each name under `root`: `{section: {key: value}}` with `DEFAULT`.
+/// fail2ban's view of each name under `root`: `{"raw": {section: {key: value}}` with
+/// `DEFAULT`, `"interpolated": {section: {key: value or "!" when it fails}}}`.
 fn fail2ban_readings(root: &Path, names: &[String]) -> Vec<Value> {
     let script = r#"
 import json, sys
@@ -23,7 +25,16 @@ for name in names:
     merged = {"DEFAULT": dict(cfg._defaults)}
     for s, opts in cfg._sections.items():
         merged[s] = {k: v for k, v in opts.items() if k != "__name__"}
-    out.append(merged)
+    interpolated = {}
+    for s in cfg.sections():
+        values = {}
+        for k in cfg.options(s):
+            try:
+                values[k] = cfg.get(s, k)
+            except Exception:
+                values[k] = "!"
+        interpolated[s] = values
+    out.append({"raw": merged, "interpolated": interpolated})
 print(json.dumps(out))
 "#;
     let output = Command::new("/usr/bin/python3")
@@ -40,8 +51,21 @@ print(json.dumps(out))
     serde_json::from_slice(&output.stdout).expect("json")
 }
 
+/// Ours, in the same shape.
 fn ours(root: &Path, name: &str) -> Value {
     let merged = files::read(root, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut interpolated = Map::new();
+    for (section, opts) in &merged.sections {
+        let values: Map<String, Value> = opts
+            .keys()
+            .chain(merged.defaults.keys())
+            .map(|k| {
+                let v = interpolate::get(&merged, section, k).unwrap_or_else(|_| "!".into());
+                (k.clone(), Value::String(v))
+            })
+            .collect();
+        interpolated.insert(section.clone(), Value::Object(values));
+    }
     let values = |opts: &files::Options| -> Value {
         Value::Object(
             opts.iter()
@@ -54,7 +78,7 @@ fn ours(root: &Path, name: &str) -> Value {
     for (name, opts) in &merged.sections {
         out.insert(name.clone(), values(opts));
     }
-    Value::Object(out)
+    serde_json::json!({ "raw": out, "interpolated": interpolated })
 }
 
 fn names_under(root: &Path) -> Vec<String> {
@@ -83,7 +107,25 @@ fn agree(root: &Path) -> usize {
     let theirs = fail2ban_readings(root, &names);
     assert_eq!(theirs.len(), names.len());
     for (name, expected) in names.iter().zip(theirs) {
-        assert_eq!(ours(root, name), expected, "{} {name}", root.display());
+        let mine = ours(root, name);
+        assert_eq!(mine["raw"], expected["raw"], "{} {name}", root.display());
+        // Compared key by key, so a difference names the value.
+        for (section, values) in expected["interpolated"].as_object().into_iter().flatten() {
+            for (key, value) in values.as_object().into_iter().flatten() {
+                assert_eq!(
+                    &mine["interpolated"][section][key],
+                    value,
+                    "{} {name} [{section}] {key}",
+                    root.display()
+                );
+            }
+            assert_eq!(
+                mine["interpolated"][section].as_object().map(Map::len),
+                values.as_object().map(Map::len),
+                "{} {name} [{section}]",
+                root.display()
+            );
+        }
     }
     names.len()
 }
