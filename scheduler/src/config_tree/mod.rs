@@ -5,3 +5,4 @@
 pub mod files;
 pub mod ini;
 pub mod interpolate;
+pub mod jails;

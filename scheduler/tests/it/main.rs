@@ -5,5 +5,6 @@
 
 mod config_files;
 mod config_ini;
+mod config_jails;
 mod lease_processes;
 mod lease_sql;
