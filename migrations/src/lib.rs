@@ -21,6 +21,7 @@ mod m20261202_000008_username_any_case;
 mod m20261202_000009_event_actor;
 mod m20261202_000010_command_backoff;
 mod m20261203_000011_write_probe;
+mod m20261203_000012_config_tree;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_event_actor::Migration),
             Box::new(m20261202_000010_command_backoff::Migration),
             Box::new(m20261203_000011_write_probe::Migration),
+            Box::new(m20261203_000012_config_tree::Migration),
         ]
     }
 }

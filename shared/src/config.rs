@@ -119,6 +119,8 @@ pub struct Fail2banConfig {
     pub timeout: Duration,
     pub status_interval: Duration,
     pub jail_sync_interval: Duration,
+    /// How often the configuration tree's files are checked for changes (and re-read).
+    pub config_sync_interval: Duration,
     pub ban_sync_interval: Duration,
     pub archive_interval: Duration,
     /// Bans in this jail are reported with origin `blocklist`.
@@ -367,6 +369,8 @@ impl Config {
             status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,
             jail_sync_interval: src
                 .interval_or("BANGUI_JAIL_SYNC_INTERVAL", Duration::from_secs(5))?,
+            config_sync_interval: src
+                .interval_or("BANGUI_CONFIG_SYNC_INTERVAL", Duration::from_secs(10))?,
             ban_sync_interval: src
                 .interval_or("BANGUI_BAN_SYNC_INTERVAL", Duration::from_secs(5))?,
             archive_interval: src

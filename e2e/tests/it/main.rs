@@ -2,6 +2,7 @@
 //! backend of `testkit::db::backends()`), with a real private fail2ban where they need
 //! one. Each test says what it proves in its name.
 
+mod config_tree;
 mod fail2ban_e2e;
 mod history;
 mod rehearsal;

@@ -1115,7 +1115,7 @@ export interface components {
          * @description The scheduler's jobs, as the job-run table and the API name them.
          * @enum {string}
          */
-        JobName: "heartbeat" | "status_probe" | "jail_sync" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
+        JobName: "heartbeat" | "status_probe" | "jail_sync" | "config_sync" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
         /** JobRunView */
         JobRunView: {
             job: components["schemas"]["JobName"];

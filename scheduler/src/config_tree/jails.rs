@@ -69,8 +69,20 @@ pub struct JailConfig {
     pub problems: Vec<String>,
 }
 
+/// The jails under `root` and the files they were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jails {
+    pub files: Vec<PathBuf>,
+    pub jails: Vec<JailConfig>,
+}
+
 /// Reads the jails under `root` for a fail2ban of `version`.
 pub fn read(root: &Path, version: &str) -> Result<Vec<JailConfig>, FilesError> {
+    read_with_files(root, version).map(|j| j.jails)
+}
+
+/// [`read`], with the files it read.
+pub fn read_with_files(root: &Path, version: &str) -> Result<Jails, FilesError> {
     let mut merged = files::read(root, "jail")?;
     let builtin = |value: String| Origin {
         value,
@@ -90,7 +102,11 @@ pub fn read(root: &Path, version: &str) -> Result<Vec<JailConfig>, FilesError> {
         .filter(|s| *s != "INCLUDES" && !s.starts_with("KNOWN/"))
         .cloned()
         .collect();
-    Ok(names.into_iter().map(|name| jail(&merged, name)).collect())
+    let jails = names.into_iter().map(|name| jail(&merged, name)).collect();
+    Ok(Jails {
+        files: merged.files,
+        jails,
+    })
 }
 
 fn jail(merged: &Merged, name: String) -> JailConfig {

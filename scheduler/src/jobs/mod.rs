@@ -7,6 +7,7 @@
 
 pub mod archive_sync;
 pub mod ban_sync;
+pub mod config_sync;
 pub mod geo_resolve;
 pub mod heartbeat;
 pub mod jail_sync;
@@ -257,6 +258,7 @@ impl JobSet {
                 heartbeat::job(config.heartbeat_interval),
                 status_probe::job(f.status_interval),
                 jail_sync::job(f.jail_sync_interval),
+                config_sync::job(f.config_sync_interval),
                 ban_sync::job(f.ban_sync_interval),
                 archive_sync::job(f.archive_interval),
                 geo_resolve::job(config.history.geo_interval),

@@ -149,6 +149,7 @@ vocabulary! {
         Heartbeat => "heartbeat",
         StatusProbe => "status_probe",
         JailSync => "jail_sync",
+        ConfigSync => "config_sync",
         BanSync => "ban_sync",
         ArchiveSync => "archive_sync",
         GeoResolve => "geo_resolve",

@@ -1,0 +1,161 @@
+//! The configuration sync (ADR 0008): every few seconds, a fingerprint of fail2ban's
+//! configuration tree (each `*.conf`/`*.local` file's path, size and modification time);
+//! when it changed since the last read, the tree is read again (`config_tree::jails`)
+//! and the snapshot replaced in one fenced transaction: the files read with their
+//! SHA-256, and every jail with its jail-level settings and their origins. A tree that
+//! cannot be read keeps the last good snapshot and records the error.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use shared::lease::{commit_fenced, fenced_transaction};
+use shared::store::config_tree::{self, FileRow, JailRow, ReadRow};
+use shared::store::snapshots;
+
+use super::{Job, JobContext, JobError};
+use crate::config_tree::jails;
+
+pub fn job(every: Duration) -> Job {
+    Job::new("config_sync", every, Duration::from_secs(30), sync)
+}
+
+/// How deep below the root the fingerprint looks (`filter.d/ignorecommands/…` is 2).
+const MAX_DEPTH: usize = 3;
+
+async fn sync(ctx: JobContext) -> Result<(), JobError> {
+    let root = ctx.f2b.config.config_dir.clone();
+    let root_text = root.display().to_string();
+    let scan = root.clone();
+    let fingerprint = tokio::task::spawn_blocking(move || fingerprint(&scan))
+        .await
+        .unwrap_or_default();
+    let last = config_tree::last_read(&ctx.db).await?;
+    if last
+        .as_ref()
+        .is_some_and(|r| r.root == root_text && r.fingerprint == fingerprint)
+    {
+        return Ok(());
+    }
+    let version = snapshots::status(&ctx.db)
+        .await?
+        .and_then(|s| s.version)
+        .unwrap_or_default();
+    let read_root = root.clone();
+    let outcome = tokio::task::spawn_blocking(move || read(&read_root, &version))
+        .await
+        .unwrap_or_else(|e| Err(format!("the read stopped: {e}")));
+    let now_ms = shared::db::db_now_ms(&ctx.db).await?;
+    let (snapshot, error) = match &outcome {
+        Ok((files, jails)) => (Some((files.as_slice(), jails.as_slice())), None),
+        Err(e) => (None, Some(e.clone())),
+    };
+    let row = ReadRow {
+        root: root_text,
+        read_at_ms: now_ms,
+        fingerprint,
+        error,
+    };
+    let Some(txn) = fenced_transaction(&ctx.db, &ctx.fence).await? else {
+        return Err(JobError::Fenced);
+    };
+    config_tree::replace(&txn, &row, snapshot).await?;
+    if !commit_fenced(txn, &ctx.fence).await? {
+        return Err(JobError::Fenced);
+    }
+    match &outcome {
+        Ok((files, jails)) => tracing::info!(
+            files = files.len(),
+            jails = jails.len(),
+            "configuration read"
+        ),
+        Err(e) => tracing::warn!(error = %e, "the configuration could not be read"),
+    }
+    Ok(())
+}
+
+/// The tree's `*.conf`/`*.local` files with their sizes and times, hashed.
+fn fingerprint(root: &Path) -> String {
+    let mut entries = Vec::new();
+    collect(root, 0, &mut entries);
+    entries.sort();
+    let mut hash = Sha256::new();
+    for (path, size, mtime) in entries {
+        hash.update(format!("{}\0{size}\0{mtime}\n", path.display()));
+    }
+    hex(&hash.finalize())
+}
+
+fn collect(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, u64, i64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth < MAX_DEPTH {
+                collect(&path, depth + 1, out);
+            }
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "conf" || e == "local")
+        {
+            out.push((path, meta.len(), mtime_ms(&meta)));
+        }
+    }
+}
+
+fn mtime_ms(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the jails and hashes the files they came from.
+fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>), String> {
+    let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for path in &tree.files {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        files.push(FileRow {
+            path: path.display().to_string(),
+            sha256: hex(&Sha256::digest(&bytes)),
+            size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            mtime_ms: mtime_ms(&meta),
+        });
+    }
+    let jails = tree
+        .jails
+        .into_iter()
+        .map(|j| {
+            let settings: serde_json::Map<String, serde_json::Value> = j
+                .settings
+                .into_iter()
+                .map(|(k, s)| {
+                    (
+                        k,
+                        json!({ "value": s.value, "file": s.file.display().to_string(), "line": s.line }),
+                    )
+                })
+                .collect();
+            JailRow {
+                name: j.name,
+                enabled: j.enabled,
+                settings: serde_json::Value::Object(settings).to_string(),
+                problems: json!(j.problems).to_string(),
+            }
+        })
+        .collect();
+    Ok((files, jails))
+}

@@ -1,0 +1,116 @@
+//! fail2ban's configuration as the scheduler last read it (`config_files`, `config_jails`,
+//! `config_reads`; ADR 0008). The scheduler replaces the whole snapshot in one fenced
+//! transaction; readers get the files, the jails and the read's time and error.
+
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+
+use crate::store::{fetch_all, fetch_optional};
+
+/// A file the last read used.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct FileRow {
+    pub path: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub mtime_ms: i64,
+}
+
+/// A jail of the last read: settings as JSON `{key: {value, file, line}}`, problems as a
+/// JSON array of sentences.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct JailRow {
+    pub name: String,
+    pub enabled: bool,
+    pub settings: String,
+    pub problems: String,
+}
+
+/// The last read: where, when, what it looked at (a fingerprint of the files' paths,
+/// sizes and times) and why it failed, if it did.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct ReadRow {
+    pub root: String,
+    pub read_at_ms: i64,
+    pub fingerprint: String,
+    pub error: Option<String>,
+}
+
+pub async fn last_read<C: ConnectionTrait>(db: &C) -> Result<Option<ReadRow>, DbErr> {
+    fetch_optional(
+        db,
+        "SELECT root, read_at_ms, fingerprint, error FROM config_reads WHERE id = 1",
+        [],
+    )
+    .await
+}
+
+pub async fn jails<C: ConnectionTrait>(db: &C) -> Result<Vec<JailRow>, DbErr> {
+    fetch_all(
+        db,
+        "SELECT name, enabled, settings, problems FROM config_jails ORDER BY name",
+        [],
+    )
+    .await
+}
+
+pub async fn files<C: ConnectionTrait>(db: &C) -> Result<Vec<FileRow>, DbErr> {
+    fetch_all(
+        db,
+        "SELECT path, sha256, size_bytes, mtime_ms FROM config_files ORDER BY path",
+        [],
+    )
+    .await
+}
+
+/// Replaces the snapshot inside the caller's (fenced) transaction. A failed read keeps
+/// the files and jails of the last good one and records only its error.
+pub async fn replace<C: ConnectionTrait>(
+    txn: &C,
+    read: &ReadRow,
+    snapshot: Option<(&[FileRow], &[JailRow])>,
+) -> Result<(), DbErr> {
+    if let Some((files, jails)) = snapshot {
+        crate::db::execute(txn, "DELETE FROM config_files", []).await?;
+        for f in files {
+            crate::db::execute(
+                txn,
+                "INSERT INTO config_files (path, sha256, size_bytes, mtime_ms) VALUES ($1, $2, $3, $4)",
+                [
+                    f.path.clone().into(),
+                    f.sha256.clone().into(),
+                    f.size_bytes.into(),
+                    f.mtime_ms.into(),
+                ],
+            )
+            .await?;
+        }
+        crate::db::execute(txn, "DELETE FROM config_jails", []).await?;
+        for j in jails {
+            crate::db::execute(
+                txn,
+                "INSERT INTO config_jails (name, enabled, settings, problems) VALUES ($1, $2, $3, $4)",
+                [
+                    j.name.clone().into(),
+                    j.enabled.into(),
+                    j.settings.clone().into(),
+                    j.problems.clone().into(),
+                ],
+            )
+            .await?;
+        }
+    }
+    crate::db::execute(
+        txn,
+        "INSERT INTO config_reads (id, root, read_at_ms, fingerprint, error) VALUES (1, $1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET root = excluded.root, read_at_ms = excluded.read_at_ms, \
+           fingerprint = excluded.fingerprint, error = excluded.error",
+        [
+            read.root.clone().into(),
+            read.read_at_ms.into(),
+            read.fingerprint.clone().into(),
+            read.error.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
