@@ -5,7 +5,6 @@
 //! the raw merged values, and every key of every section interpolated (or refused).
 
 use std::path::Path;
-use std::process::Command;
 
 use scheduler::config_tree::{files, interpolate};
 use serde_json::{Map, Value};
@@ -37,18 +36,14 @@ for name in names:
     out.append({"raw": merged, "interpolated": interpolated})
 print(json.dumps(out))
 "#;
-    let output = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(root)
-        .args(names)
-        .output()
-        .expect("Debian's python3 with fail2ban");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json")
+    crate::python_oracle(
+        "/usr/bin/python3",
+        script,
+        &[root.as_os_str()]
+            .into_iter()
+            .chain(names.iter().map(|n| std::ffi::OsStr::new(n.as_str())))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Ours, in the same shape.

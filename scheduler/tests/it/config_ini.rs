@@ -4,7 +4,6 @@
 //! keys and values, and refuse the same files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use scheduler::config_tree::ini;
 use serde_json::{Map, Value};
@@ -29,17 +28,11 @@ for path in sys.argv[1:]:
     results.append({"ok": out})
 print(json.dumps(results))
 "#;
-    let output = Command::new("python3")
-        .args(["-c", script])
-        .args(paths)
-        .output()
-        .expect("python3 runs (fail2ban needs it anyway)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json")
+    crate::python_oracle(
+        "python3",
+        script,
+        &paths.iter().map(|p| p.as_os_str()).collect::<Vec<_>>(),
+    )
 }
 
 fn rust_reading(path: &Path) -> Value {

@@ -34,17 +34,7 @@ for cmd in c.getConfigStream():
             out[cmd[1]][key] = ("true" if v else "false") if isinstance(v, bool) else str(v)
 print(json.dumps(out))
 "#;
-    let output = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(root)
-        .output()
-        .expect("Debian's python3 with fail2ban");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json")
+    crate::python_oracle("/usr/bin/python3", script, &[root.as_os_str()])
 }
 
 /// The keys compared: those jails.rs reads that fail2ban sends as they are.
