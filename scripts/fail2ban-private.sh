@@ -6,6 +6,7 @@
 #   scripts/fail2ban-private.sh stop DIR       # stop it
 #   scripts/fail2ban-private.sh attack DIR     # write failed logins from test networks, forever
 #
+# F2B_STOCK_TREE=1 starts it on a full copy of Debian's /etc/fail2ban instead.
 # Jails: sshd (stock sshd filter on DIR/auth.log), web-auth (DIR/web.log, lines
 # "<epoch> failure from <ip>"), bulk (same format, no action: fast bulk bans) and
 # blocklist-import (no action; filled by BanGUI's blocklist imports).
@@ -18,8 +19,17 @@ T=$(cd "$T" && pwd)
 start() {
   command -v fail2ban-server >/dev/null || { echo "fail2ban is not installed (apt-get install fail2ban)" >&2; exit 1; }
   mkdir -p "$T/conf"
-  ln -sfn /etc/fail2ban/action.d "$T/conf/action.d"
-  ln -sfn /etc/fail2ban/filter.d "$T/conf/filter.d"
+  # F2B_STOCK_TREE=1: a full copy of Debian's /etc/fail2ban (every stock jail, filter and
+  # action, files BanGUI may write), our jails and settings in jail.local over it.
+  # Otherwise a small tree of our own that borrows Debian's filters and actions.
+  jails_file="$T/conf/jail.conf"
+  if [ "${F2B_STOCK_TREE:-0}" = 1 ]; then
+    [ -f "$T/conf/jail.conf" ] || cp -r /etc/fail2ban/. "$T/conf/"
+    jails_file="$T/conf/jail.local"
+  else
+    ln -sfn /etc/fail2ban/action.d "$T/conf/action.d"
+    ln -sfn /etc/fail2ban/filter.d "$T/conf/filter.d"
+  fi
   cat > "$T/conf/fail2ban.conf" <<CONF
 [Definition]
 loglevel   = INFO
@@ -30,7 +40,7 @@ dbfile     = $T/f2b.sqlite3
 dbpurgeage = 1d
 allowipv6  = auto
 CONF
-  cat > "$T/conf/jail.conf" <<CONF
+  cat > "$jails_file" <<CONF
 [DEFAULT]
 backend    = polling
 usedns     = no

@@ -22,6 +22,7 @@ mod m20261202_000009_event_actor;
 mod m20261202_000010_command_backoff;
 mod m20261203_000011_write_probe;
 mod m20261203_000012_config_tree;
+mod m20261203_000013_config_writes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_command_backoff::Migration),
             Box::new(m20261203_000011_write_probe::Migration),
             Box::new(m20261203_000012_config_tree::Migration),
+            Box::new(m20261203_000013_config_writes::Migration),
         ]
     }
 }

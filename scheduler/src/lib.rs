@@ -5,6 +5,7 @@ pub mod app;
 pub mod ban_writer;
 pub mod commands;
 pub mod config_tree;
+pub mod config_write;
 pub mod fail2ban;
 pub mod geo;
 pub mod http;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config_edit::{LocalText, Revision, WriteReason};
 use crate::domain::{IpOrNet, JailName, vocabulary};
 
 vocabulary! {
@@ -38,6 +39,8 @@ vocabulary! {
         IgnoreipAdd => "ignoreip_add",
         IgnoreipRemove => "ignoreip_remove",
         IgnoreselfSet => "ignoreself_set",
+        ConfigWrite => "config_write",
+        ConfigTest => "config_test",
     }
 }
 
@@ -81,6 +84,24 @@ pub enum Command {
         jail: JailName,
         on: bool,
     },
+    /// Writes `jail.d/<jail>.local` through the validated path (ADR 0008): only when the
+    /// file on disk is still at `expected_revision`; tested, recorded as a revision,
+    /// written atomically, reloaded, verified, rolled back on any failure.
+    ConfigWrite {
+        jail: JailName,
+        text: LocalText,
+        expected_revision: Revision,
+        reason: WriteReason,
+        /// The revision whose content this restores, for `reason = restore`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restores: Option<i64>,
+    },
+    /// What `fail2ban-client -t` says of the tree with `jail.d/<jail>.local` replaced by
+    /// `text`, on a copy; nothing is written.
+    ConfigTest {
+        jail: JailName,
+        text: LocalText,
+    },
 }
 
 impl Command {
@@ -97,6 +118,8 @@ impl Command {
             Command::IgnoreipAdd { .. } => CommandKind::IgnoreipAdd,
             Command::IgnoreipRemove { .. } => CommandKind::IgnoreipRemove,
             Command::IgnoreselfSet { .. } => CommandKind::IgnoreselfSet,
+            Command::ConfigWrite { .. } => CommandKind::ConfigWrite,
+            Command::ConfigTest { .. } => CommandKind::ConfigTest,
         }
     }
 
@@ -110,7 +133,9 @@ impl Command {
             | Command::JailReload { jail }
             | Command::IgnoreipAdd { jail, .. }
             | Command::IgnoreipRemove { jail, .. }
-            | Command::IgnoreselfSet { jail, .. } => Some(jail),
+            | Command::IgnoreselfSet { jail, .. }
+            | Command::ConfigWrite { jail, .. }
+            | Command::ConfigTest { jail, .. } => Some(jail),
             Command::Unban { jail, .. } => jail.as_ref(),
             Command::UnbanAll | Command::ReloadAll => None,
         }
@@ -118,6 +143,21 @@ impl Command {
 
     pub fn to_payload(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The payload as the audit log keeps it: a configuration text as its revision and
+    /// size (the revision row keeps the text itself).
+    pub fn audit_payload(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        if let (Command::ConfigWrite { text, .. } | Command::ConfigTest { text, .. }, Some(map)) =
+            (self, json.as_object_mut())
+        {
+            map.insert(
+                "text".into(),
+                serde_json::json!({ "revision": text.revision(), "bytes": text.as_str().len() }),
+            );
+        }
+        json
     }
 
     pub fn from_payload(payload: &str) -> Result<Self, serde_json::Error> {
@@ -185,7 +225,21 @@ mod tests {
                 jail: jail.clone(),
                 ip,
             },
-            Command::IgnoreselfSet { jail, on: false },
+            Command::IgnoreselfSet {
+                jail: jail.clone(),
+                on: false,
+            },
+            Command::ConfigWrite {
+                jail: jail.clone(),
+                text: LocalText::parse("[sshd]\nenabled = true\n").expect("text"),
+                expected_revision: Revision::of(None),
+                reason: WriteReason::Activate,
+                restores: None,
+            },
+            Command::ConfigTest {
+                jail,
+                text: LocalText::parse("").expect("text"),
+            },
         ];
         assert_eq!(every.len(), CommandKind::ALL.len());
         for c in every {

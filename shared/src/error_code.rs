@@ -31,6 +31,9 @@ vocabulary! {
         InvalidAsn => "invalid_asn",
         InvalidIpSearch => "invalid_ip_search",
         PageTooDeep => "page_too_deep",
+        /// A configuration text or setting BanGUI will not write (too large, NUL,
+        /// `<F2B_`, a value that is not one of the setting's kind).
+        ConfigRefused => "config_refused",
         // Who may call (401, 403).
         Unauthorized => "unauthorized",
         InvalidCredentials => "invalid_credentials",
@@ -47,6 +50,10 @@ vocabulary! {
         UsernameTaken => "username_taken",
         LastAdmin => "last_admin",
         Conflict => "conflict",
+        /// The file changed since the `expected_revision` the change was made against.
+        ConfigChanged => "config_changed",
+        /// The scheduler cannot write fail2ban's configuration folders.
+        ConfigReadOnly => "config_read_only",
         // The request itself (413, 415, 429).
         PayloadTooLarge => "payload_too_large",
         UnsupportedMediaType => "unsupported_media_type",
@@ -65,6 +72,14 @@ vocabulary! {
         JailNotStarted => "jail_not_started",
         Interrupted => "interrupted",
         InvalidCommand => "invalid_command",
+        /// `fail2ban-client -t` refused the configuration; nothing was written.
+        ConfigInvalid => "config_invalid",
+        /// The file was written, fail2ban did not run it as written, and the previous
+        /// content was restored.
+        ConfigRolledBack => "config_rolled_back",
+        /// The path BanGUI would write is not a plain file inside the configuration
+        /// folder (a symlink, outside after canonicalisation, too large to read).
+        ConfigPathRefused => "config_path_refused",
     }
 }
 
@@ -78,16 +93,20 @@ impl ErrorCode {
             | InvalidCommand => 400,
             ValidationFailed | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
             | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
-            | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep => 422,
+            | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep
+            | ConfigRefused => 422,
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
             NotFound | UnknownJail | IpNotSeen | GeoNotResolved => 404,
             MethodNotAllowed => 405,
-            SetupDone | UsernameTaken | LastAdmin | Conflict => 409,
+            SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly => {
+                409
+            }
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             RateLimited => 429,
-            Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted => 500,
+            Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted
+            | ConfigInvalid | ConfigRolledBack | ConfigPathRefused => 500,
             DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady
             | SchedulerUnavailable | Fail2banUnavailable => 503,
         }

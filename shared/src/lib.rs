@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod commands;
 pub mod config;
+pub mod config_edit;
 pub mod countries;
 pub mod db;
 pub mod domain;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 /// dummy or no action, its own socket and database. Stopped on drop.
 pub struct PrivateFail2ban {
     pub dir: PathBuf,
+    /// On a full copy of Debian's `/etc/fail2ban` (`F2B_STOCK_TREE=1`).
+    stock: bool,
 }
 
 impl PrivateFail2ban {
@@ -16,12 +18,22 @@ impl PrivateFail2ban {
     }
 
     pub fn start() -> Self {
+        Self::start_tree(false)
+    }
+
+    /// Started on a full private copy of Debian's `/etc/fail2ban` (every stock jail,
+    /// filter and action; our jails and a dummy action in `jail.local`).
+    pub fn start_stock() -> Self {
+        Self::start_tree(true)
+    }
+
+    fn start_tree(stock: bool) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "bangui-f2b-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
         ));
-        let me = Self { dir };
+        let me = Self { dir, stock };
         me.run("start");
         me
     }
@@ -30,6 +42,7 @@ impl PrivateFail2ban {
         let out = std::process::Command::new(Self::script())
             .arg(verb)
             .arg(&self.dir)
+            .env("F2B_STOCK_TREE", if self.stock { "1" } else { "0" })
             .output()
             .expect("run fail2ban-private.sh");
         assert!(

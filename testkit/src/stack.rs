@@ -30,7 +30,11 @@ impl Stack {
 
     /// Like [`Self::start`], with extra scheduler environment.
     pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Stack {
-        let f2b = PrivateFail2ban::start();
+        Self::start_on(PrivateFail2ban::start(), backend, extra).await
+    }
+
+    /// Like [`Self::start_with`], over a given fail2ban.
+    pub async fn start_on(f2b: PrivateFail2ban, backend: Backend, extra: &[(&str, &str)]) -> Stack {
         let test_db = TestDb::create(backend).await;
         let mut env = fail2ban_env(&f2b);
         env.extend(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod bans;
 pub mod client_errors;
 pub mod commands;
+pub mod config;
 pub mod dashboard;
 pub mod health;
 pub mod history;
@@ -33,6 +34,9 @@ pub enum ApiTags {
     Accounts,
     /// The ban archive: dashboard aggregates, history, IP timelines and geo data.
     History,
+    /// fail2ban's configuration: jails as configured, their overrides, validated
+    /// changes and revisions.
+    Config,
 }
 
 pub type Apis = (
@@ -45,6 +49,7 @@ pub type Apis = (
     dashboard::DashboardApi,
     history::HistoryApi,
     client_errors::ClientErrorsApi,
+    config::ConfigApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -71,8 +76,9 @@ pub fn api_service(
             commands::CommandsApi::new(db.clone(), command_expiry, auth.clone()),
             scheduler::SchedulerApi::new(db.clone(), auth.clone()),
             dashboard::DashboardApi::new(db.clone(), auth.clone()),
-            history::HistoryApi::new(db, auth.clone()),
-            client_errors::ClientErrorsApi::new(auth),
+            history::HistoryApi::new(db.clone(), auth.clone()),
+            client_errors::ClientErrorsApi::new(auth.clone()),
+            config::ConfigApi::new(db, command_expiry, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

@@ -712,6 +712,155 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config/jails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every jail the configuration describes, enabled or not, with where it is enabled
+         *     and its main settings; `enabled` and `q` (part of the name) filter. Role: viewer. */
+        get: operations["list_config_jails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/jails/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One jail as the configuration describes it: every setting with the file and line
+         *     it comes from, and its override file with the revision to edit against. Role: viewer. */
+        get: operations["get_config_jail"];
+        /** Change a jail's override (`jail.d/<name>.local`): structured `settings`/`unset`
+         *     or the whole `raw` text, against `expected_revision`. The scheduler tests the
+         *     change with `fail2ban-client -t`, records a revision, writes the file atomically,
+         *     reloads the jail and checks it runs as written; any failure restores the previous
+         *     file (`config_rolled_back`, with fail2ban's words). 409 `config_changed` when the
+         *     file moved on or another change is being applied. Role: admin. */
+        put: operations["update_config_jail"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/jails/{name}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a jail in its override and start it; rolled back when fail2ban cannot run
+         *     it (a missing log file, an unknown filter). Role: admin. */
+        post: operations["activate_config_jail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/jails/{name}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a jail in its override and stop it. Role: admin. */
+        post: operations["deactivate_config_jail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A dry run: the file a change would write, its diff, and what
+         *     `fail2ban-client -t` says of the tree with it (on a copy; nothing is written).
+         *     Waits for the test up to `wait` (default 10s). Role: admin. */
+        post: operations["validate_config"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Writes of configuration files, newest first; `file` narrows to one
+         *     (`jail.d/sshd.local`). Role: viewer. */
+        get: operations["list_config_revisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/revisions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One revision: the file before and after, and the diff between them. Role: viewer. */
+        get: operations["get_config_revision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/revisions/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write a revision's content back (`side=after`, the default) or the content it
+         *     replaced (`side=before`: undo), through the same validated path. Role: admin. */
+        post: operations["restore_config_revision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -913,7 +1062,7 @@ export interface components {
          * @description The kinds of [`Command`], as stored in `commands.kind`.
          * @enum {string}
          */
-        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set";
+        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set" | "config_write" | "config_test";
         /** CommandPage */
         CommandPage: {
             items: components["schemas"]["CommandView"][];
@@ -982,6 +1131,60 @@ export interface components {
             error_code?: (components["schemas"]["ErrorCode"] & unknown) | null;
             error?: string | null;
         };
+        /** ConfigJailList */
+        ConfigJailList: {
+            items: components["schemas"]["ConfigJailSummary"][];
+            source: components["schemas"]["ConfigSource"];
+        };
+        /**
+         * ConfigJailSummary
+         * @description A jail as the configuration describes it.
+         */
+        ConfigJailSummary: {
+            name: string;
+            /** @description Whether the configuration enables it. */
+            enabled: boolean;
+            /** @description Whether fail2ban runs it now (per the latest snapshot). */
+            running: boolean;
+            /** @description The filter it uses (`sshd`, `sshd[mode=aggressive]`; empty: none). */
+            filter?: string | null;
+            /** @description The file that decides whether it is enabled (where `enabled` was set last). */
+            file?: string | null;
+            maxretry?: string | null;
+            findtime?: string | null;
+            bantime?: string | null;
+            /** @description Whether BanGUI's override `jail.d/<name>.local` exists. */
+            has_local: boolean;
+            /** @description Keys fail2ban could not read for this jail. */
+            problems: string[];
+        };
+        /** ConfigJailView */
+        ConfigJailView: {
+            name: string;
+            enabled: boolean;
+            running: boolean;
+            /** @description Every jail-level setting fail2ban reads, keyed by its name. */
+            settings: {
+                [key: string]: components["schemas"]["SettingView"];
+            };
+            problems: string[];
+            local: components["schemas"]["LocalFileView"];
+            source: components["schemas"]["ConfigSource"];
+        };
+        /**
+         * ConfigSource
+         * @description Where the configuration snapshot comes from and whether BanGUI may change it.
+         */
+        ConfigSource: {
+            /** @description fail2ban's configuration folder. */
+            root: string;
+            /** Format: date-time */
+            read_at: string;
+            /** @description Why the last read failed (the jails shown are those of the last good read). */
+            error?: string | null;
+            /** @description False when the scheduler cannot write `jail.d/`: BanGUI is read-only. */
+            writable: boolean;
+        };
         /** CountryCount */
         CountryCount: {
             /** @description ISO 3166-1 alpha-2; null for IPs no source could place. */
@@ -1013,7 +1216,7 @@ export interface components {
          * @description A stable, machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command";
+        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused";
         /**
          * @description Who placed an IP on the map.
          * @enum {string}
@@ -1071,6 +1274,45 @@ export interface components {
             /** @description Newest first, at most `limit`. */
             bans: components["schemas"]["TimelineBan"][];
         };
+        /**
+         * JailChange
+         * @description A change to a jail's `.local`: structured (`settings` and/or `unset`) or the whole
+         *     text (`raw`), made against `expected_revision`.
+         * @example {
+         *       "expected_revision": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+         *       "settings": {
+         *         "enabled": true,
+         *         "port": null,
+         *         "filter": null,
+         *         "logpath": null,
+         *         "backend": null,
+         *         "maxretry": 5,
+         *         "findtime": null,
+         *         "bantime": "1h",
+         *         "bantime.increment": null,
+         *         "bantime.factor": null,
+         *         "bantime.formula": null,
+         *         "bantime.multipliers": null,
+         *         "bantime.maxtime": null,
+         *         "bantime.rndtime": null,
+         *         "bantime.overalljails": null,
+         *         "ignoreip": null,
+         *         "action": null
+         *       },
+         *       "unset": null,
+         *       "raw": null
+         *     }
+         */
+        JailChange: {
+            /** @description The `local.revision` the change was made against (409 `config_changed` when the
+             *     file moved on). */
+            expected_revision: string;
+            settings?: components["schemas"]["JailSettingsInput"] | null;
+            /** @description Keys to remove from the override (their `.conf` values apply again). */
+            unset?: components["schemas"]["SettingKey"][] | null;
+            /** @description The whole new text of the `.local` (instead of `settings`/`unset`). */
+            raw?: string | null;
+        };
         /** JailCount */
         JailCount: {
             jail: string;
@@ -1080,6 +1322,38 @@ export interface components {
         /** JailList */
         JailList: {
             items: components["schemas"]["JailView"][];
+        };
+        /**
+         * JailSettingsInput
+         * @description Structured settings; each given key is set in the jail's section of its `.local`.
+         */
+        JailSettingsInput: {
+            enabled?: boolean | null;
+            /** @description Ports (`ssh`, `http,https`, `8000:8100`). */
+            port?: string | null;
+            /** @description A filter under `filter.d` (`sshd`, `sshd[mode=aggressive]`); empty for none. */
+            filter?: string | null;
+            /** @description Absolute paths (globs allowed), one log each. */
+            logpath?: string[] | null;
+            /** @description `auto`, `polling`, `pyinotify`, `gamin` or `systemd` (with `[options]`). */
+            backend?: string | null;
+            /** Format: int64 */
+            maxretry?: number | null;
+            /** @description A fail2ban time: seconds or `10m`, `1h 30m`, `1d`, `1w`… */
+            findtime?: string | null;
+            /** @description As `findtime`; `-1` bans forever. */
+            bantime?: string | null;
+            "bantime.increment"?: boolean | null;
+            "bantime.factor"?: string | null;
+            "bantime.formula"?: string | null;
+            "bantime.multipliers"?: string | null;
+            "bantime.maxtime"?: string | null;
+            "bantime.rndtime"?: string | null;
+            "bantime.overalljails"?: boolean | null;
+            /** @description Addresses, networks or host names fail2ban never bans in this jail. */
+            ignoreip?: string[] | null;
+            /** @description The action lines (one action per line, fail2ban's syntax). */
+            action?: string | null;
         };
         /** JailView */
         JailView: {
@@ -1146,6 +1420,19 @@ export interface components {
             renewed_at: string;
             /** Format: date-time */
             expires_at: string;
+        };
+        /**
+         * LocalFileView
+         * @description A jail's override file, the one BanGUI writes.
+         */
+        LocalFileView: {
+            /** @description Relative to the configuration folder (`jail.d/sshd.local`). */
+            path: string;
+            /** @description Its text (empty when it does not exist yet). */
+            text: string;
+            /** @description The revision to send back as `expected_revision` (SHA-256 of the text). */
+            revision: string;
+            exists: boolean;
         };
         /**
          * LoginRequest
@@ -1266,6 +1553,73 @@ export interface components {
             suggestions: string[];
         };
         /**
+         * @description Which side of a revision a restore brings back.
+         * @enum {string}
+         */
+        RestoreSide: "after" | "before";
+        /** RevisionPage */
+        RevisionPage: {
+            items: components["schemas"]["RevisionSummary"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: uint32 */
+            page: number;
+            /** Format: uint32 */
+            page_size: number;
+        };
+        /**
+         * @description How a write ended (`config_revisions.state`).
+         * @enum {string}
+         */
+        RevisionState: "applying" | "applied" | "rolled_back";
+        /**
+         * RevisionSummary
+         * @description A write of a configuration file.
+         */
+        RevisionSummary: {
+            /** Format: int64 */
+            id: number;
+            path: string;
+            jail?: string | null;
+            reason: components["schemas"]["WriteReason"];
+            state: components["schemas"]["RevisionState"];
+            author?: string | null;
+            request_id?: string | null;
+            /** Format: int64 */
+            command_id?: number | null;
+            /** @description Why it was rolled back, in fail2ban's words. */
+            error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
+        /** RevisionView */
+        RevisionView: {
+            /** Format: int64 */
+            id: number;
+            path: string;
+            jail?: string | null;
+            reason: components["schemas"]["WriteReason"];
+            state: components["schemas"]["RevisionState"];
+            author?: string | null;
+            request_id?: string | null;
+            /** Format: int64 */
+            command_id?: number | null;
+            /** @description Why it was rolled back, in fail2ban's words. */
+            error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @description The file before (empty when it did not exist). */
+            previous_content: string;
+            previous_existed: boolean;
+            /** @description The file as written. */
+            content: string;
+            diff: string;
+        };
+        /**
          * @description Roles in increasing power: viewer < operator < admin (the order is the derive's).
          * @enum {string}
          */
@@ -1306,6 +1660,26 @@ export interface components {
             /** @description The instance's display time zone (IANA name, chosen at setup); the UI shows times
              *     in it unless this browser picked another. */
             timezone: string;
+        };
+        /**
+         * @description The keys `unset` may name: the structured ones.
+         * @enum {string}
+         */
+        SettingKey: "enabled" | "port" | "filter" | "logpath" | "backend" | "maxretry" | "findtime" | "bantime" | "bantime.increment" | "bantime.factor" | "bantime.formula" | "bantime.multipliers" | "bantime.maxtime" | "bantime.rndtime" | "bantime.overalljails" | "ignoreip" | "action";
+        /**
+         * SettingView
+         * @description One effective setting and where it was set.
+         */
+        SettingView: {
+            /** @description The value as fail2ban uses it (interpolated; booleans `true`/`false`). */
+            value: string;
+            /** @description The file that set it (empty for the values fail2ban adds itself). */
+            file: string;
+            /**
+             * Format: uint32
+             * @description Its line in that file (0 for values fail2ban adds itself).
+             */
+            line: number;
         };
         /**
          * SetupRequest
@@ -1559,6 +1933,62 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * ValidateRequest
+         * @description A dry run of a change.
+         * @example {
+         *       "jail": "sshd",
+         *       "expected_revision": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+         *       "settings": {
+         *         "enabled": true,
+         *         "port": null,
+         *         "filter": null,
+         *         "logpath": null,
+         *         "backend": null,
+         *         "maxretry": 5,
+         *         "findtime": null,
+         *         "bantime": "1h",
+         *         "bantime.increment": null,
+         *         "bantime.factor": null,
+         *         "bantime.formula": null,
+         *         "bantime.multipliers": null,
+         *         "bantime.maxtime": null,
+         *         "bantime.rndtime": null,
+         *         "bantime.overalljails": null,
+         *         "ignoreip": null,
+         *         "action": null
+         *       },
+         *       "unset": null,
+         *       "raw": null
+         *     }
+         */
+        ValidateRequest: {
+            jail: string;
+            /** @description The `local.revision` the change was made against (409 `config_changed` when the
+             *     file moved on). */
+            expected_revision: string;
+            settings?: components["schemas"]["JailSettingsInput"] | null;
+            /** @description Keys to remove from the override (their `.conf` values apply again). */
+            unset?: components["schemas"]["SettingKey"][] | null;
+            /** @description The whole new text of the `.local` (instead of `settings`/`unset`). */
+            raw?: string | null;
+        };
+        /** ValidateView */
+        ValidateView: {
+            path: string;
+            /** @description The file as the change would write it. */
+            text: string;
+            /** @description Against the current file (empty: no change). */
+            diff: string;
+            /** @description The `fail2ban-client -t` run on a copy of the tree: when it succeeded,
+             *     `result.output` is what fail2ban said; when it failed, `error` is. */
+            test: components["schemas"]["CommandView"] & unknown;
+        };
+        /**
+         * @description Why a configuration file was written.
+         * @enum {string}
+         */
+        WriteReason: "edit" | "activate" | "deactivate" | "restore";
     };
     responses: never;
     parameters: never;
@@ -7604,6 +8034,1200 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_config_jails: {
+        parameters: {
+            query?: {
+                enabled?: boolean;
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ConfigJailList"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_config_jail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ConfigJailView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_config_jail: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["JailChange"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    activate_config_jail: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deactivate_config_jail: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    validate_config: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ValidateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ValidateView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_config_revisions: {
+        parameters: {
+            query?: {
+                file?: string;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RevisionPage"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_config_revision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RevisionView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    restore_config_revision: {
+        parameters: {
+            query?: {
+                side?: components["schemas"]["RestoreSide"];
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,
              *     malformed JSON, a key given twice in one object (`bad_request`), a value outside

@@ -16,10 +16,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ban_writer::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes};
+use crate::config_write;
 use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
 use crate::geo::Geo;
+use crate::jobs::config_sync;
 use crate::jobs::jail_sync::{self, Freshness, ObservedJail};
 use crate::jobs::{JobContext, JobError, Worker};
 
@@ -131,7 +133,7 @@ async fn run_claimed(
     let outcome = match &command {
         Ok(command) => {
             ctx.ensure_leading()?;
-            execute(ctx, command).await
+            execute(ctx, &cmd, command).await
         }
         Err(e) => Outcome::Failed {
             code: ErrorCode::InvalidCommand,
@@ -203,7 +205,28 @@ fn control_failure(e: ControlError) -> Outcome {
     }
 }
 
-async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
+async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome {
+    let refused = |r: config_write::Refusal| Outcome::Failed {
+        code: r.code,
+        message: r.message,
+    };
+    match command {
+        Command::ConfigWrite { .. } => {
+            let written = config_write::write(ctx, cmd, command).await;
+            // The snapshot the API serves (and checks revisions against) follows the
+            // write before the command reports its end.
+            if let Err(e) = config_sync::refresh(ctx).await {
+                tracing::warn!(error = %e, "could not read the configuration again after the write");
+            }
+            return written.map_or_else(refused, Outcome::Succeeded);
+        }
+        Command::ConfigTest { jail, text } => {
+            return config_write::test(ctx, jail, text)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
+        }
+        _ => {}
+    }
     let f2b: &Fail2ban = &ctx.f2b;
     let c = &f2b.client;
     let failed = |e: ClientError| client_failure(e, c.connection_age());
@@ -259,6 +282,9 @@ async fn execute(ctx: &JobContext, command: &Command) -> Outcome {
             Command::IgnoreselfSet { jail, on } => {
                 json!({ "ignoreself": c.set_ignoreself(jail, *on).await.map_err(failed)? })
             }
+            Command::ConfigWrite { .. } | Command::ConfigTest { .. } => {
+                unreachable!("handled above")
+            }
         })
     }
     .await;
@@ -277,6 +303,8 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
     let client = &ctx.f2b.client;
     let mut cache = ctx.f2b.jail_settings.lock().await;
     let (jails, freshness) = match command {
+        Command::ConfigWrite { jail, .. } => (vec![jail.clone()], Freshness::Now),
+        Command::ConfigTest { .. } => return Vec::new(),
         Command::JailStart { jail }
         | Command::JailReload { jail }
         | Command::JailIdle { jail, .. }
@@ -471,6 +499,18 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
             count_running_jails(txn).await?;
         }
         Command::JailStart { .. } | Command::JailReload { .. } => {
+            count_running_jails(txn).await?;
+        }
+        Command::ConfigWrite { jail, .. } => {
+            // A deactivated jail is gone from fail2ban: the snapshot says so at once.
+            db::execute(
+                txn,
+                "UPDATE f2b_jails SET running = false, idle = false, currently_banned = 0, currently_failed = 0 \
+                 WHERE name = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM config_jails c WHERE c.name = $1 AND c.enabled = true)",
+                [jail.as_str().into()],
+            )
+            .await?;
             count_running_jails(txn).await?;
         }
         _ => {}

@@ -3,7 +3,7 @@
 //! and sends a complete reload stream; we never build one by hand (an empty or
 //! start-only stream destroys jails or strips their actions).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use shared::domain::JailName;
@@ -38,10 +38,20 @@ impl ClientProgram {
         self.run(&["reload"]).await
     }
 
+    /// `-t` on another tree (a copy with a change applied): fail2ban reads it as the server
+    /// would and says whether it could start it (PROTOCOL.md §6).
+    pub async fn test_tree(&self, dir: &Path) -> Result<String, ControlError> {
+        self.run_in(dir, &["-t"]).await
+    }
+
     async fn run(&self, verb: &[&str]) -> Result<String, ControlError> {
+        self.run_in(&self.config_dir, verb).await
+    }
+
+    async fn run_in(&self, config_dir: &Path, verb: &[&str]) -> Result<String, ControlError> {
         let mut cmd = Command::new(&self.program);
         cmd.arg("-c")
-            .arg(&self.config_dir)
+            .arg(config_dir)
             .arg("-s")
             .arg(&self.socket)
             .args(verb)

@@ -31,6 +31,10 @@ pub struct Fail2ban {
     /// The jails' settings as last read (`jobs::jail_sync`); a command that changes a
     /// jail re-reads them, so the next sync cannot put older settings back.
     pub jail_settings: crate::jobs::jail_sync::SettingsCache,
+    /// Held by whoever reads or writes the configuration tree (the configuration sync and
+    /// the configuration writes), so a sync that read the tree just before a write cannot
+    /// store its older picture after the write's.
+    pub config_writer: Mutex<()>,
     db: Mutex<Option<Fail2banDb>>,
 }
 
@@ -49,6 +53,7 @@ impl Fail2ban {
             program,
             snapshot_writer: Mutex::new(()),
             jail_settings: Default::default(),
+            config_writer: Mutex::new(()),
             db: Mutex::new(None),
         }
     }

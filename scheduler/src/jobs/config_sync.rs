@@ -21,10 +21,23 @@ pub fn job(every: Duration) -> Job {
     Job::new("config_sync", every, Duration::from_secs(30), sync)
 }
 
+/// How often the scheduler checks that it can still write `jail.d/` when nothing changed.
+const WRITABLE_EVERY_MS: i64 = 60_000;
+
 /// How deep below the root the fingerprint looks (`filter.d/ignorecommands/…` is 2).
 const MAX_DEPTH: usize = 3;
 
 async fn sync(ctx: JobContext) -> Result<(), JobError> {
+    read_if_changed(&ctx, false).await
+}
+
+/// Reads the tree again now, whatever its fingerprint (after a write).
+pub async fn refresh(ctx: &JobContext) -> Result<(), JobError> {
+    read_if_changed(ctx, true).await
+}
+
+async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> {
+    let _writer = ctx.f2b.config_writer.lock().await;
     let root = ctx.f2b.config.config_dir.clone();
     let root_text = root.display().to_string();
     let scan = root.clone();
@@ -32,11 +45,28 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         .await
         .unwrap_or_default();
     let last = config_tree::last_read(&ctx.db).await?;
-    if last
+    let now_ms = shared::db::db_now_ms(&ctx.db).await?;
+    let same_tree = last
         .as_ref()
-        .is_some_and(|r| r.root == root_text && r.fingerprint == fingerprint)
+        .is_some_and(|r| r.root == root_text && r.fingerprint == fingerprint);
+    if !force
+        && same_tree
+        && last
+            .as_ref()
+            .is_some_and(|r| now_ms - r.read_at_ms < WRITABLE_EVERY_MS)
     {
         return Ok(());
+    }
+    // Whether BanGUI may write is looked at with every read and at least once a minute
+    // (a folder made read-only, or writable again, is noticed without a file changing).
+    let probe = root.clone();
+    let writable = tokio::task::spawn_blocking(move || writable(&probe))
+        .await
+        .unwrap_or(false);
+    if !force && same_tree && last.as_ref().is_some_and(|r| r.writable == writable) {
+        let txn = ctx.fenced_txn().await?;
+        config_tree::touch(&txn, now_ms).await?;
+        return ctx.commit(txn).await;
     }
     let version = snapshots::status(&ctx.db)
         .await?
@@ -46,7 +76,6 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
     let outcome = tokio::task::spawn_blocking(move || read(&read_root, &version))
         .await
         .unwrap_or_else(|e| Err(format!("the read stopped: {e}")));
-    let now_ms = shared::db::db_now_ms(&ctx.db).await?;
     let (snapshot, error) = match &outcome {
         Ok((files, jails)) => (Some((files.as_slice(), jails.as_slice())), None),
         Err(e) => (None, Some(e.clone())),
@@ -56,6 +85,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         read_at_ms: now_ms,
         fingerprint,
         error,
+        writable,
     };
     let Some(txn) = fenced_transaction(&ctx.db, &ctx.fence).await? else {
         return Err(JobError::Fenced);
@@ -73,6 +103,26 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         Err(e) => tracing::warn!(error = %e, "the configuration could not be read"),
     }
     Ok(())
+}
+
+/// Whether the scheduler can write `jail.d/` (or create it): a file is made and removed,
+/// the only test that also sees read-only mounts and access rules beyond the mode bits.
+fn writable(root: &Path) -> bool {
+    let dir = root.join("jail.d");
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        root.to_path_buf()
+    };
+    let probe = dir.join(format!(".bangui-probe-{:08x}", rand::random::<u32>()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => std::fs::remove_file(&probe).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// The tree's `*.conf`/`*.local` files with their sizes and times, hashed.
@@ -133,6 +183,9 @@ fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>), Stri
             sha256: hex(&Sha256::digest(&bytes)),
             size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             mtime_ms: mtime_ms(&meta),
+            content: (bytes.len() <= shared::config_edit::MAX_FILE_BYTES)
+                .then(|| String::from_utf8(bytes).ok())
+                .flatten(),
         });
     }
     let jails = tree

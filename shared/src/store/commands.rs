@@ -64,7 +64,7 @@ pub async fn submit(
         ],
     )
     .await?;
-    let payload_json: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    let payload_json = command.audit_payload();
     audit::record(
         &txn,
         actor,

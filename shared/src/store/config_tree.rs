@@ -13,6 +13,8 @@ pub struct FileRow {
     pub sha256: String,
     pub size_bytes: i64,
     pub mtime_ms: i64,
+    /// The text, for files of at most `config_edit::MAX_FILE_BYTES` that are UTF-8.
+    pub content: Option<String>,
 }
 
 /// A jail of the last read: settings as JSON `{key: {value, file, line}}`, problems as a
@@ -33,12 +35,15 @@ pub struct ReadRow {
     pub read_at_ms: i64,
     pub fingerprint: String,
     pub error: Option<String>,
+    /// Whether the scheduler may write the folders BanGUI writes (`jail.d/`): when not,
+    /// BanGUI is read-only and says so.
+    pub writable: bool,
 }
 
 pub async fn last_read<C: ConnectionTrait>(db: &C) -> Result<Option<ReadRow>, DbErr> {
     fetch_optional(
         db,
-        "SELECT root, read_at_ms, fingerprint, error FROM config_reads WHERE id = 1",
+        "SELECT root, read_at_ms, fingerprint, error, writable FROM config_reads WHERE id = 1",
         [],
     )
     .await
@@ -53,13 +58,44 @@ pub async fn jails<C: ConnectionTrait>(db: &C) -> Result<Vec<JailRow>, DbErr> {
     .await
 }
 
+/// One jail of the last read.
+pub async fn jail<C: ConnectionTrait>(db: &C, name: &str) -> Result<Option<JailRow>, DbErr> {
+    fetch_optional(
+        db,
+        "SELECT name, enabled, settings, problems FROM config_jails WHERE name = $1",
+        [name.into()],
+    )
+    .await
+}
+
 pub async fn files<C: ConnectionTrait>(db: &C) -> Result<Vec<FileRow>, DbErr> {
     fetch_all(
         db,
-        "SELECT path, sha256, size_bytes, mtime_ms FROM config_files ORDER BY path",
+        "SELECT path, sha256, size_bytes, mtime_ms, content FROM config_files ORDER BY path",
         [],
     )
     .await
+}
+
+/// One file of the last read, by its full path.
+pub async fn file<C: ConnectionTrait>(db: &C, path: &str) -> Result<Option<FileRow>, DbErr> {
+    fetch_optional(
+        db,
+        "SELECT path, sha256, size_bytes, mtime_ms, content FROM config_files WHERE path = $1",
+        [path.into()],
+    )
+    .await
+}
+
+/// Records that the tree was looked at again and found unchanged.
+pub async fn touch<C: ConnectionTrait>(txn: &C, read_at_ms: i64) -> Result<(), DbErr> {
+    crate::db::execute(
+        txn,
+        "UPDATE config_reads SET read_at_ms = $1 WHERE id = 1",
+        [read_at_ms.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Replaces the snapshot inside the caller's (fenced) transaction. A failed read keeps
@@ -74,12 +110,14 @@ pub async fn replace<C: ConnectionTrait>(
         for f in files {
             crate::db::execute(
                 txn,
-                "INSERT INTO config_files (path, sha256, size_bytes, mtime_ms) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO config_files (path, sha256, size_bytes, mtime_ms, content) \
+                 VALUES ($1, $2, $3, $4, $5)",
                 [
                     f.path.clone().into(),
                     f.sha256.clone().into(),
                     f.size_bytes.into(),
                     f.mtime_ms.into(),
+                    f.content.clone().into(),
                 ],
             )
             .await?;
@@ -101,14 +139,16 @@ pub async fn replace<C: ConnectionTrait>(
     }
     crate::db::execute(
         txn,
-        "INSERT INTO config_reads (id, root, read_at_ms, fingerprint, error) VALUES (1, $1, $2, $3, $4) \
+        "INSERT INTO config_reads (id, root, read_at_ms, fingerprint, error, writable) \
+         VALUES (1, $1, $2, $3, $4, $5) \
          ON CONFLICT (id) DO UPDATE SET root = excluded.root, read_at_ms = excluded.read_at_ms, \
-           fingerprint = excluded.fingerprint, error = excluded.error",
+           fingerprint = excluded.fingerprint, error = excluded.error, writable = excluded.writable",
         [
             read.root.clone().into(),
             read.read_at_ms.into(),
             read.fingerprint.clone().into(),
             read.error.clone().into(),
+            read.writable.into(),
         ],
     )
     .await?;

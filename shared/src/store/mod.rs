@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod commands;
+pub mod config_revisions;
 pub mod config_tree;
 pub mod job_runs;
 pub mod rate_limits;
