@@ -110,6 +110,7 @@ pub fn resolve(root: &Path, jail: &JailName) -> Result<Target, Refusal> {
         Err(e) => return Err(refuse(format!("{}: {e}", dir.display()))),
     }
     let path = root.join(&relative);
+    remove_leftovers(&path);
     let (current, mode, owner) = match std::fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(refuse(format!(
@@ -155,6 +156,21 @@ pub fn resolve(root: &Path, jail: &JailName) -> Result<Target, Refusal> {
         mode,
         owner,
     })
+}
+
+/// Temporary files of this target a killed writer left behind (the rename never
+/// happened, so they were never the file).
+fn remove_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.bangui-", name.to_string_lossy());
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = entry.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Replaces (or, with `None`, removes) the file atomically: a temporary file in the same

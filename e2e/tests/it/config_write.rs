@@ -419,3 +419,103 @@ async fn jails_are_configured_through_the_validated_write_path() {
         s.stop().await;
     }
 }
+
+/// The leading scheduler is SIGKILLed in the middle of an activation (after it recorded
+/// the revision, while it writes, reloads or verifies) with a standby running: the
+/// standby takes over and the command ends succeeded or rolled back; the file is the old
+/// one or the new one, whole, and no temporary file is left.
+#[tokio::test]
+async fn a_leader_killed_mid_activation_leaves_the_old_file_or_the_new_one() {
+    use shared::config_edit::RevisionState;
+    use testkit::fail2ban::fail2ban_env;
+    use testkit::processes::{SchedulerProcess, Timings};
+
+    for backend in backends() {
+        let s = Stack::start_on(
+            PrivateFail2ban::start_stock(),
+            backend,
+            &[("BANGUI_CONFIG_SYNC_INTERVAL", "1s")],
+        )
+        .await;
+        let mut env = fail2ban_env(&s.f2b);
+        env.push(("BANGUI_CONFIG_SYNC_INTERVAL".into(), "1s".into()));
+        let standby = SchedulerProcess::spawn_with(&s.test_db.url, Timings::SHORT, "standby", &env);
+        standby.wait_healthy().await;
+        let db = s.test_db.connect().await;
+        let conf = s.f2b.config_dir();
+        let target = conf.join("jail.d/nginx-http-auth.local");
+        let log = s.f2b.dir.join("nginx-error.log");
+        std::fs::write(&log, "").expect("log");
+        let nginx = s
+            .eventually(
+                "the stock tree is read",
+                Duration::from_secs(20),
+                || async {
+                    let j = config_jail(&s, "nginx-http-auth").await;
+                    j["local"]["revision"].is_string().then_some(j)
+                },
+            )
+            .await;
+        let (code, cmd) = put(
+            &s,
+            "/config/jails/nginx-http-auth",
+            json!({
+                "expected_revision": nginx["local"]["revision"],
+                "settings": { "enabled": true, "logpath": [log.display().to_string()] }
+            }),
+        )
+        .await;
+        assert_eq!(code, 202, "{cmd}");
+        let id = cmd["id"].as_i64().expect("id");
+        // Kill the leader as soon as it has recorded the revision (it is then writing,
+        // reloading or verifying).
+        let started = std::time::Instant::now();
+        loop {
+            let rev = shared::store::config_revisions::by_command(&db, id)
+                .await
+                .expect("revision");
+            if rev.is_some_and(|r| r.state == RevisionState::Applying) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the write never started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        s.scheduler.signal("KILL");
+        let end = s
+            .eventually(
+                "the standby ends the command",
+                Duration::from_secs(40),
+                || async {
+                    let c = s.get(&format!("/commands/{id}")).await;
+                    (c["status"] == "succeeded" || c["status"] == "failed").then_some(c)
+                },
+            )
+            .await;
+        let rev = shared::store::config_revisions::by_command(&db, id)
+            .await
+            .expect("revision")
+            .expect("recorded");
+        let on_disk = std::fs::read_to_string(&target).ok();
+        if end["status"] == "succeeded" {
+            assert_eq!(rev.state, RevisionState::Applied);
+            assert_eq!(on_disk, rev.content, "the new file, whole");
+            assert!(running_jails(&s).contains(&"nginx-http-auth".to_owned()));
+        } else {
+            assert_eq!(end["error_code"], "config_rolled_back", "{end}");
+            assert_eq!(rev.state, RevisionState::RolledBack);
+            assert_eq!(on_disk, None, "the old file (there was none)");
+        }
+        let leftovers: Vec<String> = std::fs::read_dir(conf.join("jail.d"))
+            .expect("jail.d")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        drop(standby);
+        s.stop().await;
+    }
+}
