@@ -440,6 +440,49 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("configures a jail: the change reviewed with its diff and fail2ban's verdict, saved, listed as a revision, and undone", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails?q=web`);
+    const table = page.getByRole("table", { name: "Configured jails" });
+    await table.getByRole("link", { name: "web-auth" }).click();
+    await page.waitForURL("**/config/jails/web-auth");
+    const settings = page.getByRole("table", { name: "Effective settings" });
+    await settings.getByRole("row").filter({ hasText: "maxretry" }).getByText("jail.conf:").waitFor({ timeout: 20_000 });
+    await page.getByLabel("Max retry").fill("4");
+    await page.getByRole("button", { name: "Review changes…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Review the change" });
+    await dialog.getByText("+maxretry = 4").waitFor();
+    await dialog.getByText("fail2ban accepts it").waitFor({ timeout: 20_000 });
+    await dialog.getByText("OK: configuration test is successful").waitFor();
+    await dialog.getByRole("button", { name: "Save and apply" }).click();
+    await page.getByText("Save jail.d/web-auth.local: applied").waitFor({ timeout: 30_000 });
+    assert.equal(stack.f2b.client("get", "web-auth", "maxretry").trim(), "4");
+    await settings.getByRole("row").filter({ hasText: "maxretry" }).getByText("jail.d/web-auth.local:2").waitFor({ timeout: 15_000 });
+    const revisions = page.getByRole("table", { name: "Revisions" });
+    const row = revisions.getByRole("row").filter({ hasText: "edit" });
+    await row.getByText("applied").waitFor({ timeout: 15_000 });
+    await row.getByRole("button", { name: "Diff" }).click();
+    await page.getByLabel(/^Revision \d+$/).getByText("+maxretry = 4").waitFor();
+    // Undo: the file goes back to what it was (empty), fail2ban to maxretry 2.
+    await row.getByRole("button", { name: "Undo" }).click();
+    await page.getByText(/Undo revision \d+: applied/).waitFor({ timeout: 30_000 });
+    assert.equal(stack.f2b.client("get", "web-auth", "maxretry").trim(), "2");
+    await settings.getByRole("row").filter({ hasText: "maxretry" }).getByText("jail.conf:").waitFor({ timeout: 15_000 });
+    // A change fail2ban refuses is never saved: the review says why.
+    await page.getByRole("tab", { name: "Raw file" }).click();
+    await page.waitForFunction(() => new URLSearchParams(location.search).get("editor") === "raw");
+    const editor = page.getByLabel("Text of jail.d/web-auth.local");
+    await editor.click();
+    await page.keyboard.type("[web-auth]\nlogpath = /nonexistent/bangui.log\n");
+    await page.getByRole("button", { name: "Review changes…" }).click();
+    await dialog.getByText("fail2ban refuses it").waitFor({ timeout: 20_000 });
+    await dialog.getByText(/Have not found any log file for web-auth/).waitFor();
+    assert.equal(await dialog.getByRole("button", { name: "Save and apply" }).isDisabled(), true);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -497,6 +540,9 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["jail-detail", "/jails/web-auth"],
       ["history", "/history"],
       ["ip-timeline", `/history/${OTHER_IP}`],
+      ["config", "/config/jails"],
+      ["config-jail", "/config/jails/web-auth"],
+      ["config-jail-raw", "/config/jails/web-auth?editor=raw"],
       ["login", "/login"],
     ];
     const problems = [];

@@ -18,6 +18,8 @@ const Jails = lazy(() => import("./features/jails/JailsPage"));
 const JailDetail = lazy(() => import("./features/jails/JailDetailPage"));
 const History = lazy(() => import("./features/history/HistoryPage"));
 const IpTimeline = lazy(() => import("./features/history/IpTimelinePage"));
+const Config = lazy(() => import("./features/config/ConfigPage"));
+const JailConfig = lazy(() => import("./features/config/JailConfigPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -64,6 +66,9 @@ export function App() {
             <Route path="/jails/:name" element={<Guard><JailDetail /></Guard>} />
             <Route path="/history" element={<Guard><History /></Guard>} />
             <Route path="/history/:ip" element={<Guard><IpTimeline /></Guard>} />
+            <Route path="/config" element={<Navigate to="/config/jails" replace />} />
+            <Route path="/config/jails" element={<Guard><Config /></Guard>} />
+            <Route path="/config/jails/:name" element={<Guard><JailConfig /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>

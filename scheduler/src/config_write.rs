@@ -266,16 +266,36 @@ impl Drop for TreeCopy {
     }
 }
 
-/// What fail2ban said, without its warnings: the `ERROR` lines (timestamp and logger
-/// dropped), else the last lines of what it printed.
+/// What fail2ban said, in its own words without its log prefixes: the `ERROR` lines when
+/// there are any; else its verdict (`OK: …`) followed by its warnings; else the last
+/// lines it printed.
 pub fn fail2ban_words(output: &str) -> String {
-    let errors: Vec<&str> = output
-        .lines()
-        .filter_map(|l| l.split_once(" ERROR ").map(|(_, m)| m.trim()))
-        .filter(|m| !m.is_empty())
-        .collect();
+    let messages = |level: &str| -> Vec<String> {
+        output
+            .lines()
+            .filter_map(|l| l.split_once(level).map(|(_, m)| m.trim().to_owned()))
+            .filter(|m| !m.is_empty())
+            .collect()
+    };
+    let errors = messages(" ERROR ");
     if !errors.is_empty() {
         return errors.join("\n");
+    }
+    let mut said: Vec<String> = output
+        .lines()
+        .filter(|l| l.starts_with("OK:"))
+        .map(str::to_owned)
+        .collect();
+    if !said.is_empty() {
+        let mut warnings = messages(" WARNING ");
+        warnings.dedup();
+        said.extend(
+            warnings
+                .into_iter()
+                .take(20)
+                .map(|w| format!("warning: {w}")),
+        );
+        return said.join("\n");
     }
     let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(5)..].join("\n")
@@ -686,6 +706,12 @@ mod tests {
         assert_eq!(
             fail2ban_words("OK: configuration test is successful"),
             "OK: configuration test is successful"
+        );
+        let ok = "OK: configuration test is successful\n\
+                  2026-12-03 09:55:45,106 fail2ban.jailreader     [14205]: WARNING No filter set for jail web-auth\n";
+        assert_eq!(
+            fail2ban_words(ok),
+            "OK: configuration test is successful\nwarning: No filter set for jail web-auth"
         );
     }
 

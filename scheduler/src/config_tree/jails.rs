@@ -39,6 +39,15 @@ pub const JAIL_KEYS: &[(&str, Kind)] = &[
     ("action", Kind::Text),
 ];
 
+/// Keys fail2ban does not read for the jail itself but its actions use (`%(port)s`…),
+/// shown and edited with the jail; a value that cannot be interpolated is left out
+/// rather than reported (fail2ban only meets it inside an action).
+pub const ACTION_KEYS: &[(&str, Kind)] = &[
+    ("port", Kind::Text),
+    ("protocol", Kind::Text),
+    ("banaction", Kind::Text),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Bool,
@@ -112,7 +121,8 @@ pub fn read_with_files(root: &Path, version: &str) -> Result<Jails, FilesError> 
 fn jail(merged: &Merged, name: String) -> JailConfig {
     let mut settings = BTreeMap::new();
     let mut problems = Vec::new();
-    for (key, kind) in JAIL_KEYS {
+    for (key, kind) in JAIL_KEYS.iter().chain(ACTION_KEYS) {
+        let quiet = ACTION_KEYS.iter().any(|(k, _)| k == key);
         let origin = merged
             .sections
             .get(&name)
@@ -136,6 +146,7 @@ fn jail(merged: &Merged, name: String) -> JailConfig {
                 None => problems.push(format!("{key}: {value:?} is not a number")),
             },
             Err(InterpolationError::NoSuchKey { .. }) => {}
+            Err(_) if quiet => {}
             Err(e) => problems.push(e.to_string()),
         }
     }

@@ -27,6 +27,7 @@ import {
   Globe20Regular,
   History20Regular,
   Navigation20Regular,
+  Settings20Regular,
   ShieldLock20Regular,
   SignOut20Regular,
 } from "@fluentui/react-icons";
@@ -110,6 +111,7 @@ const NAV = [
   { to: "/map", label: "World Map", icon: <Globe20Regular /> },
   { to: "/jails", label: "Jails", icon: <ShieldLock20Regular /> },
   { to: "/history", label: "History", icon: <History20Regular /> },
+  { to: "/config/jails", label: "Configuration", icon: <Settings20Regular /> },
 ];
 
 function NavLinks({ onPick }: { onPick?: () => void }) {
