@@ -97,6 +97,14 @@ export async function startStack({ databaseUrl, binDir }) {
         const now = Math.floor(Date.now() / 1000);
         appendFileSync(join(f2bDir, "web.log"), Array.from({ length: n }, () => `${now} failure from ${ip}\n`).join(""));
       },
+      /** Stops the private fail2ban-server (as a crash or an operator would). */
+      stop() {
+        execFileSync(script, ["stop", f2bDir], { stdio: "pipe" });
+      },
+      /** Starts it again on the same configuration, socket and database. */
+      start() {
+        execFileSync(script, ["start", f2bDir], { env: { ...process.env, F2B_BANTIME: "1h" }, stdio: "pipe" });
+      },
       /** The IPs fail2ban itself has banned in `jail` now. */
       banned(jail) {
         const line = client("status", jail)

@@ -11,7 +11,7 @@
 // database.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -480,6 +480,33 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await dialog.getByText(/Have not found any log file for web-auth/).waitFor();
     assert.equal(await dialog.getByRole("button", { name: "Save and apply" }).isDisabled(), true);
     await dialog.getByRole("button", { name: "Cancel" }).click();
+    await ctx.close();
+  });
+
+  it("shows a banner on every page when fail2ban stopped after a change and BanGUI rolled it back, until an admin acknowledges it", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails/bulk`);
+    await page.getByLabel("Max retry").fill("9");
+    await page.getByRole("button", { name: "Review changes…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Review the change" });
+    await dialog.getByText("fail2ban accepts it").waitFor({ timeout: 20_000 });
+    await dialog.getByRole("button", { name: "Save and apply" }).click();
+    await page.getByText("Save jail.d/bulk.local: applied").waitFor({ timeout: 30_000 });
+    stack.f2b.stop();
+    try {
+      await page.goto(`${stack.base}/`);
+      const banner = page.getByRole("alert").filter({ hasText: "fail2ban stopped after a configuration change" });
+      await banner.waitFor({ timeout: 40_000 });
+      await banner.getByText(/restored the previous file/).waitFor();
+      await page.screenshot({ path: join(SHOTS, "config-alert.png"), fullPage: false });
+      assert.equal(existsSync(join(stack.f2b.dir, "conf/jail.d/bulk.local")), false, "the file is gone again, as before the change");
+    } finally {
+      stack.f2b.start();
+    }
+    await page.getByRole("alert").filter({ hasText: "fail2ban stopped after a configuration change" }).getByRole("button", { name: "Acknowledge" }).click();
+    await page.getByRole("alert").filter({ hasText: "fail2ban stopped after a configuration change" }).waitFor({ state: "detached", timeout: 15_000 });
+    assert.equal(stack.f2b.client("get", "bulk", "maxretry").trim(), "3");
     await ctx.close();
   });
 

@@ -23,6 +23,7 @@ mod m20261202_000010_command_backoff;
 mod m20261203_000011_write_probe;
 mod m20261203_000012_config_tree;
 mod m20261203_000013_config_writes;
+mod m20261203_000014_config_alerts;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_write_probe::Migration),
             Box::new(m20261203_000012_config_tree::Migration),
             Box::new(m20261203_000013_config_writes::Migration),
+            Box::new(m20261203_000014_config_alerts::Migration),
         ]
     }
 }

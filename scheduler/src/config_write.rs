@@ -38,6 +38,9 @@ use crate::jobs::{JobContext, JobError};
 
 /// How long fail2ban gets to show the jail as the file says after a reload.
 const VERIFY_WITHIN: Duration = Duration::from_secs(5);
+/// fail2ban stopping within this time after a change is taken as the change's doing: the
+/// change is rolled back (and fail2ban started again where BanGUI may).
+pub const PROBATION: Duration = Duration::from_secs(60);
 
 /// How a configuration command failed.
 #[derive(Debug)]
@@ -557,7 +560,7 @@ async fn apply(
     match outcome {
         Ok(running) => {
             let txn = ctx.fenced_txn().await?;
-            config_revisions::settle(&txn, revision_id, RevisionState::Applied, None).await?;
+            config_revisions::settle(&txn, revision_id, RevisionState::Applied, None, None).await?;
             ctx.commit(txn).await?;
             Ok(json!({
                 "revision_id": revision_id,
@@ -605,10 +608,90 @@ async fn rollback(
             ));
         }
     }
+    let alert = if ctx.f2b.client.ping().await.is_err() {
+        Some(format!(
+            "fail2ban stopped answering after a change to {}; BanGUI restored the previous file{}",
+            target.relative,
+            restart(ctx).await
+        ))
+    } else {
+        None
+    };
     let txn = ctx.fenced_txn().await?;
-    config_revisions::settle(&txn, revision_id, RevisionState::RolledBack, Some(&message)).await?;
+    config_revisions::settle(
+        &txn,
+        revision_id,
+        RevisionState::RolledBack,
+        Some(&message),
+        alert.as_deref(),
+    )
+    .await?;
     ctx.commit(txn).await?;
     Err(Refusal::new(ErrorCode::ConfigRolledBack, message))
+}
+
+/// Starts fail2ban again where BanGUI may, and says what came of it (for an alert).
+async fn restart(ctx: &JobContext) -> String {
+    if !ctx.f2b.config.may_start {
+        return " (it reads that file when it is started again)".into();
+    }
+    match ctx.f2b.program.start_server().await {
+        Ok(_) => " and started fail2ban again".into(),
+        Err(e) => format!("; starting fail2ban failed: {}", control_words(&e)),
+    }
+}
+
+/// fail2ban stopped answering: if a change was applied within [`PROBATION`], it is the
+/// likely cause. Its file is restored (when nobody changed it since), the revision rolled
+/// back with an alert for the UI, and fail2ban started again where BanGUI may.
+pub async fn after_outage(ctx: &JobContext) -> Result<(), Refusal> {
+    let within = i64::try_from(PROBATION.as_millis()).unwrap_or(i64::MAX);
+    let Some(rev) = config_revisions::newest_if_recently_applied(&ctx.db, within).await? else {
+        return Ok(());
+    };
+    let Some(jail) = rev.jail.as_deref().and_then(|j| JailName::parse(j).ok()) else {
+        return Ok(());
+    };
+    {
+        let _writer = ctx.f2b.config_writer.lock().await;
+        let root = ctx.f2b.config.config_dir.clone();
+        let target = tokio::task::spawn_blocking(move || resolve(&root, &jail))
+            .await
+            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))??;
+        if Revision::of(target.current.as_deref()) != Revision::of(rev.content.as_deref()) {
+            tracing::info!(
+                revision = rev.id,
+                "fail2ban stopped after a change, but the file changed since; left as it is"
+            );
+            return Ok(());
+        }
+        ctx.ensure_leading()?;
+        let t = target.clone();
+        let old = rev.previous_content.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&t, old.as_deref()))
+            .await
+            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| Refusal::new(ErrorCode::ConfigPathRefused, e.to_string()))?;
+        let alert = format!(
+            "fail2ban stopped answering within {} s of a change to {}; BanGUI restored the previous file{}",
+            PROBATION.as_secs(),
+            target.relative,
+            restart(ctx).await
+        );
+        tracing::warn!(revision = rev.id, %alert, "configuration change rolled back");
+        let txn = ctx.fenced_txn().await?;
+        config_revisions::settle(
+            &txn,
+            rev.id,
+            RevisionState::RolledBack,
+            Some("fail2ban stopped answering after this change"),
+            Some(&alert),
+        )
+        .await?;
+        ctx.commit(txn).await?;
+    }
+    crate::jobs::config_sync::refresh(ctx).await?;
+    Ok(())
 }
 
 /// Waits (bounded) until fail2ban runs the jail as the file says: running when enabled

@@ -117,6 +117,9 @@ pub struct Fail2banConfig {
     pub client: PathBuf,
     /// Per-command timeout on the socket.
     pub timeout: Duration,
+    /// Whether BanGUI may start fail2ban (`fail2ban-client start`) when it stopped after a
+    /// configuration change BanGUI rolled back (off where a service manager owns it).
+    pub may_start: bool,
     pub status_interval: Duration,
     pub jail_sync_interval: Duration,
     /// How often the configuration tree's files are checked for changes (and re-read).
@@ -218,6 +221,18 @@ impl Sources {
                 format!("{raw:?} is not an address like 127.0.0.1:8080"),
             )
         })
+    }
+
+    pub fn bool_or(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self
+            .string_or(var, if default { "true" } else { "false" })
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(invalid(var, format!("{other:?} is not true or false"))),
+        }
     }
 
     pub fn path_or(&self, var: &str, default: &str) -> PathBuf {
@@ -366,6 +381,7 @@ impl Config {
             config_dir: src.path_or("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban"),
             client: src.path_or("BANGUI_FAIL2BAN_CLIENT", "fail2ban-client"),
             timeout: src.duration_or("BANGUI_FAIL2BAN_TIMEOUT", Duration::from_secs(10))?,
+            may_start: src.bool_or("BANGUI_FAIL2BAN_MAY_START", false)?,
             status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,
             jail_sync_interval: src
                 .interval_or("BANGUI_JAIL_SYNC_INTERVAL", Duration::from_secs(5))?,
@@ -382,20 +398,7 @@ impl Config {
         };
         let history = history_config(src)?;
         let command_expiry = src.duration_or("BANGUI_COMMAND_EXPIRY", Duration::from_secs(60))?;
-        let cookie_secure = match src
-            .string_or("BANGUI_COOKIE_SECURE", "true")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                return Err(invalid(
-                    "BANGUI_COOKIE_SECURE",
-                    format!("{other:?} is not true or false"),
-                ));
-            }
-        };
+        let cookie_secure = src.bool_or("BANGUI_COOKIE_SECURE", true)?;
         let trusted_proxies = src
             .string_or("BANGUI_TRUSTED_PROXIES", "")
             .split(',')

@@ -287,6 +287,17 @@ pub struct RevisionSummary {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What BanGUI did when fail2ban stopped after this change (an alert until
+    /// acknowledged).
+    pub alert: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct AlertList {
+    /// Rollbacks after fail2ban stopped, not acknowledged yet, newest first.
+    pub items: Vec<RevisionSummary>,
 }
 
 #[derive(Debug, Object)]
@@ -332,6 +343,9 @@ fn summary(r: &config_revisions::RevisionRow) -> RevisionSummary {
         error: r.error.clone(),
         created_at: from_epoch_ms(r.created_at_ms),
         finished_at: r.finished_at_ms.map(from_epoch_ms),
+        alert: r.alert.clone(),
+        acknowledged_by: r.acknowledged_by.clone(),
+        acknowledged_at: r.acknowledged_at_ms.map(from_epoch_ms),
     }
 }
 
@@ -981,6 +995,35 @@ impl ConfigApi {
             previous_content: before,
             content: after,
         }))
+    }
+
+    /// Changes BanGUI rolled back because fail2ban stopped after them, until an admin
+    /// acknowledges them (the UI shows them as a banner). Role: viewer.
+    #[oai(
+        path = "/config/alerts",
+        method = "get",
+        operation_id = "list_config_alerts"
+    )]
+    async fn alerts(&self, req: &Request) -> ApiResult<Json<AlertList>> {
+        self.auth.require(req, Role::Viewer).await?;
+        let rows = config_revisions::open_alerts(&self.db).await?;
+        Ok(Json(AlertList {
+            items: rows.iter().map(summary).collect(),
+        }))
+    }
+
+    /// Acknowledge an alert: the banner goes away (audited). Role: admin.
+    #[oai(
+        path = "/config/alerts/:id/acknowledge",
+        method = "post",
+        operation_id = "acknowledge_config_alert"
+    )]
+    async fn acknowledge(&self, req: &Request, id: Path<i64>) -> ApiResult<Json<RevisionSummary>> {
+        let caller = self.auth.require(req, Role::Admin).await?;
+        if !config_revisions::acknowledge(&self.db, &(&caller).into(), id.0).await? {
+            return Err(ApiError::not_found(format!("no open alert {}", id.0)));
+        }
+        Ok(Json(summary(&self.load_revision(id.0).await?)))
     }
 
     /// Write a revision's content back (`side=after`, the default) or the content it

@@ -519,3 +519,96 @@ async fn a_leader_killed_mid_activation_leaves_the_old_file_or_the_new_one() {
         s.stop().await;
     }
 }
+
+/// fail2ban stops right after an activation: BanGUI restores the previous file, starts
+/// fail2ban again (`BANGUI_FAIL2BAN_MAY_START`), which comes back without the change, and
+/// shows what happened as an alert until an admin acknowledges it.
+#[tokio::test]
+async fn fail2ban_stopping_after_a_change_rolls_it_back_and_raises_an_alert() {
+    for backend in backends() {
+        let s = Stack::start_on(
+            PrivateFail2ban::start_stock(),
+            backend,
+            &[
+                ("BANGUI_CONFIG_SYNC_INTERVAL", "1s"),
+                ("BANGUI_FAIL2BAN_MAY_START", "true"),
+            ],
+        )
+        .await;
+        let conf = s.f2b.config_dir();
+        let log = s.f2b.dir.join("nginx-error.log");
+        std::fs::write(&log, "").expect("log");
+        let nginx = s
+            .eventually(
+                "the stock tree is read",
+                Duration::from_secs(20),
+                || async {
+                    let j = config_jail(&s, "nginx-http-auth").await;
+                    j["local"]["revision"].is_string().then_some(j)
+                },
+            )
+            .await;
+        let (_, cmd) = put(
+            &s,
+            "/config/jails/nginx-http-auth?wait=10s",
+            json!({
+                "expected_revision": nginx["local"]["revision"],
+                "settings": { "enabled": true, "logpath": [log.display().to_string()] }
+            }),
+        )
+        .await;
+        assert_eq!(cmd["status"], "succeeded", "{cmd}");
+        let revision = cmd["result"]["revision_id"].as_i64().expect("revision");
+        assert!(running_jails(&s).contains(&"nginx-http-auth".to_owned()));
+        assert_eq!(s.get("/config/alerts").await["items"], json!([]));
+
+        s.f2b.stop();
+        let alerts = s
+            .eventually(
+                "the change is rolled back",
+                Duration::from_secs(30),
+                || async {
+                    let alerts = s.get("/config/alerts").await;
+                    (alerts["items"].as_array().is_some_and(|a| !a.is_empty())).then_some(alerts)
+                },
+            )
+            .await;
+        let alert = &alerts["items"][0];
+        assert_eq!(alert["id"], revision, "{alerts}");
+        assert_eq!(alert["state"], "rolled_back");
+        assert!(
+            alert["alert"]
+                .as_str()
+                .is_some_and(|a| a.contains("jail.d/nginx-http-auth.local")
+                    && a.contains("started fail2ban again")),
+            "{alert}"
+        );
+        assert!(!conf.join("jail.d/nginx-http-auth.local").exists());
+        // fail2ban is back, as it was before the change.
+        s.eventually("fail2ban is back", Duration::from_secs(30), || async {
+            let up = std::process::Command::new("fail2ban-client")
+                .arg("-s")
+                .arg(s.f2b.socket())
+                .arg("ping")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            up.then_some(())
+        })
+        .await;
+        let jails = running_jails(&s);
+        assert!(jails.contains(&"web-auth".to_owned()), "{jails:?}");
+        assert!(!jails.contains(&"nginx-http-auth".to_owned()), "{jails:?}");
+        // The alert stays until an admin acknowledges it.
+        let (code, acked) = s
+            .post(&format!("/config/alerts/{revision}/acknowledge"), json!({}))
+            .await;
+        assert_eq!(code, 200, "{acked}");
+        assert_eq!(acked["acknowledged_by"], "admin");
+        assert_eq!(s.get("/config/alerts").await["items"], json!([]));
+        let (code, again) = s
+            .post(&format!("/config/alerts/{revision}/acknowledge"), json!({}))
+            .await;
+        assert_eq!(code, 404, "{again}");
+        s.stop().await;
+    }
+}

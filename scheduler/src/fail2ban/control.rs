@@ -38,6 +38,12 @@ impl ClientProgram {
         self.run(&["reload"]).await
     }
 
+    /// `start`: starts fail2ban's server with this configuration (only where BanGUI is
+    /// allowed to: `BANGUI_FAIL2BAN_MAY_START`).
+    pub async fn start_server(&self) -> Result<String, ControlError> {
+        self.run(&["start"]).await
+    }
+
     /// `-t` on another tree (a copy with a change applied): fail2ban reads it as the server
     /// would and says whether it could start it (PROTOCOL.md §6).
     pub async fn test_tree(&self, dir: &Path) -> Result<String, ControlError> {

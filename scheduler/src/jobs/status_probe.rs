@@ -123,6 +123,12 @@ async fn probe(ctx: JobContext) -> Result<(), JobError> {
     if written == 0 {
         return Err(JobError::Fenced);
     }
+    if observed.as_ref().is_err_and(ClientError::is_unavailable) {
+        // fail2ban gone just after a configuration change: that change is rolled back.
+        if let Err(e) = crate::config_write::after_outage(&ctx).await {
+            tracing::warn!(error = %e.message, "could not roll back the change fail2ban stopped after");
+        }
+    }
     // Unreachable is reported in the row, not as a job failure: the probe did its job.
     Ok(())
 }

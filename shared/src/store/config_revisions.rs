@@ -28,10 +28,15 @@ pub struct RevisionRow {
     pub error: Option<String>,
     pub created_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// What BanGUI did when fail2ban stopped after this change (shown until acknowledged).
+    pub alert: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at_ms: Option<i64>,
 }
 
 const SELECT: &str = "SELECT id, path, jail, reason, command_id, previous_content, content, \
-    author, request_id, state, error, created_at_ms, finished_at_ms FROM config_revisions";
+    author, request_id, state, error, created_at_ms, finished_at_ms, alert, acknowledged_by, \
+    acknowledged_at_ms FROM config_revisions";
 
 /// What a new revision records.
 #[derive(Debug, Clone)]
@@ -73,21 +78,87 @@ pub async fn insert<C: ConnectionTrait>(db: &C, r: &NewRevision<'_>) -> Result<i
     Ok(id)
 }
 
-/// Settles a revision (`applied` or `rolled_back` with fail2ban's words); fenced by the
-/// caller's transaction.
+/// Settles a revision (`applied`, or `rolled_back` with fail2ban's words and, when
+/// fail2ban stopped, an alert); fenced by the caller's transaction.
 pub async fn settle<C: ConnectionTrait>(
     db: &C,
     id: i64,
     state: RevisionState,
     error: Option<&str>,
+    alert: Option<&str>,
 ) -> Result<(), DbErr> {
     crate::db::execute(
         db,
-        "UPDATE config_revisions SET state = $2, error = $3, finished_at_ms = {now_ms} WHERE id = $1",
-        [id.into(), state.into(), error.map(str::to_owned).into()],
+        "UPDATE config_revisions SET state = $2, error = $3, alert = $4, finished_at_ms = {now_ms} \
+         WHERE id = $1",
+        [
+            id.into(),
+            state.into(),
+            error.map(str::to_owned).into(),
+            alert.map(str::to_owned).into(),
+        ],
     )
     .await?;
     Ok(())
+}
+
+/// The newest write, when it was applied within the last `within_ms`: the change that
+/// may be why fail2ban stopped. (Only the newest: one outage rolls back one change.)
+pub async fn newest_if_recently_applied<C: ConnectionTrait>(
+    db: &C,
+    within_ms: i64,
+) -> Result<Option<RevisionRow>, DbErr> {
+    fetch_optional(
+        db,
+        &format!(
+            "{SELECT} WHERE id = (SELECT MAX(id) FROM config_revisions) \
+             AND state = 'applied' AND finished_at_ms >= {{now_ms}} - $1"
+        ),
+        [within_ms.into()],
+    )
+    .await
+}
+
+/// Rollbacks with an alert nobody acknowledged yet, newest first.
+pub async fn open_alerts<C: ConnectionTrait>(db: &C) -> Result<Vec<RevisionRow>, DbErr> {
+    crate::store::fetch_all(
+        db,
+        &format!("{SELECT} WHERE alert IS NOT NULL AND acknowledged_at_ms IS NULL ORDER BY id DESC LIMIT 50"),
+        [],
+    )
+    .await
+}
+
+/// Acknowledges a revision's alert, audited (`config.alert_acknowledge`). Returns false
+/// when there is no such open alert.
+pub async fn acknowledge(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::store::audit::Actor,
+    id: i64,
+) -> Result<bool, DbErr> {
+    let txn = crate::store::write_transaction(db).await?;
+    let n = crate::db::execute(
+        &txn,
+        "UPDATE config_revisions SET acknowledged_by = $2, acknowledged_at_ms = {now_ms} \
+         WHERE id = $1 AND alert IS NOT NULL AND acknowledged_at_ms IS NULL",
+        [id.into(), actor.name.clone().into()],
+    )
+    .await?;
+    if n > 0 {
+        crate::store::audit::record(
+            &txn,
+            actor,
+            crate::store::audit::Entry {
+                action: "config.alert_acknowledge",
+                target: None,
+                result: "ok",
+                details: Some(serde_json::json!({ "revision_id": id })),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(n > 0)
 }
 
 /// The revision a command recorded, if it got that far (a new leader retrying the

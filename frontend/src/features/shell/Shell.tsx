@@ -32,6 +32,7 @@ import {
   SignOut20Regular,
 } from "@fluentui/react-icons";
 import { api, unwrap } from "../../api/client";
+import { ConfigAlerts } from "../config/Alerts";
 import { useApiQuery } from "../../api/query";
 import { useNarrow } from "../../components/layout";
 import { useSession } from "../../session";
@@ -272,6 +273,7 @@ export function Shell({ children }: { children: ReactNode }) {
         </header>
         <main id="content" tabIndex={-1} className={s.content}>
           {narrow && <NoticeList />}
+          <ConfigAlerts />
           {children}
         </main>
         {!narrow && <NoticeList />}
