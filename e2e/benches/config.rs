@@ -1,0 +1,154 @@
+//! Configuration numbers (issue #18), against a real fail2ban on a full private copy of
+//! Debian's `/etc/fail2ban`, on every backend of `BANGUI_TEST_BACKENDS`:
+//!
+//! - parsing the full stock tree (every jail with its settings and origins), as the
+//!   scheduler does after every change, beside `fail2ban-client -d` (fail2ban's own read);
+//! - the activation round trip: `PUT /config/jails/{name}?wait` (tested on a copy with
+//!   `-t`, recorded, written, reloaded, verified, the tree read again) until the API
+//!   answers with the jail running, beside fail2ban's own bound measured in the same run:
+//!   `fail2ban-client reload --if-exists <jail>` alone on the same tree.
+//!
+//!     cargo build --release -p scheduler && cargo bench -p e2e --bench config
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use testkit::db::backends;
+use testkit::fail2ban::PrivateFail2ban;
+use testkit::stack::Stack;
+
+const RUNS: usize = 15;
+const JAIL: &str = "nginx-http-auth";
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1000.0
+}
+
+fn p95(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * 0.95).round() as usize].as_secs_f64() * 1000.0
+}
+
+fn parse_numbers() {
+    let root = std::env::temp_dir().join(format!("bangui-bench-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let copied = Command::new("cp")
+        .args(["-r", "/etc/fail2ban"])
+        .arg(&root)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let mut ours = Vec::new();
+    let mut jails = 0;
+    for _ in 0..50 {
+        let start = Instant::now();
+        let read = scheduler::config_tree::jails::read(&root, "1.0.2").expect("read");
+        ours.push(start.elapsed());
+        jails = read.len();
+    }
+    let mut theirs = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let out = Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&root)
+            .arg("-d")
+            .output()
+            .expect("fail2ban-client -d");
+        assert!(out.status.success());
+        theirs.push(start.elapsed());
+    }
+    println!(
+        "parse the stock tree ({jails} jails): median {:.2} ms, p95 {:.2} ms (target <= 50 ms); fail2ban-client -d on it: median {:.0} ms",
+        median(ours.clone()),
+        p95(ours),
+        median(theirs)
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+async fn activation_numbers(s: &Stack) -> (Vec<Duration>, Vec<Duration>) {
+    let conf = s.f2b.config_dir();
+    let log = s.f2b.dir.join("nginx-error.log");
+    std::fs::write(&log, "").expect("log");
+    let local = conf.join(format!("jail.d/{JAIL}.local"));
+    let text = format!("[{JAIL}]\nenabled = true\nlogpath = {}\n", log.display());
+    let mut ours = Vec::new();
+    let mut bound = Vec::new();
+    for _ in 0..RUNS {
+        // BanGUI: the API call until it answers with the jail verified running.
+        let jail = s
+            .eventually("the jail's revision", Duration::from_secs(20), || async {
+                let j = s.get(&format!("/config/jails/{JAIL}")).await;
+                (j["enabled"] == false).then_some(j)
+            })
+            .await;
+        let start = Instant::now();
+        let (code, cmd) = s
+            .send(
+                reqwest::Method::PUT,
+                &format!("/config/jails/{JAIL}?wait=10s"),
+                Some(json!({
+                    "expected_revision": jail["local"]["revision"],
+                    "raw": text,
+                })),
+            )
+            .await;
+        ours.push(start.elapsed());
+        assert_eq!((code, cmd["status"].as_str()), (200, Some("succeeded")), "{cmd}");
+        assert_eq!(cmd["result"]["running"], true, "{cmd}");
+        let jail = s.get(&format!("/config/jails/{JAIL}")).await;
+        let (_, cmd) = s
+            .send(
+                reqwest::Method::PUT,
+                &format!("/config/jails/{JAIL}?wait=10s"),
+                Some(json!({ "expected_revision": jail["local"]["revision"], "raw": "" })),
+            )
+            .await;
+        assert_eq!(cmd["status"], "succeeded", "{cmd}");
+        // fail2ban's own bound: the same file, `reload --if-exists` alone.
+        std::fs::write(&local, &text).expect("write");
+        let start = Instant::now();
+        let out = Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-s")
+            .arg(s.f2b.socket())
+            .args(["reload", "--if-exists", JAIL])
+            .output()
+            .expect("reload");
+        bound.push(start.elapsed());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&local, "").expect("write");
+        let out = Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-s")
+            .arg(s.f2b.socket())
+            .args(["reload", "--if-exists", JAIL])
+            .output()
+            .expect("reload");
+        assert!(out.status.success());
+    }
+    (ours, bound)
+}
+
+#[tokio::main]
+async fn main() {
+    parse_numbers();
+    for backend in backends() {
+        let name = format!("{backend:?}");
+        let s = Stack::start_on(PrivateFail2ban::start_stock(), backend, &[]).await;
+        let (ours, bound) = activation_numbers(&s).await;
+        let (o, b) = (median(ours.clone()), median(bound));
+        println!(
+            "[{name}] activation round trip over {RUNS} runs: median {o:.0} ms, p95 {:.0} ms; \
+             fail2ban-client reload --if-exists alone: median {b:.0} ms; ratio {:.2} (target <= 1.5)",
+            p95(ours),
+            o / b
+        );
+        s.stop().await;
+    }
+}
