@@ -97,7 +97,11 @@ async fn activation_numbers(s: &Stack) -> (Vec<Duration>, Vec<Duration>) {
             )
             .await;
         ours.push(start.elapsed());
-        assert_eq!((code, cmd["status"].as_str()), (200, Some("succeeded")), "{cmd}");
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
         assert_eq!(cmd["result"]["running"], true, "{cmd}");
         let jail = s.get(&format!("/config/jails/{JAIL}")).await;
         let (_, cmd) = s
@@ -120,7 +124,11 @@ async fn activation_numbers(s: &Stack) -> (Vec<Duration>, Vec<Duration>) {
             .output()
             .expect("reload");
         bound.push(start.elapsed());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::fs::write(&local, "").expect("write");
         let out = Command::new("fail2ban-client")
             .arg("-c")

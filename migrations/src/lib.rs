@@ -24,6 +24,7 @@ mod m20261203_000011_write_probe;
 mod m20261203_000012_config_tree;
 mod m20261203_000013_config_writes;
 mod m20261203_000014_config_alerts;
+mod m20261203_000015_allowlist;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_config_tree::Migration),
             Box::new(m20261203_000013_config_writes::Migration),
             Box::new(m20261203_000014_config_alerts::Migration),
+            Box::new(m20261203_000015_allowlist::Migration),
         ]
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::commands::Command;
-use shared::config_edit::{self, LocalText, Revision, RevisionState};
+use shared::config_edit::{self, LocalText, Revision, RevisionState, WriteReason};
 use shared::domain::JailName;
 use shared::error_code::ErrorCode;
 use shared::store::commands::Claimed;
@@ -416,15 +416,58 @@ pub async fn write(
         ));
     };
     let _writer = ctx.f2b.config_writer.lock().await;
+    write_file(
+        ctx,
+        &WriteRequest {
+            jail,
+            text: text.as_str(),
+            expected: expected_revision,
+            reason: *reason,
+            command: cmd,
+            resumable: true,
+        },
+    )
+    .await
+}
+
+/// One file to write through the path, for a command.
+pub struct WriteRequest<'a> {
+    pub jail: &'a JailName,
+    pub text: &'a str,
+    /// The revision the file must still be at.
+    pub expected: &'a Revision,
+    pub reason: WriteReason,
+    pub command: &'a Claimed,
+    /// Whether a revision this command recorded earlier (a previous leader's) is finished
+    /// or redone: true for a command that writes one file.
+    pub resumable: bool,
+}
+
+/// Writes one file through the whole path; the caller holds `config_writer`.
+pub async fn write_file(
+    ctx: &JobContext,
+    req: &WriteRequest<'_>,
+) -> Result<serde_json::Value, Refusal> {
+    let WriteRequest {
+        jail,
+        text: new,
+        expected: expected_revision,
+        reason,
+        command: cmd,
+        resumable,
+    } = *req;
     let root = ctx.f2b.config.config_dir.clone();
     let j = jail.clone();
     let target = tokio::task::spawn_blocking(move || resolve(&root, &j))
         .await
         .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))??;
     let on_disk = Revision::of(target.current.as_deref());
-    let new = text.as_str();
     // A previous leader may have got this command part of the way.
-    let earlier = config_revisions::by_command(&ctx.db, cmd.id).await?;
+    let earlier = if resumable {
+        config_revisions::by_command(&ctx.db, cmd.id).await?
+    } else {
+        None
+    };
     let (revision_id, previous) = match earlier {
         Some(rev) if rev.state == RevisionState::Applied => {
             return Ok(json!({ "revision_id": rev.id, "path": rev.path, "resumed": true }));
@@ -499,7 +542,7 @@ pub async fn write(
                 &NewRevision {
                     path: &target.relative,
                     jail: Some(jail.as_str()),
-                    reason: *reason,
+                    reason,
                     command_id: Some(cmd.id),
                     previous_content: previous.as_deref(),
                     content: Some(new),

@@ -1,6 +1,7 @@
 //! The scheduler: it proves it is the one leader through the lease, runs the jobs only
 //! while it leads, and (in later issues) is the only process that touches fail2ban.
 
+pub mod allowlist;
 pub mod app;
 pub mod ban_writer;
 pub mod commands;

@@ -41,6 +41,7 @@ vocabulary! {
         IgnoreselfSet => "ignoreself_set",
         ConfigWrite => "config_write",
         ConfigTest => "config_test",
+        AllowlistApply => "allowlist_apply",
     }
 }
 
@@ -102,6 +103,9 @@ pub enum Command {
         jail: JailName,
         text: LocalText,
     },
+    /// Brings every jail's `.local` in line with the allowlist (entries added, changed,
+    /// removed or expired), each file through the validated write path.
+    AllowlistApply,
 }
 
 impl Command {
@@ -120,6 +124,7 @@ impl Command {
             Command::IgnoreselfSet { .. } => CommandKind::IgnoreselfSet,
             Command::ConfigWrite { .. } => CommandKind::ConfigWrite,
             Command::ConfigTest { .. } => CommandKind::ConfigTest,
+            Command::AllowlistApply => CommandKind::AllowlistApply,
         }
     }
 
@@ -137,7 +142,7 @@ impl Command {
             | Command::ConfigWrite { jail, .. }
             | Command::ConfigTest { jail, .. } => Some(jail),
             Command::Unban { jail, .. } => jail.as_ref(),
-            Command::UnbanAll | Command::ReloadAll => None,
+            Command::UnbanAll | Command::ReloadAll | Command::AllowlistApply => None,
         }
     }
 
@@ -240,6 +245,7 @@ mod tests {
                 jail,
                 text: LocalText::parse("").expect("text"),
             },
+            Command::AllowlistApply,
         ];
         assert_eq!(every.len(), CommandKind::ALL.len());
         for c in every {

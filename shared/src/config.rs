@@ -124,6 +124,8 @@ pub struct Fail2banConfig {
     pub jail_sync_interval: Duration,
     /// How often the configuration tree's files are checked for changes (and re-read).
     pub config_sync_interval: Duration,
+    /// How often expired allowlist entries are removed (and the files brought in line).
+    pub allowlist_interval: Duration,
     pub ban_sync_interval: Duration,
     pub archive_interval: Duration,
     /// Bans in this jail are reported with origin `blocklist`.
@@ -387,6 +389,8 @@ impl Config {
                 .interval_or("BANGUI_JAIL_SYNC_INTERVAL", Duration::from_secs(5))?,
             config_sync_interval: src
                 .interval_or("BANGUI_CONFIG_SYNC_INTERVAL", Duration::from_secs(10))?,
+            allowlist_interval: src
+                .interval_or("BANGUI_ALLOWLIST_INTERVAL", Duration::from_secs(30))?,
             ban_sync_interval: src
                 .interval_or("BANGUI_BAN_SYNC_INTERVAL", Duration::from_secs(5))?,
             archive_interval: src

@@ -138,6 +138,8 @@ vocabulary! {
         Activate => "activate",
         Deactivate => "deactivate",
         Restore => "restore",
+        /// The allowlist's entries written into the jail's `ignoreip`.
+        Allowlist => "allowlist",
     }
 }
 
@@ -268,6 +270,34 @@ pub fn set_options(text: &str, section: &str, changes: &[(String, Option<String>
     out
 }
 
+/// The value of `key` in `section` as the text sets it (its last copy; the lines of a
+/// value of several lines joined with `\n`), without interpolation.
+pub fn get_option(text: &str, section: &str, key: &str) -> Option<String> {
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let owners = owners(&lines);
+    let key = key.to_lowercase();
+    let mut found = None;
+    let mut i = 0;
+    while i < lines.len() {
+        if owners[i].as_deref() == Some(section) && classify(&lines[i]) == Line::Key(key.clone()) {
+            let first = lines[i]
+                .split_once(['=', ':'])
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default();
+            let mut value = vec![first];
+            i += 1;
+            while i < lines.len() && classify(&lines[i]) == Line::Continuation {
+                value.push(lines[i].trim().to_owned());
+                i += 1;
+            }
+            found = Some(value.join("\n").trim().to_owned());
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
 /// The section each line belongs to (`None` before the first header).
 fn owners(lines: &[String]) -> Vec<Option<String>> {
     let mut current = None;
@@ -358,6 +388,17 @@ mod tests {
             set(text, &[("port", Some("3"))]),
             "[sshd]\n[x]\na = b\n[sshd]\nport = 3\nbantime = 1h\n"
         );
+    }
+
+    #[test]
+    fn a_value_is_read_back_as_the_text_sets_it() {
+        let text = "[sshd]\nignoreip = 1.2.3.4\n[web]\nIgnoreIP = a\n  b\n[sshd]\nignoreip = %(known/ignoreip)s 5.6.7.8\n";
+        assert_eq!(
+            get_option(text, "sshd", "ignoreip").as_deref(),
+            Some("%(known/ignoreip)s 5.6.7.8")
+        );
+        assert_eq!(get_option(text, "web", "ignoreip").as_deref(), Some("a\nb"));
+        assert_eq!(get_option(text, "other", "ignoreip"), None);
     }
 
     #[test]

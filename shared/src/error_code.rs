@@ -34,6 +34,9 @@ vocabulary! {
         /// A configuration text or setting BanGUI will not write (too large, NUL,
         /// `<F2B_`, a value that is not one of the setting's kind).
         ConfigRefused => "config_refused",
+        /// An allowlist entry broader than /16 (IPv4) or /48 (IPv6) without
+        /// `confirm_broad`.
+        AllowlistTooBroad => "allowlist_too_broad",
         // Who may call (401, 403).
         Unauthorized => "unauthorized",
         InvalidCredentials => "invalid_credentials",
@@ -54,6 +57,8 @@ vocabulary! {
         ConfigChanged => "config_changed",
         /// The scheduler cannot write fail2ban's configuration folders.
         ConfigReadOnly => "config_read_only",
+        /// The address or network is on the allowlist already.
+        AllowlistExists => "allowlist_exists",
         // The request itself (413, 415, 429).
         PayloadTooLarge => "payload_too_large",
         UnsupportedMediaType => "unsupported_media_type",
@@ -94,14 +99,13 @@ impl ErrorCode {
             ValidationFailed | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
             | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
             | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep
-            | ConfigRefused => 422,
+            | ConfigRefused | AllowlistTooBroad => 422,
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
             NotFound | UnknownJail | IpNotSeen | GeoNotResolved => 404,
             MethodNotAllowed => 405,
-            SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly => {
-                409
-            }
+            SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly
+            | AllowlistExists => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             RateLimited => 429,

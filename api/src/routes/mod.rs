@@ -2,6 +2,7 @@
 //! orchestrator endpoints `/healthz`, `/readyz` and `/metrics`.
 
 pub mod accounts;
+pub mod allowlist;
 pub mod bans;
 pub mod client_errors;
 pub mod commands;
@@ -50,6 +51,7 @@ pub type Apis = (
     history::HistoryApi,
     client_errors::ClientErrorsApi,
     config::ConfigApi,
+    allowlist::AllowlistApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -78,7 +80,8 @@ pub fn api_service(
             dashboard::DashboardApi::new(db.clone(), auth.clone()),
             history::HistoryApi::new(db.clone(), auth.clone()),
             client_errors::ClientErrorsApi::new(auth.clone()),
-            config::ConfigApi::new(db, command_expiry, auth),
+            config::ConfigApi::new(db.clone(), command_expiry, auth.clone()),
+            allowlist::AllowlistApi::new(db, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

@@ -2,6 +2,7 @@
 //! backend of `testkit::db::backends()`), with a real private fail2ban where they need
 //! one. Each test says what it proves in its name.
 
+mod allowlist;
 mod config_tree;
 mod config_write;
 mod fail2ban_e2e;

@@ -225,6 +225,11 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
                 .await
                 .map_or_else(refused, Outcome::Succeeded);
         }
+        Command::AllowlistApply => {
+            return crate::allowlist::apply(ctx, cmd)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
+        }
         _ => {}
     }
     let f2b: &Fail2ban = &ctx.f2b;
@@ -282,7 +287,7 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
             Command::IgnoreselfSet { jail, on } => {
                 json!({ "ignoreself": c.set_ignoreself(jail, *on).await.map_err(failed)? })
             }
-            Command::ConfigWrite { .. } | Command::ConfigTest { .. } => {
+            Command::ConfigWrite { .. } | Command::ConfigTest { .. } | Command::AllowlistApply => {
                 unreachable!("handled above")
             }
         })
@@ -305,6 +310,11 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
     let (jails, freshness) = match command {
         Command::ConfigWrite { jail, .. } => (vec![jail.clone()], Freshness::Now),
         Command::ConfigTest { .. } => return Vec::new(),
+        Command::AllowlistApply => {
+            // Any jail may have been reloaded: read their settings afresh next time.
+            cache.clear();
+            return Vec::new();
+        }
         Command::JailStart { jail }
         | Command::JailReload { jail }
         | Command::JailIdle { jail, .. }

@@ -259,6 +259,7 @@ impl JobSet {
                 status_probe::job(f.status_interval),
                 jail_sync::job(f.jail_sync_interval),
                 config_sync::job(f.config_sync_interval),
+                crate::allowlist::expiry_job(f.allowlist_interval),
                 ban_sync::job(f.ban_sync_interval),
                 archive_sync::job(f.archive_interval),
                 geo_resolve::job(config.history.geo_interval),

@@ -150,6 +150,7 @@ vocabulary! {
         StatusProbe => "status_probe",
         JailSync => "jail_sync",
         ConfigSync => "config_sync",
+        AllowlistExpiry => "allowlist_expiry",
         BanSync => "ban_sync",
         ArchiveSync => "archive_sync",
         GeoResolve => "geo_resolve",

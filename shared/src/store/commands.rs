@@ -80,6 +80,47 @@ pub async fn submit(
     Ok(id)
 }
 
+/// Queues a command the scheduler itself decided on (`requested_by` names the job), in
+/// the caller's fenced transaction, audited as the job.
+pub async fn enqueue_system<C: ConnectionTrait>(
+    txn: &C,
+    command: &Command,
+    job: &str,
+) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let kind = command.kind();
+    let Id { id } = fetch_one(
+        txn,
+        "INSERT INTO commands (kind, payload, status, requested_by, request_id, created_at_ms, attempts) \
+         VALUES ($1, $2, 'pending', $3, NULL, {now_ms}, 0) RETURNING id",
+        [kind.into(), command.to_payload().into(), job.to_owned().into()],
+    )
+    .await?;
+    let actor = Actor {
+        name: Some(job.to_owned()),
+        role: None,
+        request_id: format!("scheduler-{id}"),
+        client_ip: String::new(),
+    };
+    audit::record(
+        txn,
+        &actor,
+        Entry {
+            action: &format!("command.{kind}"),
+            target: None,
+            result: "queued",
+            details: Some(
+                serde_json::json!({ "command_id": id, "payload": command.audit_payload() }),
+            ),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
 /// One command, after failing it if nobody picked it up within `expiry`.
 pub async fn load(
     db: &DatabaseConnection,

@@ -9,6 +9,7 @@
 //! database clock, the only clock). Rows map to structs deriving sea-orm's
 //! [`FromQueryResult`]; the helpers below are the only place that does it.
 
+pub mod allowlist;
 pub mod audit;
 pub mod commands;
 pub mod config_revisions;
