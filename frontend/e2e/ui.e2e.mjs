@@ -510,6 +510,31 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("allowlists a network from the Allowlist tab: a broad one only after confirming, in force in fail2ban, and removed again", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails`);
+    await page.getByRole("tab", { name: "Allowlist" }).click();
+    await page.waitForURL("**/config/allowlist");
+    const form = page.getByRole("form", { name: "Add to the allowlist" });
+    await form.getByLabel("Address or network").fill("10.20.0.0/14");
+    await form.getByLabel("Note").fill("branch offices");
+    await form.getByRole("button", { name: "Add" }).click();
+    await form.getByText(/covers more than a \/16/).waitFor();
+    await form.getByLabel(/Yes: fail2ban should never ban anyone/).check();
+    await form.getByRole("button", { name: "Add" }).click();
+    const table = page.getByRole("table", { name: "Allowlist" });
+    const row = table.getByRole("row").filter({ hasText: "10.20.0.0/14" });
+    await row.getByText("in force").waitFor({ timeout: 30_000 });
+    await row.getByText("branch offices").waitFor();
+    assert.match(stack.f2b.client("get", "web-auth", "ignoreip"), /10\.20\.0\.0\/14/);
+    await page.screenshot({ path: join(SHOTS, "allowlist.png"), fullPage: true });
+    await row.getByRole("button", { name: "Remove 10.20.0.0/14" }).click();
+    await row.waitFor({ state: "detached", timeout: 15_000 });
+    await waitFor("the entry leaves fail2ban", () => !stack.f2b.client("get", "web-auth", "ignoreip").includes("10.20.0.0/14"), 30_000);
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -570,6 +595,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["config", "/config/jails"],
       ["config-jail", "/config/jails/web-auth"],
       ["config-jail-raw", "/config/jails/web-auth?editor=raw"],
+      ["allowlist", "/config/allowlist"],
       ["login", "/login"],
     ];
     const problems = [];

@@ -20,6 +20,7 @@ const History = lazy(() => import("./features/history/HistoryPage"));
 const IpTimeline = lazy(() => import("./features/history/IpTimelinePage"));
 const Config = lazy(() => import("./features/config/ConfigPage"));
 const JailConfig = lazy(() => import("./features/config/JailConfigPage"));
+const Allowlist = lazy(() => import("./features/config/AllowlistPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -69,6 +70,7 @@ export function App() {
             <Route path="/config" element={<Navigate to="/config/jails" replace />} />
             <Route path="/config/jails" element={<Guard><Config /></Guard>} />
             <Route path="/config/jails/:name" element={<Guard><JailConfig /></Guard>} />
+            <Route path="/config/allowlist" element={<Guard><Allowlist /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>

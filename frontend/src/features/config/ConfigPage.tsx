@@ -2,7 +2,7 @@
 // tabs live in the URL (/config/jails, …); the Jails tab lists every jail the
 // configuration describes, enabled or not, with search and an enabled filter (both in
 // the URL), where each is enabled, and whether BanGUI may write (read-only otherwise).
-import { Link, useSearchParams } from "react-router-dom";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { Badge, Card, Field, Input, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Tab, TabList, Text, Title2, ToggleButton } from "@fluentui/react-components";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useApiQuery } from "../../api/query";
@@ -43,6 +43,17 @@ export function SourceNotes({ source }: { source: Schemas["ConfigSource"] }) {
   );
 }
 
+/** The Configuration page's sections, each its own URL. */
+export function ConfigTabs({ selected }: { selected: "jails" | "allowlist" }) {
+  const navigate = useNavigate();
+  return (
+    <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections">
+      <Tab value="jails">Jails</Tab>
+      <Tab value="allowlist">Allowlist</Tab>
+    </TabList>
+  );
+}
+
 export function EnabledBadges({ jail }: { jail: Pick<Summary, "enabled" | "running"> }) {
   return (
     <span style={{ display: "inline-flex", gap: 4 }}>
@@ -73,9 +84,7 @@ export default function ConfigPage() {
   return (
     <>
       <Title2 as="h1">Configuration</Title2>
-      <TabList selectedValue="jails" aria-label="Configuration sections">
-        <Tab value="jails">Jails</Tab>
-      </TabList>
+      <ConfigTabs selected="jails" />
       <Card className={s.card}>
         <div className={s.filters}>
           <Field label="Search jails">

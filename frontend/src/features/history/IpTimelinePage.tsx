@@ -1,7 +1,7 @@
 import { useParams } from "react-router-dom";
 import { Badge, Button, Card, CardHeader, Dropdown, makeStyles, MessageBar, MessageBarBody, Option, Text, Title2, Title3 } from "@fluentui/react-components";
 import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, asApiError, unwrap, type Schemas } from "../../api/client";
 import { useApiQuery } from "../../api/query";
 import { DataState } from "../../components/DataState";
 import { DataTable } from "../../components/DataTable";
@@ -10,6 +10,7 @@ import { chosenZone, formatDuration, formatTime, plural } from "../../time";
 import { Country, OriginBadge } from "../bans/BanTable";
 import { useJailNames } from "../bans/Filters";
 import { useCommand } from "../commands/useCommand";
+import { useNotices } from "../shell/notices";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0 },
@@ -44,6 +45,20 @@ export default function IpTimeline() {
   const names = useJailNames();
   const [jail, setJail] = useState("");
   const notSeen = timeline.error?.code === "ip_not_seen";
+  const { notify } = useNotices();
+  // Unban everywhere, then keep it from being banned again: an allowlist entry for every
+  // enabled jail, which the scheduler writes into the jails' overrides.
+  const unbanAndAllow = async () => {
+    const unbanned = await run({ label: `Unban ${ip} everywhere`, send: (wait) => api.POST("/bans/unban", { body: { ips: [ip] }, params: { query: { wait } } }) });
+    if (!unbanned.ok) return;
+    try {
+      await unwrap(api.POST("/allowlist", { body: { entry: ip, note: "unbanned and allowed from its timeline" } }));
+      notify({ id: `allow-${ip}`, intent: "success", title: `Allowed ${ip}`, text: "It is on the allowlist for every enabled jail." });
+    } catch (e) {
+      const error = asApiError(e);
+      notify({ id: `allow-${ip}`, intent: error.code === "allowlist_exists" ? "warning" : "error", title: `Allow ${ip}: ${error.code === "allowlist_exists" ? "already allowed" : "refused"}`, text: error.message, requestId: error.requestId });
+    }
+  };
   return (
     <>
       <Title2 as="h1" className={s.title}>
@@ -61,6 +76,7 @@ export default function IpTimeline() {
               Ban
             </Button>
             <Button onClick={() => void run({ label: `Unban ${ip} everywhere`, send: (wait) => api.POST("/bans/unban", { body: { ips: [ip] }, params: { query: { wait } } }) })}>Unban everywhere</Button>
+            <Button onClick={() => void unbanAndAllow()}>Unban and allow</Button>
             <Button
               disabled={!jail}
               onClick={() => void run({ label: `Ignore ${ip} in ${jail}`, send: (wait) => api.POST("/jails/{name}/ignore", { params: { path: { name: jail }, query: { wait } }, body: { ip } }) })}

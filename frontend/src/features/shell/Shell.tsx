@@ -112,7 +112,7 @@ const NAV = [
   { to: "/map", label: "World Map", icon: <Globe20Regular /> },
   { to: "/jails", label: "Jails", icon: <ShieldLock20Regular /> },
   { to: "/history", label: "History", icon: <History20Regular /> },
-  { to: "/config/jails", label: "Configuration", icon: <Settings20Regular /> },
+  { to: "/config", label: "Configuration", icon: <Settings20Regular /> },
 ];
 
 function NavLinks({ onPick }: { onPick?: () => void }) {
