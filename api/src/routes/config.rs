@@ -17,12 +17,13 @@ use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
-use shared::commands::Command;
+use shared::commands::{Command, CommandKind};
 use shared::config_edit::{
     self, LocalText, Revision, RevisionState, WriteReason, jail_local_path, set_options,
     unified_diff,
 };
 use shared::domain::{IpOrNet, JailName};
+use shared::store::commands as queue;
 use shared::store::{config_revisions, config_tree, snapshots};
 
 use crate::auth::{Auth, Caller, Role};
@@ -702,9 +703,19 @@ impl ConfigApi {
             reason,
             restores,
         };
-        submit(&self.auth, caller, &command, wait, self.expiry)
-            .await
-            .map_err(|e| in_flight(e, &current.local_path))
+        match submit(&self.auth, caller, &command, wait, self.expiry).await {
+            Err(e) if e.code == ErrorCode::Conflict => {
+                // The write in flight may be one nobody picked up in time (no scheduler):
+                // reading it fails it when it is past the expiry, and then this one goes.
+                if let Some(id) = queue::in_flight(&self.db, CommandKind::ConfigWrite).await? {
+                    queue::load(&self.db, id, self.expiry).await?;
+                }
+                submit(&self.auth, caller, &command, wait, self.expiry)
+                    .await
+                    .map_err(|e| in_flight(e, &current.local_path))
+            }
+            other => other,
+        }
     }
 }
 

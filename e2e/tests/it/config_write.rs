@@ -69,6 +69,32 @@ async fn put(s: &Stack, path: &str, body: Value) -> (u16, Value) {
     s.send(reqwest::Method::PUT, path, Some(body)).await
 }
 
+/// Activates the stock `nginx-http-auth` jail on a log file that exists, once the tree
+/// is read (`wait`: the query's `wait`, empty for none); the status and the answer.
+async fn activate_nginx(s: &Stack, wait: &str) -> (u16, Value) {
+    let log = s.f2b.dir.join("nginx-error.log");
+    std::fs::write(&log, "").expect("log");
+    let nginx = s
+        .eventually(
+            "the stock tree is read",
+            Duration::from_secs(20),
+            || async {
+                let j = config_jail(s, "nginx-http-auth").await;
+                j["local"]["revision"].is_string().then_some(j)
+            },
+        )
+        .await;
+    put(
+        s,
+        &format!("/config/jails/nginx-http-auth?wait={wait}"),
+        json!({
+            "expected_revision": nginx["local"]["revision"],
+            "settings": { "enabled": true, "logpath": [log.display().to_string()] }
+        }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn jails_are_configured_through_the_validated_write_path() {
     for backend in backends() {
@@ -444,27 +470,7 @@ async fn a_leader_killed_mid_activation_leaves_the_old_file_or_the_new_one() {
         let db = s.test_db.connect().await;
         let conf = s.f2b.config_dir();
         let target = conf.join("jail.d/nginx-http-auth.local");
-        let log = s.f2b.dir.join("nginx-error.log");
-        std::fs::write(&log, "").expect("log");
-        let nginx = s
-            .eventually(
-                "the stock tree is read",
-                Duration::from_secs(20),
-                || async {
-                    let j = config_jail(&s, "nginx-http-auth").await;
-                    j["local"]["revision"].is_string().then_some(j)
-                },
-            )
-            .await;
-        let (code, cmd) = put(
-            &s,
-            "/config/jails/nginx-http-auth",
-            json!({
-                "expected_revision": nginx["local"]["revision"],
-                "settings": { "enabled": true, "logpath": [log.display().to_string()] }
-            }),
-        )
-        .await;
+        let (code, cmd) = activate_nginx(&s, "").await;
         assert_eq!(code, 202, "{cmd}");
         let id = cmd["id"].as_i64().expect("id");
         // Kill the leader as soon as it has recorded the revision (it is then writing,
@@ -536,27 +542,7 @@ async fn fail2ban_stopping_after_a_change_rolls_it_back_and_raises_an_alert() {
         )
         .await;
         let conf = s.f2b.config_dir();
-        let log = s.f2b.dir.join("nginx-error.log");
-        std::fs::write(&log, "").expect("log");
-        let nginx = s
-            .eventually(
-                "the stock tree is read",
-                Duration::from_secs(20),
-                || async {
-                    let j = config_jail(&s, "nginx-http-auth").await;
-                    j["local"]["revision"].is_string().then_some(j)
-                },
-            )
-            .await;
-        let (_, cmd) = put(
-            &s,
-            "/config/jails/nginx-http-auth?wait=10s",
-            json!({
-                "expected_revision": nginx["local"]["revision"],
-                "settings": { "enabled": true, "logpath": [log.display().to_string()] }
-            }),
-        )
-        .await;
+        let (_, cmd) = activate_nginx(&s, "10s").await;
         assert_eq!(cmd["status"], "succeeded", "{cmd}");
         let revision = cmd["result"]["revision_id"].as_i64().expect("revision");
         assert!(running_jails(&s).contains(&"nginx-http-auth".to_owned()));
@@ -609,6 +595,96 @@ async fn fail2ban_stopping_after_a_change_rolls_it_back_and_raises_an_alert() {
             .post(&format!("/config/alerts/{revision}/acknowledge"), json!({}))
             .await;
         assert_eq!(code, 404, "{again}");
+        s.stop().await;
+    }
+}
+
+/// A `jail.d/` the scheduler cannot write: BanGUI says so (`writable: false`) and refuses
+/// writes at once with `config_read_only`, writing nothing; writable again, it writes.
+#[tokio::test]
+async fn a_folder_the_scheduler_cannot_write_makes_the_configuration_read_only() {
+    if !testkit::db::can_freeze_files() {
+        eprintln!("skipped: needs root for chattr +i");
+        return;
+    }
+    for backend in backends() {
+        let s = Stack::start_with(backend, &[("BANGUI_CONFIG_SYNC_INTERVAL", "1s")]).await;
+        let conf = s.f2b.config_dir();
+        let jail_d = conf.join("jail.d");
+        std::fs::create_dir_all(&jail_d).expect("jail.d");
+        let web = s
+            .eventually(
+                "the configuration is read",
+                Duration::from_secs(20),
+                || async {
+                    let j = config_jail(&s, "web-auth").await;
+                    (j["source"]["writable"] == true).then_some(j)
+                },
+            )
+            .await;
+        /// `chattr +i` on a folder, undone on drop (a failed assertion included).
+        struct Frozen(std::path::PathBuf);
+        impl Frozen {
+            fn new(dir: &Path) -> Self {
+                let ok = std::process::Command::new("chattr")
+                    .arg("+i")
+                    .arg(dir)
+                    .status()
+                    .is_ok_and(|st| st.success());
+                assert!(ok, "chattr +i");
+                Self(dir.to_path_buf())
+            }
+        }
+        impl Drop for Frozen {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(&self.0)
+                    .status();
+            }
+        }
+        // Any change to the tree makes the scheduler look again (else within a minute).
+        let touch = || {
+            let jail_conf = conf.join("jail.conf");
+            let text = std::fs::read_to_string(&jail_conf).expect("read");
+            std::fs::write(&jail_conf, format!("{text}\n")).expect("touch");
+        };
+        {
+            let _frozen = Frozen::new(&jail_d);
+            touch();
+            s.eventually("read-only is noticed", Duration::from_secs(20), || async {
+                let j = config_jail(&s, "web-auth").await;
+                (j["source"]["writable"] == false).then_some(())
+            })
+            .await;
+            let before = tree_bytes(&conf);
+            let (code, refused) = put(
+                &s,
+                "/config/jails/web-auth?wait=5s",
+                json!({ "expected_revision": web["local"]["revision"], "settings": { "maxretry": 5 } }),
+            )
+            .await;
+            assert_eq!(
+                (code, refused["error_code"].as_str()),
+                (409, Some("config_read_only")),
+                "{refused}"
+            );
+            assert_eq!(tree_bytes(&conf), before);
+        }
+        touch();
+        let web = s
+            .eventually("writable again", Duration::from_secs(20), || async {
+                let j = config_jail(&s, "web-auth").await;
+                (j["source"]["writable"] == true).then_some(j)
+            })
+            .await;
+        let (_, cmd) = put(
+            &s,
+            "/config/jails/web-auth?wait=10s",
+            json!({ "expected_revision": web["local"]["revision"], "settings": { "maxretry": 5 } }),
+        )
+        .await;
+        assert_eq!(cmd["status"], "succeeded", "{cmd}");
         s.stop().await;
     }
 }

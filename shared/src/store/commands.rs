@@ -140,6 +140,24 @@ pub async fn load(
     Ok(row)
 }
 
+/// The oldest pending or running command of a kind, if any.
+pub async fn in_flight<C: ConnectionTrait>(
+    db: &C,
+    kind: CommandKind,
+) -> Result<Option<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let row: Option<Id> = fetch_optional(
+        db,
+        "SELECT id FROM commands WHERE kind = $1 AND status IN ('pending', 'running') ORDER BY id LIMIT 1",
+        [kind.into()],
+    )
+    .await?;
+    Ok(row.map(|r| r.id))
+}
+
 /// What to list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filter {
