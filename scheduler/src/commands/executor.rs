@@ -213,9 +213,12 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
     match command {
         Command::ConfigWrite { .. } => {
             let written = config_write::write(ctx, cmd, command).await;
-            // The snapshot the API serves (and checks revisions against) follows the
-            // write before the command reports its end.
-            if let Err(e) = config_sync::refresh(ctx).await {
+            // The snapshot the API serves (and checks revisions against) follows a write
+            // before the command reports its end (a refused or rolled-back one left the
+            // file as it was).
+            if written.is_ok()
+                && let Err(e) = config_sync::refresh(ctx).await
+            {
                 tracing::warn!(error = %e, "could not read the configuration again after the write");
             }
             return written.map_or_else(refused, Outcome::Succeeded);
