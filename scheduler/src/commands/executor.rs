@@ -12,6 +12,7 @@ use shared::commands::Command;
 use shared::db;
 use shared::error_code::ErrorCode;
 use shared::store::commands::{self as queue, Claimed, Finish, Scope};
+use tokio::sync::MutexGuard;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -130,6 +131,15 @@ async fn run_claimed(
     let started = std::time::Instant::now();
     // Parsed once: execute, the jail refresh and the snapshot update all use it.
     let command = Command::from_payload(&cmd.payload);
+    // A command that bans or unbans holds the snapshot lock from before it asks fail2ban
+    // until its outcome is recorded: a ban sync landing in between would otherwise find
+    // the new ban first and archive it as fail2ban's own, without who asked for it.
+    let writer = match &command {
+        Ok(Command::Ban { .. } | Command::Unban { .. } | Command::UnbanAll) => {
+            Some(ctx.f2b.snapshot_writer.lock().await)
+        }
+        _ => None,
+    };
     let outcome = match &command {
         Ok(command) => {
             ctx.ensure_leading()?;
@@ -153,7 +163,7 @@ async fn run_claimed(
     };
     let execute_ms = started.elapsed().as_millis() as u64;
     let retry = matches!(outcome, Outcome::Retry(_));
-    record(ctx, &cmd, command.as_ref(), outcome, &refreshed, reach).await?;
+    record(ctx, &cmd, command.as_ref(), outcome, &refreshed, reach, writer).await?;
     let record_ms = (started.elapsed().as_millis() as u64).saturating_sub(execute_ms);
     if retry {
         tracing::debug!(execute_ms, record_ms, "command put back");
@@ -369,8 +379,12 @@ async fn record(
     outcome: Outcome,
     refreshed: &[ObservedJail],
     reach: &mut Reachability,
+    writer: Option<MutexGuard<'_, ()>>,
 ) -> Result<(), JobError> {
-    let _writer = ctx.f2b.snapshot_writer.lock().await;
+    let _writer = match writer {
+        Some(held) => held,
+        None => ctx.f2b.snapshot_writer.lock().await,
+    };
     let txn = ctx.fenced_txn().await?;
     let finish = match outcome {
         Outcome::Succeeded(result) => {
