@@ -143,6 +143,43 @@ async fn activation_numbers(s: &Stack) -> (Vec<Duration>, Vec<Duration>) {
     (ours, bound)
 }
 
+/// Where an activation's time goes, from the scheduler's own log lines: each
+/// `fail2ban-client` run by verb, and the commands' execute and record times.
+fn breakdown(s: &Stack) {
+    let ms = |v: &serde_json::Value, key: &str| {
+        Duration::from_millis(v[key].as_u64().unwrap_or_default())
+    };
+    let mut by_verb: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
+    for (_, line) in s.scheduler.log_events("fail2ban-client ran") {
+        let verb = line["verb"].as_str().unwrap_or("?");
+        let verb = if verb == "-t" {
+            "-t (on the copy)"
+        } else {
+            "reloads (activating and deactivating)"
+        };
+        let warm = if line["warm"] == true { "warm" } else { "cold" };
+        by_verb
+            .entry(format!("{verb}, {warm}"))
+            .or_default()
+            .push(ms(&line, "duration_ms"));
+    }
+    let commands = s.scheduler.log_events("command done");
+    let execute: Vec<_> = commands.iter().map(|(_, l)| ms(l, "execute_ms")).collect();
+    let record: Vec<_> = commands.iter().map(|(_, l)| ms(l, "record_ms")).collect();
+    let mut parts: Vec<String> = by_verb
+        .into_iter()
+        .map(|(verb, d)| format!("{verb} {:.0} ms", median(d)))
+        .collect();
+    if !execute.is_empty() {
+        parts.push(format!(
+            "command execute {:.0} ms, record {:.0} ms",
+            median(execute),
+            median(record)
+        ));
+    }
+    println!("    inside (medians): {}", parts.join("; "));
+}
+
 #[tokio::main]
 async fn main() {
     parse_numbers();
@@ -157,6 +194,7 @@ async fn main() {
             p95(ours),
             o / b
         );
+        breakdown(&s);
         s.stop().await;
     }
 }

@@ -40,6 +40,11 @@ impl App {
         let status = Arc::new(LeaderStatus::new(&holder));
         let jobs = JobSet::standard(&config);
         let f2b = Arc::new(Fail2ban::new(config.fail2ban.clone()));
+        // A standby too: it may lead any moment, and its first change should be quick.
+        tokio::spawn({
+            let f2b = f2b.clone();
+            async move { f2b.program.warm_up().await }
+        });
         let geo = Arc::new(Geo::from_config(&config.history).context("cannot load the geo data")?);
         tracing::info!(geo = %geo.describe(), "geo data loaded");
         let deps = JobDeps {

@@ -115,6 +115,9 @@ pub struct Fail2banConfig {
     pub config_dir: PathBuf,
     /// The `fail2ban-client` program used for reloads and starting stopped jails.
     pub client: PathBuf,
+    /// Whether `fail2ban-client` runs from a warm process (its imports loaded once, one
+    /// fork per call) instead of a new interpreter per call.
+    pub client_warm: bool,
     /// Per-command timeout on the socket.
     pub timeout: Duration,
     /// Whether BanGUI may start fail2ban (`fail2ban-client start`) when it stopped after a
@@ -382,6 +385,7 @@ impl Config {
                 .map(PathBuf::from),
             config_dir: src.path_or("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban"),
             client: src.path_or("BANGUI_FAIL2BAN_CLIENT", "fail2ban-client"),
+            client_warm: src.bool_or("BANGUI_FAIL2BAN_CLIENT_WARM", true)?,
             timeout: src.duration_or("BANGUI_FAIL2BAN_TIMEOUT", Duration::from_secs(10))?,
             may_start: src.bool_or("BANGUI_FAIL2BAN_MAY_START", false)?,
             status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,

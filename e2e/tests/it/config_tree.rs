@@ -83,7 +83,38 @@ async fn the_configuration_tree_is_read_into_the_database_and_kept_current() {
         );
         let kept = jail_row("web-auth").await.expect("kept");
         assert!(kept.settings.contains("\"7\""), "{}", kept.settings);
-        std::fs::remove_file(&local).expect("clean up");
+        // Only what changed is rewritten, and what went away is gone: a jail in a new file
+        // appears, then the file and its jail leave with it; the override's file leaves
+        // and the setting falls back to where it came from.
+        std::fs::remove_file(&local).expect("remove the override");
+        let extra = conf.join("jail.d/extra.local");
+        std::fs::write(&extra, "[bangui-extra]\nenabled = false\nfilter = sshd\n").expect("write");
+        s.eventually("the new jail is read", Duration::from_secs(20), || async {
+            jail_row("bangui-extra").await
+        })
+        .await;
+        let local_text = local.display().to_string();
+        let files = shared::store::config_tree::files(&db).await.expect("files");
+        assert!(
+            !files.iter().any(|f| f.path == local_text),
+            "the removed file is gone"
+        );
+        let back = jail_row("web-auth").await.expect("web-auth");
+        assert!(!back.settings.contains(&local_text), "{}", back.settings);
+        std::fs::remove_file(&extra).expect("clean up");
+        s.eventually(
+            "the jail leaves with its file",
+            Duration::from_secs(20),
+            || async { jail_row("bangui-extra").await.is_none().then_some(()) },
+        )
+        .await;
+        let extra_text = extra.display().to_string();
+        let files = shared::store::config_tree::files(&db).await.expect("files");
+        assert!(!files.iter().any(|f| f.path == extra_text));
+        assert!(
+            files.iter().any(|f| f.path == jail_conf),
+            "unchanged files stay"
+        );
         s.stop().await;
     }
 }

@@ -41,12 +41,13 @@ pub struct Fail2ban {
 impl Fail2ban {
     pub fn new(config: Fail2banConfig) -> Self {
         let client = Fail2banClient::spawn(&config.socket, config.timeout);
-        let program = ClientProgram {
-            program: config.client.clone(),
-            socket: config.socket.clone(),
-            config_dir: config.config_dir.clone(),
-            timeout: config.timeout * 6,
-        };
+        let program = ClientProgram::new(
+            config.client.clone(),
+            config.socket.clone(),
+            config.config_dir.clone(),
+            config.timeout * 6,
+            config.client_warm,
+        );
         Self {
             config,
             client,

@@ -3,6 +3,7 @@
 //! of `testkit::db::backends()` (SQLite and PostgreSQL by default). Tests that need the
 //! API too live in the `e2e` crate.
 
+mod client_program;
 mod config_files;
 mod config_ini;
 mod config_jails;

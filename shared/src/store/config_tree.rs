@@ -1,6 +1,9 @@
 //! fail2ban's configuration as the scheduler last read it (`config_files`, `config_jails`,
-//! `config_reads`; ADR 0008). The scheduler replaces the whole snapshot in one fenced
-//! transaction; readers get the files, the jails and the read's time and error.
+//! `config_reads`; ADR 0008). The scheduler replaces the snapshot in one fenced
+//! transaction (writing only the rows that changed); readers get the files, the jails
+//! and the read's time and error.
+
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
@@ -99,19 +102,44 @@ pub async fn touch<C: ConnectionTrait>(txn: &C, read_at_ms: i64) -> Result<(), D
 }
 
 /// Replaces the snapshot inside the caller's (fenced) transaction. A failed read keeps
-/// the files and jails of the last good one and records only its error.
+/// the files and jails of the last good one and records only its error. Only what
+/// changed is written: after one file's write that is one file and its jails, not the
+/// hundred-odd rows (and half a megabyte of text) of the whole tree.
 pub async fn replace<C: ConnectionTrait>(
     txn: &C,
     read: &ReadRow,
     snapshot: Option<(&[FileRow], &[JailRow])>,
 ) -> Result<(), DbErr> {
     if let Some((files, jails)) = snapshot {
-        crate::db::execute(txn, "DELETE FROM config_files", []).await?;
+        #[derive(FromQueryResult)]
+        struct Stored {
+            path: String,
+            sha256: String,
+            size_bytes: i64,
+            mtime_ms: i64,
+        }
+        let stored: HashMap<String, (String, i64, i64)> = fetch_all::<Stored, _>(
+            txn,
+            "SELECT path, sha256, size_bytes, mtime_ms FROM config_files",
+            [],
+        )
+        .await?
+        .into_iter()
+        .map(|f| (f.path, (f.sha256, f.size_bytes, f.mtime_ms)))
+        .collect();
         for f in files {
+            let unchanged = stored.get(&f.path).is_some_and(|(sha, size, mtime)| {
+                (sha, *size, *mtime) == (&f.sha256, f.size_bytes, f.mtime_ms)
+            });
+            if unchanged {
+                continue;
+            }
             crate::db::execute(
                 txn,
                 "INSERT INTO config_files (path, sha256, size_bytes, mtime_ms, content) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (path) DO UPDATE SET \
+                 sha256 = excluded.sha256, size_bytes = excluded.size_bytes, \
+                 mtime_ms = excluded.mtime_ms, content = excluded.content",
                 [
                     f.path.clone().into(),
                     f.sha256.clone().into(),
@@ -122,17 +150,42 @@ pub async fn replace<C: ConnectionTrait>(
             )
             .await?;
         }
-        crate::db::execute(txn, "DELETE FROM config_jails", []).await?;
-        for j in jails {
+        let kept: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        for gone in stored.keys().filter(|p| !kept.contains(p.as_str())) {
             crate::db::execute(
                 txn,
-                "INSERT INTO config_jails (name, enabled, settings, problems) VALUES ($1, $2, $3, $4)",
+                "DELETE FROM config_files WHERE path = $1",
+                [gone.clone().into()],
+            )
+            .await?;
+        }
+
+        let stored: HashMap<String, JailRow> = self::jails(txn)
+            .await?
+            .into_iter()
+            .map(|j| (j.name.clone(), j))
+            .collect();
+        for j in jails.iter().filter(|j| stored.get(&j.name) != Some(*j)) {
+            crate::db::execute(
+                txn,
+                "INSERT INTO config_jails (name, enabled, settings, problems) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, \
+                 settings = excluded.settings, problems = excluded.problems",
                 [
                     j.name.clone().into(),
                     j.enabled.into(),
                     j.settings.clone().into(),
                     j.problems.clone().into(),
                 ],
+            )
+            .await?;
+        }
+        let kept: HashSet<&str> = jails.iter().map(|j| j.name.as_str()).collect();
+        for gone in stored.keys().filter(|n| !kept.contains(n.as_str())) {
+            crate::db::execute(
+                txn,
+                "DELETE FROM config_jails WHERE name = $1",
+                [gone.clone().into()],
             )
             .await?;
         }
