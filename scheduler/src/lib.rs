@@ -12,3 +12,4 @@ pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod leadership;
+pub mod regex_test;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_edit::{LocalText, Revision, WriteReason};
 use crate::domain::{IpOrNet, JailName, vocabulary};
+use crate::regex_test::RegexTest;
 
 vocabulary! {
     /// Lifecycle of a command row.
@@ -42,6 +43,7 @@ vocabulary! {
         ConfigWrite => "config_write",
         ConfigTest => "config_test",
         AllowlistApply => "allowlist_apply",
+        RegexTest => "regex_test",
     }
 }
 
@@ -106,6 +108,9 @@ pub enum Command {
     /// Brings every jail's `.local` in line with the allowlist (entries added, changed,
     /// removed or expired), each file through the validated write path.
     AllowlistApply,
+    /// Runs fail2ban-regex's own code on lines (nothing is written); the result holds
+    /// each tested line's outcome and the counts.
+    RegexTest(RegexTest),
 }
 
 impl Command {
@@ -125,6 +130,7 @@ impl Command {
             Command::ConfigWrite { .. } => CommandKind::ConfigWrite,
             Command::ConfigTest { .. } => CommandKind::ConfigTest,
             Command::AllowlistApply => CommandKind::AllowlistApply,
+            Command::RegexTest(_) => CommandKind::RegexTest,
         }
     }
 
@@ -142,7 +148,10 @@ impl Command {
             | Command::ConfigWrite { jail, .. }
             | Command::ConfigTest { jail, .. } => Some(jail),
             Command::Unban { jail, .. } => jail.as_ref(),
-            Command::UnbanAll | Command::ReloadAll | Command::AllowlistApply => None,
+            Command::UnbanAll
+            | Command::ReloadAll
+            | Command::AllowlistApply
+            | Command::RegexTest(_) => None,
         }
     }
 
@@ -151,9 +160,14 @@ impl Command {
     }
 
     /// The payload as the audit log keeps it: a configuration text as its revision and
-    /// size (the revision row keeps the text itself).
+    /// size (the revision row keeps the text itself), tested lines as their count.
     pub fn audit_payload(&self) -> serde_json::Value {
         let mut json = serde_json::to_value(self).unwrap_or_default();
+        if let (Command::RegexTest(test), Some(subject)) = (self, json.get_mut("subject"))
+            && let crate::regex_test::Subject::Lines { lines } = &test.subject
+        {
+            *subject = serde_json::json!({ "from": "lines", "count": lines.len() });
+        }
         if let (Command::ConfigWrite { text, .. } | Command::ConfigTest { text, .. }, Some(map)) =
             (self, json.as_object_mut())
         {
@@ -197,6 +211,27 @@ mod tests {
         assert_eq!(
             Command::from_payload(r#"{"kind":"unban_all"}"#).expect("parse"),
             Command::UnbanAll
+        );
+        // A regex test's payload is checked again field by field.
+        let test = r#"{"kind":"regex_test","filter":"sshd[mode=aggressive]","subject":{"from":"lines","lines":["a"]}}"#;
+        let parsed = Command::from_payload(test).expect("parse");
+        assert_eq!(parsed.kind(), CommandKind::RegexTest);
+        assert_eq!(
+            Command::from_payload(&parsed.to_payload()).expect("again"),
+            parsed
+        );
+        for bad in [
+            r#"{"kind":"regex_test","filter":"../x","subject":{"from":"lines","lines":[]}}"#,
+            r#"{"kind":"regex_test","failregex":["a
+b"],"subject":{"from":"lines","lines":[]}}"#,
+            r#"{"kind":"regex_test","failregex":["a"],"subject":{"from":"shell","cmd":"x"}}"#,
+        ] {
+            assert!(Command::from_payload(bad).is_err(), "{bad}");
+        }
+        let audited = parsed.audit_payload();
+        assert_eq!(
+            audited["subject"],
+            serde_json::json!({"from": "lines", "count": 1})
         );
     }
 
@@ -246,6 +281,14 @@ mod tests {
                 text: LocalText::parse("").expect("text"),
             },
             Command::AllowlistApply,
+            Command::RegexTest(RegexTest {
+                filter: None,
+                failregex: vec![crate::regex_test::RegexText::parse("<HOST>").expect("regex")],
+                ignoreregex: vec![],
+                datepattern: None,
+                prefregex: None,
+                subject: crate::regex_test::Subject::Lines { lines: vec![] },
+            }),
         ];
         assert_eq!(every.len(), CommandKind::ALL.len());
         for c in every {

@@ -120,6 +120,12 @@ pub struct Fail2banConfig {
     pub client_warm: bool,
     /// Per-command timeout on the socket.
     pub timeout: Duration,
+    /// The `fail2ban-regex` program whose code the regex tester runs.
+    pub regex_program: PathBuf,
+    /// The wall-clock limit of one regex test.
+    pub regex_timeout: Duration,
+    /// Folders (besides the jails' own `logpath`s) whose files the regex tester may read.
+    pub log_allow_dirs: Vec<PathBuf>,
     /// Whether BanGUI may start fail2ban (`fail2ban-client start`) when it stopped after a
     /// configuration change BanGUI rolled back (off where a service manager owns it).
     pub may_start: bool,
@@ -387,6 +393,15 @@ impl Config {
             client: src.path_or("BANGUI_FAIL2BAN_CLIENT", "fail2ban-client"),
             client_warm: src.bool_or("BANGUI_FAIL2BAN_CLIENT_WARM", true)?,
             timeout: src.duration_or("BANGUI_FAIL2BAN_TIMEOUT", Duration::from_secs(10))?,
+            regex_program: src.path_or("BANGUI_FAIL2BAN_REGEX", "fail2ban-regex"),
+            regex_timeout: src.duration_or("BANGUI_REGEX_TEST_TIMEOUT", Duration::from_secs(10))?,
+            log_allow_dirs: src
+                .string_or("BANGUI_LOG_ALLOW_DIRS", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .collect(),
             may_start: src.bool_or("BANGUI_FAIL2BAN_MAY_START", false)?,
             status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,
             jail_sync_interval: src

@@ -37,6 +37,15 @@ vocabulary! {
         /// An allowlist entry broader than /16 (IPv4) or /48 (IPv6) without
         /// `confirm_broad`.
         AllowlistTooBroad => "allowlist_too_broad",
+        /// A regex the tester cannot use: a filter and failregex both or neither, a
+        /// regex with a line break; also a command failure when fail2ban cannot compile
+        /// one (its words in the message).
+        RegexInvalid => "regex_invalid",
+        /// More than 10 000 lines or 1 MiB of them for the regex tester.
+        TooManyLines => "too_many_lines",
+        /// A log path that is not a configured jail's `logpath` nor under
+        /// `BANGUI_LOG_ALLOW_DIRS` (also a command failure, after resolving links).
+        LogPathRefused => "log_path_refused",
         // Who may call (401, 403).
         Unauthorized => "unauthorized",
         InvalidCredentials => "invalid_credentials",
@@ -45,6 +54,8 @@ vocabulary! {
         // Not there (404, 405).
         NotFound => "not_found",
         UnknownJail => "unknown_jail",
+        /// No filter of that name in the configuration.
+        UnknownFilter => "unknown_filter",
         IpNotSeen => "ip_not_seen",
         GeoNotResolved => "geo_not_resolved",
         MethodNotAllowed => "method_not_allowed",
@@ -85,6 +96,9 @@ vocabulary! {
         /// The path BanGUI would write is not a plain file inside the configuration
         /// folder (a symlink, outside after canonicalisation, too large to read).
         ConfigPathRefused => "config_path_refused",
+        /// The regex test did not end within its time limit (a catastrophic pattern);
+        /// it was stopped.
+        RegexTimeout => "regex_timeout",
     }
 }
 
@@ -99,10 +113,12 @@ impl ErrorCode {
             ValidationFailed | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
             | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
             | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep
-            | ConfigRefused | AllowlistTooBroad => 422,
+            | ConfigRefused | AllowlistTooBroad | RegexInvalid | TooManyLines | LogPathRefused => {
+                422
+            }
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
-            NotFound | UnknownJail | IpNotSeen | GeoNotResolved => 404,
+            NotFound | UnknownJail | UnknownFilter | IpNotSeen | GeoNotResolved => 404,
             MethodNotAllowed => 405,
             SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly
             | AllowlistExists => 409,
@@ -110,7 +126,7 @@ impl ErrorCode {
             UnsupportedMediaType => 415,
             RateLimited => 429,
             Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted
-            | ConfigInvalid | ConfigRolledBack | ConfigPathRefused => 500,
+            | ConfigInvalid | ConfigRolledBack | ConfigPathRefused | RegexTimeout => 500,
             DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady
             | SchedulerUnavailable | Fail2banUnavailable => 503,
         }

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error_code;
 pub mod lease;
 pub mod metrics;
+pub mod regex_test;
 pub mod request_id;
 pub mod shutdown;
 pub mod store;

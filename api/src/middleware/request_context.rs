@@ -104,29 +104,36 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     }
 }
 
+/// The body limit of `POST /config/regex-test`: 1 MiB of lines with room for JSON's
+/// escapes and the regexes.
+const REGEX_TEST_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 impl<E> RequestContextEndpoint<E> {
     /// Refuses bodies above the limit, whether announced by Content-Length or streamed.
     async fn limit_body(&self, req: &mut Request) -> Result<(), poem::Error> {
         let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+        // The regex tester takes up to 1 MiB of lines, which JSON makes larger.
+        let limit = if req.uri().path().ends_with("/config/regex-test") {
+            self.max_body_bytes.max(REGEX_TEST_BODY_BYTES)
+        } else {
+            self.max_body_bytes
+        };
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+        if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
         if declared == Some(0) {
             return Ok(());
         }
         let body = req.take_body();
-        let bytes = body
-            .into_bytes_limit(self.max_body_bytes)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-                other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
-            })?;
+        let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
+        })?;
         req.set_body(bytes);
         Ok(())
     }

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod health;
 pub mod history;
 pub mod jails;
+pub mod regex_test;
 pub mod scheduler;
 pub mod status;
 
@@ -52,6 +53,7 @@ pub type Apis = (
     client_errors::ClientErrorsApi,
     config::ConfigApi,
     allowlist::AllowlistApi,
+    regex_test::RegexTestApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -81,7 +83,8 @@ pub fn api_service(
             history::HistoryApi::new(db.clone(), auth.clone()),
             client_errors::ClientErrorsApi::new(auth.clone()),
             config::ConfigApi::new(db.clone(), command_expiry, auth.clone()),
-            allowlist::AllowlistApi::new(db, auth),
+            allowlist::AllowlistApi::new(db.clone(), auth.clone()),
+            regex_test::RegexTestApi::new(db, command_expiry, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

@@ -7,4 +7,5 @@ mod config_tree;
 mod config_write;
 mod fail2ban_e2e;
 mod history;
+mod regex_test;
 mod rehearsal;

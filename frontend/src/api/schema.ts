@@ -934,6 +934,29 @@ export interface paths {
         patch: operations["change_allowlist_entry"];
         trace?: never;
     };
+    "/config/regex-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Tests failregex/ignoreregex lines (or a filter of the configuration) on lines, as
+         *     `fail2ban-regex` would: fail2ban-regex's own code runs in the scheduler, within a
+         *     time limit (`BANGUI_REGEX_TEST_TIMEOUT`). The command's `result` holds
+         *     `{matched, ignored, missed, tested, lines: [{line, matched, ignored, host, time,
+         *     regex, user}]}`; a regex fail2ban cannot compile fails it with `regex_invalid`, a
+         *     test over its time limit with `regex_timeout`. Waits up to `wait` (default 10s).
+         *     Role: operator. */
+        post: operations["test_regex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1213,7 +1236,7 @@ export interface components {
          * @description The kinds of [`Command`], as stored in `commands.kind`.
          * @enum {string}
          */
-        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set" | "config_write" | "config_test" | "allowlist_apply";
+        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set" | "config_write" | "config_test" | "allowlist_apply" | "regex_test";
         /** CommandPage */
         CommandPage: {
             items: components["schemas"]["CommandView"][];
@@ -1367,7 +1390,7 @@ export interface components {
          * @description A stable, machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused";
+        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "regex_invalid" | "too_many_lines" | "log_path_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "unknown_filter" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused" | "regex_timeout";
         /**
          * @description Who placed an IP on the map.
          * @enum {string}
@@ -1702,6 +1725,52 @@ export interface components {
             warning?: string | null;
             /** @description zxcvbn's suggestions. */
             suggestions: string[];
+        };
+        /**
+         * RegexLog
+         * @description Lines to test: pasted ones, or the tail of a log file.
+         */
+        RegexLog: {
+            /** @description An absolute path: a configured jail's `logpath` (globs included) or a file under
+             *     `BANGUI_LOG_ALLOW_DIRS`; anything else fails the command with
+             *     `log_path_refused`. */
+            path: string;
+            /**
+             * Format: uint32
+             * @description How many of the last lines (1 to 10 000; default 1 000).
+             */
+            max_lines?: number | null;
+        };
+        /**
+         * RegexTestRequest
+         * @example {
+         *       "filter": null,
+         *       "failregex": [
+         *         "^%(__prefix_line)sFailed password for .* from <HOST>"
+         *       ],
+         *       "ignoreregex": null,
+         *       "datepattern": null,
+         *       "prefregex": null,
+         *       "lines": [
+         *         "Dec  3 10:00:01 host sshd[123]: Failed password for root from 203.0.113.7 port 22 ssh2"
+         *       ],
+         *       "log": null
+         *     }
+         */
+        RegexTestRequest: {
+            /** @description A filter of the configuration as a jail names it (`sshd`,
+             *     `sshd[mode=aggressive]`), tested with its `.local`; or none, and `failregex`. */
+            filter?: string | null;
+            /** @description Regexes as a filter file's `failregex` holds them (`<HOST>`, `<F-USER>`,
+             *     `%(__prefix_line)s`; a literal `%` written `%%`), one per item. */
+            failregex?: string[] | null;
+            ignoreregex?: string[] | null;
+            datepattern?: string | null;
+            prefregex?: string | null;
+            /** @description The lines to test (each item may hold several, split at line breaks): at most
+             *     10 000 lines and 1 MiB. Give `lines` or `log`. */
+            lines?: string[] | null;
+            log?: components["schemas"]["RegexLog"] | null;
         };
         /**
          * @description Which side of a revision a restore brings back.
@@ -10146,6 +10215,146 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["AllowView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_regex: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RegexTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
-use shared::commands::Command;
+use shared::commands::{Command, CommandKind};
 use shared::db;
 use shared::error_code::ErrorCode;
 use shared::store::commands::{self as queue, Claimed, Finish, Scope};
@@ -119,6 +119,23 @@ async fn step(ctx: &JobContext, reach: &mut Reachability) -> Result<bool, JobErr
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
+    if cmd.kind == CommandKind::RegexTest {
+        // A regex test may take its whole time limit: it runs beside the queue (two at
+        // most), so bans and unbans are not kept waiting behind it.
+        let permit = ctx.f2b.regex_tests.clone().acquire_owned().await;
+        let ctx = ctx.clone();
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                let mut own = Reachability::default();
+                if let Err(e) = run_claimed(&ctx, cmd, &mut own).await {
+                    tracing::warn!(error = %e, "the regex test's outcome was not recorded");
+                }
+            }
+            .instrument(span),
+        );
+        return Ok(true);
+    }
     run_claimed(ctx, cmd, reach).instrument(span).await
 }
 
@@ -254,6 +271,11 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
                 .await
                 .map_or_else(refused, Outcome::Succeeded);
         }
+        Command::RegexTest(test) => {
+            return crate::regex_test::run(ctx, test)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
+        }
         _ => {}
     }
     let f2b: &Fail2ban = &ctx.f2b;
@@ -311,7 +333,10 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
             Command::IgnoreselfSet { jail, on } => {
                 json!({ "ignoreself": c.set_ignoreself(jail, *on).await.map_err(failed)? })
             }
-            Command::ConfigWrite { .. } | Command::ConfigTest { .. } | Command::AllowlistApply => {
+            Command::ConfigWrite { .. }
+            | Command::ConfigTest { .. }
+            | Command::AllowlistApply
+            | Command::RegexTest(_) => {
                 unreachable!("handled above")
             }
         })
@@ -333,7 +358,7 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
     let mut cache = ctx.f2b.jail_settings.lock().await;
     let (jails, freshness) = match command {
         Command::ConfigWrite { jail, .. } => (vec![jail.clone()], Freshness::Now),
-        Command::ConfigTest { .. } => return Vec::new(),
+        Command::ConfigTest { .. } | Command::RegexTest(_) => return Vec::new(),
         Command::AllowlistApply => {
             // Any jail may have been reloaded: read their settings afresh next time.
             cache.clear();

@@ -198,7 +198,7 @@ impl Stamp {
 }
 
 /// `program` as the shell would find it (`PATH` when it names no directory).
-fn resolve(program: &Path) -> Option<PathBuf> {
+pub(crate) fn resolve(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return Some(program.to_path_buf());
     }
@@ -209,7 +209,7 @@ fn resolve(program: &Path) -> Option<PathBuf> {
 
 /// The interpreter named by a Python script's `#!` line (with its arguments), or `None`
 /// when the program is something else (a shell wrapper, a binary).
-fn python_of(script: &Path) -> Option<Vec<String>> {
+pub(crate) fn python_of(script: &Path) -> Option<Vec<String>> {
     use std::io::BufRead;
     let file = std::fs::File::open(script).ok()?;
     let mut first = String::new();

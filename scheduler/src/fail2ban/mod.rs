@@ -9,6 +9,7 @@ pub mod database;
 pub mod replies;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use shared::config::Fail2banConfig;
 use tokio::sync::Mutex;
@@ -35,6 +36,8 @@ pub struct Fail2ban {
     /// the configuration writes), so a sync that read the tree just before a write cannot
     /// store its older picture after the write's.
     pub config_writer: Mutex<()>,
+    /// Regex tests running beside the command queue (two at most).
+    pub regex_tests: Arc<tokio::sync::Semaphore>,
     db: Mutex<Option<Fail2banDb>>,
 }
 
@@ -55,6 +58,7 @@ impl Fail2ban {
             snapshot_writer: Mutex::new(()),
             jail_settings: Default::default(),
             config_writer: Mutex::new(()),
+            regex_tests: Arc::new(tokio::sync::Semaphore::new(2)),
             db: Mutex::new(None),
         }
     }

@@ -171,11 +171,29 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads the jails and hashes the files they came from.
+/// Reads the jails and hashes the files they came from, and every filter and action
+/// file (`filter.d/`, `action.d/`), used by a jail or not: what the API lists and tests.
 fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>), String> {
     let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
+    let mut paths: Vec<PathBuf> = tree.files.clone();
+    for folder in ["filter.d", "action.d"] {
+        let mut found = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(root.join(folder)) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let wanted = path
+                    .extension()
+                    .is_some_and(|e| e == "conf" || e == "local");
+                if wanted && path.is_file() && !paths.contains(&path) {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        paths.extend(found);
+    }
     let mut files = Vec::new();
-    for path in &tree.files {
+    for path in &paths {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         files.push(FileRow {

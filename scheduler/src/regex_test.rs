@@ -1,0 +1,392 @@
+//! The regex tester (issue #19): fail2ban-regex's own code run on the lines to test, so its
+//! answers are fail2ban's, tags, `__prefix_line`, date detection and all
+//! (`regex_test.py` drives it and reports each line). A test runs in a process of its own
+//! under a wall-clock limit: a catastrophic pattern is killed, never the scheduler.
+//!
+//! Filters of the configuration are tested as fail2ban loads them (`-c` the config
+//! folder: `.conf`, `.local`, includes); failregex lines are written as a filter file
+//! beside fail2ban's `common.conf`, so they read exactly as they would in `filter.d/`.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::error_code::ErrorCode;
+use shared::regex_test::{self as rt, RegexTest, Subject};
+use shared::store::config_tree;
+use tokio::process::Command;
+
+use crate::config_write::Refusal;
+use crate::fail2ban::control::{python_of, resolve};
+use crate::jobs::JobContext;
+
+const DRIVER: &str = include_str!("regex_test.py");
+const TEST_FILTER: &str = "bangui-regex-test";
+
+#[derive(Deserialize)]
+struct Report {
+    ok: bool,
+    errors: Vec<String>,
+    matched: u64,
+    ignored: u64,
+    missed: u64,
+    lines: Vec<LineReport>,
+}
+
+#[derive(Deserialize)]
+struct LineReport {
+    line: String,
+    status: String,
+    host: Option<String>,
+    time: Option<f64>,
+    regex: Option<u32>,
+    user: Option<String>,
+}
+
+/// A scratch folder of the test's own, removed when the test ends however it ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("bangui-regex-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir(&dir)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn refusal(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+pub async fn run(ctx: &JobContext, test: &RegexTest) -> Result<serde_json::Value, Refusal> {
+    test.check().map_err(|r| refusal(r.code, r.message))?;
+    let config = &ctx.f2b.config;
+    let lines = match &test.subject {
+        Subject::Lines { lines } => lines.clone(),
+        Subject::Log { path, max_lines } => {
+            let logpaths = jail_logpaths(ctx).await?;
+            let allow = config.log_allow_dirs.clone();
+            let path = path.clone();
+            let max = *max_lines as usize;
+            tokio::task::spawn_blocking(move || read_log(&path, &logpaths, &allow, max))
+                .await
+                .map_err(|e| refusal(ErrorCode::Internal, e.to_string()))??
+        }
+    };
+    let scratch = Scratch::new().map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?;
+    let log = scratch.0.join("lines.log");
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&log, text).map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?;
+
+    let mut args: Vec<String> = vec!["-e".into(), "UTF-8".into()];
+    let regex = match &test.filter {
+        Some(filter) => {
+            let conf = &config.config_dir;
+            let known = [".conf", ".local"].iter().any(|ext| {
+                conf.join(format!("filter.d/{}{ext}", filter.name()))
+                    .is_file()
+            });
+            if !known {
+                return Err(refusal(
+                    ErrorCode::UnknownFilter,
+                    format!("no filter {} in {}/filter.d", filter.name(), conf.display()),
+                ));
+            }
+            args.extend(["-c".into(), conf.display().to_string()]);
+            if let Some(d) = &test.datepattern {
+                args.push(format!("--datepattern={}", d.as_str()));
+            }
+            filter.to_string()
+        }
+        None => {
+            write_test_filter(&scratch.0, &config.config_dir, test)
+                .map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?;
+            args.extend(["-c".into(), scratch.0.display().to_string()]);
+            TEST_FILTER.to_owned()
+        }
+    };
+    args.push(log.display().to_string());
+    args.push(regex);
+    let report = drive(&config.regex_program, &args, config.regex_timeout).await?;
+    if !report.ok {
+        return Err(refusal(
+            ErrorCode::RegexInvalid,
+            if report.errors.is_empty() {
+                "fail2ban-regex could not run the test".to_owned()
+            } else {
+                report.errors.join("\n")
+            },
+        ));
+    }
+    Ok(json!({
+        "matched": report.matched,
+        "ignored": report.ignored,
+        "missed": report.missed,
+        "tested": report.lines.len(),
+        "filter": test.filter.as_ref().map(ToString::to_string),
+        "lines": report.lines.iter().map(|l| json!({
+            "line": l.line,
+            "matched": l.status == "matched",
+            "ignored": l.status == "ignored",
+            "host": l.host,
+            "time": l.time.and_then(|t| chrono::DateTime::from_timestamp_millis((t * 1000.0) as i64)).map(|t| t.to_rfc3339()),
+            "regex": l.regex,
+            "user": l.user,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Runs the driver under the interpreter of the configured fail2ban-regex, within the
+/// time limit (the process is killed when it runs over).
+async fn drive(
+    program: &Path,
+    args: &[String],
+    limit: std::time::Duration,
+) -> Result<Report, Refusal> {
+    let program = resolve(program).ok_or_else(|| {
+        refusal(
+            ErrorCode::Fail2banClientFailed,
+            format!("{} not found", program.display()),
+        )
+    })?;
+    let python = python_of(&program).ok_or_else(|| {
+        refusal(
+            ErrorCode::Fail2banClientFailed,
+            format!(
+                "{} is not a Python script BanGUI can run",
+                program.display()
+            ),
+        )
+    })?;
+    let child = Command::new(&python[0])
+        .args(&python[1..])
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(&program)
+        .arg("--")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            refusal(
+                ErrorCode::Fail2banClientFailed,
+                format!("could not start {}: {e}", python[0]),
+            )
+        })?;
+    let started = std::time::Instant::now();
+    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(out) => out.map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?,
+        Err(_) => {
+            tracing::warn!(
+                limit_ms = limit.as_millis() as u64,
+                "regex test stopped at its time limit"
+            );
+            return Err(refusal(
+                ErrorCode::RegexTimeout,
+                format!(
+                    "the test did not end within {} s and was stopped; a pattern with nested repetition such as (a+)+ can take forever on a long line",
+                    limit.as_secs_f32()
+                ),
+            ));
+        }
+    };
+    tracing::info!(
+        duration_ms = started.elapsed().as_millis() as u64,
+        "fail2ban-regex ran"
+    );
+    serde_json::from_slice(&out.stdout).map_err(|_| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let words: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        refusal(
+            ErrorCode::RegexInvalid,
+            format!("fail2ban-regex failed: {}", words.join("\n")),
+        )
+    })
+}
+
+/// The failregex lines as a filter file would hold them, beside fail2ban's own
+/// `common.conf` (so `%(__prefix_line)s` and friends mean what they mean in `filter.d/`).
+fn write_test_filter(dir: &Path, config_dir: &Path, test: &RegexTest) -> std::io::Result<()> {
+    let filter_d = dir.join("filter.d");
+    std::fs::create_dir(&filter_d)?;
+    let mut includes = String::new();
+    for common in ["common.conf", "common.local"] {
+        let real = config_dir.join("filter.d").join(common);
+        if real.is_file() {
+            std::os::unix::fs::symlink(&real, filter_d.join(common))?;
+            if common == "common.conf" {
+                includes = "[INCLUDES]\nbefore = common.conf\n\n".into();
+            }
+        }
+    }
+    let multi = |key: &str, values: &[rt::RegexText]| -> String {
+        if values.is_empty() {
+            return format!("{key} =\n");
+        }
+        let mut out = format!("{key} = {}\n", values[0].as_str());
+        for v in &values[1..] {
+            out.push_str(&format!("            {}\n", v.as_str()));
+        }
+        out
+    };
+    let mut text = format!("{includes}[Definition]\n");
+    text.push_str(&multi("failregex", &test.failregex));
+    text.push_str(&multi("ignoreregex", &test.ignoreregex));
+    if let Some(p) = &test.prefregex {
+        text.push_str(&format!("prefregex = {}\n", p.as_str()));
+    }
+    if let Some(d) = &test.datepattern {
+        text.push_str(&format!("datepattern = {}\n", d.as_str()));
+    }
+    std::fs::write(filter_d.join(format!("{TEST_FILTER}.conf")), text)
+}
+
+/// Every configured jail's `logpath` lines, as the last read of the tree has them.
+async fn jail_logpaths(ctx: &JobContext) -> Result<Vec<String>, Refusal> {
+    let rows = config_tree::jails(&ctx.db).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.settings).ok())
+        .filter_map(|s| s["logpath"]["value"].as_str().map(str::to_owned))
+        .flat_map(|v| {
+            v.lines()
+                .map(str::trim)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// The last `max_lines` lines (and at most 1 MiB) of a log file the tester may read:
+/// checked as given and again with every link resolved.
+fn read_log(
+    given: &str,
+    logpaths: &[String],
+    allow_dirs: &[PathBuf],
+    max_lines: usize,
+) -> Result<Vec<String>, Refusal> {
+    let refused = || {
+        refusal(
+            ErrorCode::LogPathRefused,
+            format!(
+                "{given} is neither a configured jail's logpath nor under BANGUI_LOG_ALLOW_DIRS"
+            ),
+        )
+    };
+    let allowed = |p: &str, dirs: &[PathBuf]| {
+        rt::log_path_allowed(p, logpaths.iter().map(String::as_str), dirs)
+    };
+    if !allowed(given, allow_dirs) {
+        return Err(refused());
+    }
+    let real = std::fs::canonicalize(given)
+        .map_err(|e| refusal(ErrorCode::LogPathRefused, format!("{given}: {e}")))?;
+    // Patterns and folders resolved too: /var/log may itself be a link.
+    let real_dirs: Vec<PathBuf> = allow_dirs
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .collect();
+    let real_text = real.display().to_string();
+    // A literal logpath resolved whole (it may be a link itself); a glob's folder resolved.
+    let resolved_patterns: Vec<String> = logpaths
+        .iter()
+        .filter_map(|p| {
+            let p = p.split_whitespace().next()?;
+            if !p.contains(['*', '?', '[']) {
+                return std::fs::canonicalize(p)
+                    .ok()
+                    .map(|r| r.display().to_string());
+            }
+            let path = Path::new(p);
+            let parent = std::fs::canonicalize(path.parent()?).ok()?;
+            Some(parent.join(path.file_name()?).display().to_string())
+        })
+        .collect();
+    let ok = rt::log_path_allowed(&real_text, logpaths.iter().map(String::as_str), &real_dirs)
+        || rt::log_path_allowed(
+            &real_text,
+            resolved_patterns.iter().map(String::as_str),
+            &[],
+        );
+    if !ok {
+        return Err(refused());
+    }
+    let mut file = std::fs::File::open(&real)
+        .map_err(|e| refusal(ErrorCode::LogPathRefused, format!("{given}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| refusal(ErrorCode::LogPathRefused, format!("{given}: {e}")))?;
+    if !meta.is_file() {
+        return Err(refusal(
+            ErrorCode::LogPathRefused,
+            format!("{given} is not a file"),
+        ));
+    }
+    let start = meta.len().saturating_sub(rt::MAX_BYTES as u64);
+    file.seek(SeekFrom::Start(start))
+        .and_then(|_| {
+            let mut bytes = Vec::new();
+            file.take(rt::MAX_BYTES as u64).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        })
+        .map(|bytes| tail_lines(&bytes, start > 0, max_lines))
+        .map_err(|e| refusal(ErrorCode::LogPathRefused, format!("{given}: {e}")))
+}
+
+/// The last `max` complete lines of `bytes`: the first dropped when the read began inside
+/// it, the last when no line break ends it yet (a line still being written, which
+/// fail2ban does not read either).
+fn tail_lines(bytes: &[u8], cut: bool, max: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if cut && !lines.is_empty() {
+        lines.remove(0);
+    }
+    // The piece after the last line break: empty, or a line not finished yet.
+    lines.pop();
+    let skip = lines.len().saturating_sub(max);
+    lines[skip..]
+        .iter()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_keeps_whole_lines_only() {
+        assert_eq!(tail_lines(b"a\nb\nc\n", false, 2), ["b", "c"]);
+        assert_eq!(tail_lines(b"rtial\nb\nc\n", true, 10), ["b", "c"]);
+        assert_eq!(tail_lines(b"a\nb\nunfinished", false, 10), ["a", "b"]);
+        assert_eq!(tail_lines(b"a\r\n", false, 10), ["a"]);
+        assert!(tail_lines(b"", false, 10).is_empty());
+    }
+}
