@@ -535,6 +535,42 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("tests regexes on pasted lines and a jail's filter on its log, with the captured host marked and fail2ban-regex's counts", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails`);
+    await page.getByRole("tab", { name: "Regex tester" }).click();
+    await page.waitForURL("**/config/regex");
+    const form = page.getByRole("form", { name: "Test regexes" });
+    await form.getByRole("textbox", { name: /^failregex/ }).fill("failure from <HOST>$");
+    await form.getByRole("textbox", { name: /^ignoreregex/ }).fill("from 192\\.0\\.2\\.9");
+    await form.getByRole("textbox", { name: /^Lines/ }).fill("1700000000 failure from 192.0.2.5\nall good here\n1700000001 failure from 192.0.2.9\n");
+    await form.getByRole("button", { name: "Test" }).click();
+    await page.getByRole("button", { name: "Matched 1" }).waitFor({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Ignored 1" }).waitFor();
+    await page.getByRole("button", { name: "Missed 1" }).waitFor();
+    const table = page.getByRole("table", { name: "Tested lines" });
+    assert.equal(await table.locator("mark").first().textContent(), "192.0.2.5");
+    await page.screenshot({ path: join(SHOTS, "regex-tester.png"), fullPage: true });
+    // Only the missed ones.
+    await page.getByRole("button", { name: "Missed 1" }).click();
+    await table.getByText("all good here").waitFor();
+    assert.equal(await table.getByText("192.0.2.5").count(), 0);
+    // A regex fail2ban cannot compile: its words, with the request id.
+    await form.getByRole("textbox", { name: /^failregex/ }).fill("failure from <HOST> (");
+    await form.getByRole("button", { name: "Test" }).click();
+    await page.getByText(/The test failed \(regex_invalid\)/).waitFor({ timeout: 20_000 });
+    // One click loads sshd's filter and its log; the log's lines are tested.
+    writeFileSync(join(stack.f2b.dir, "auth.log"), "Dec  3 10:00:01 host sshd[7]: Failed password for root from 203.0.113.77 port 22 ssh2\n", { flag: "a" });
+    await form.getByRole("combobox", { name: "Use a jail's filter and log" }).click();
+    await page.getByRole("option", { name: /^sshd / }).click();
+    assert.equal(await form.getByRole("textbox", { name: /^Filter/ }).inputValue(), "sshd");
+    assert.match(await form.getByRole("textbox", { name: /^Log file/ }).inputValue(), /auth\.log$/);
+    await form.getByRole("button", { name: "Test" }).click();
+    await table.getByText("203.0.113.77").first().waitFor({ timeout: 20_000 });
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -596,6 +632,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["config-jail", "/config/jails/web-auth"],
       ["config-jail-raw", "/config/jails/web-auth?editor=raw"],
       ["allowlist", "/config/allowlist"],
+      ["regex-tester", "/config/regex"],
       ["login", "/login"],
     ];
     const problems = [];

@@ -21,6 +21,7 @@ const IpTimeline = lazy(() => import("./features/history/IpTimelinePage"));
 const Config = lazy(() => import("./features/config/ConfigPage"));
 const JailConfig = lazy(() => import("./features/config/JailConfigPage"));
 const Allowlist = lazy(() => import("./features/config/AllowlistPage"));
+const RegexTester = lazy(() => import("./features/config/RegexTesterPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -71,6 +72,7 @@ export function App() {
             <Route path="/config/jails" element={<Guard><Config /></Guard>} />
             <Route path="/config/jails/:name" element={<Guard><JailConfig /></Guard>} />
             <Route path="/config/allowlist" element={<Guard><Allowlist /></Guard>} />
+            <Route path="/config/regex" element={<Guard><RegexTester /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>
