@@ -6,7 +6,9 @@
 //! - the activation round trip: `PUT /config/jails/{name}?wait` (tested on a copy with
 //!   `-t`, recorded, written, reloaded, verified, the tree read again) until the API
 //!   answers with the jail running, beside fail2ban's own bound measured in the same run:
-//!   `fail2ban-client reload --if-exists <jail>` alone on the same tree.
+//!   `fail2ban-client reload --if-exists <jail>` alone on the same tree;
+//! - the regex tester on the largest stock sample log beside `fail2ban-regex` on the same
+//!   file.
 //!
 //!     cargo build --release -p scheduler && cargo bench -p e2e --bench config
 
@@ -180,12 +182,87 @@ fn breakdown(s: &Stack) {
     println!("    inside (medians): {}", parts.join("; "));
 }
 
+/// The regex tester on the largest stock sample log (by lines), filter and file as
+/// fail2ban ships them: the API round trip (`POST /config/regex-test?wait`, the file read
+/// by the scheduler) beside `fail2ban-regex` on the same file.
+async fn regex_numbers(s: &Stack, name: &str) {
+    let samples = std::path::Path::new(SAMPLES);
+    let conf = s.f2b.config_dir();
+    let (lines, sample) = std::fs::read_dir(samples)
+        .expect("samples")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| conf.join(format!("filter.d/{n}.conf")).is_file())
+        })
+        .map(|p| {
+            (
+                std::fs::read_to_string(&p)
+                    .unwrap_or_default()
+                    .lines()
+                    .count(),
+                p,
+            )
+        })
+        .max()
+        .expect("a sample");
+    let filter = sample
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_owned();
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let (code, cmd) = s
+            .post(
+                "/config/regex-test?wait=10s",
+                json!({ "filter": filter, "log": { "path": sample.display().to_string(), "max_lines": 10_000 } }),
+            )
+            .await;
+        ours.push(start.elapsed());
+        assert_eq!(
+            (code, cmd["status"].as_str()),
+            (200, Some("succeeded")),
+            "{cmd}"
+        );
+        let start = Instant::now();
+        let out = Command::new("fail2ban-regex")
+            .args(["-e", "UTF-8", "-c"])
+            .arg(&conf)
+            .arg(&sample)
+            .arg(&filter)
+            .output()
+            .expect("fail2ban-regex");
+        theirs.push(start.elapsed());
+        assert!(out.status.success());
+    }
+    let (o, t) = (median(ours.clone()), median(theirs));
+    println!(
+        "[{name}] regex tester on {filter}'s sample ({lines} lines): median {o:.0} ms, p95 {:.0} ms; \
+         fail2ban-regex on the same file: median {t:.0} ms; ratio {:.2} (target <= 1.0)",
+        p95(ours),
+        o / t
+    );
+}
+
+const SAMPLES: &str = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
+
 #[tokio::main]
 async fn main() {
     parse_numbers();
     for backend in backends() {
         let name = format!("{backend:?}");
-        let s = Stack::start_on(PrivateFail2ban::start_stock(), backend, &[]).await;
+        let s = Stack::start_on(
+            PrivateFail2ban::start_stock(),
+            backend,
+            &[("BANGUI_LOG_ALLOW_DIRS", SAMPLES)],
+        )
+        .await;
+        regex_numbers(&s, &name).await;
         let (ours, bound) = activation_numbers(&s).await;
         let (o, b) = (median(ours.clone()), median(bound));
         println!(

@@ -5,20 +5,29 @@
 #
 #   regex_test.py PROGRAM -- [fail2ban-regex options...] LOG REGEX [IGNOREREGEX]
 #
-# PROGRAM is the fail2ban-regex in use: a checkout's bin/ folder puts its fail2ban first
-# on the path, as the program itself would run.
+# or loaded by the warm process (fail2ban/warm_client.py): load(PROGRAM) once, then
+# run(PROGRAM, args) per test. PROGRAM is the fail2ban-regex in use: a checkout's bin/
+# folder puts its fail2ban first on the path, as the program itself would run. The JSON
+# follows a marker line, after anything fail2ban printed on the way.
 import json
 import os
 import sys
 
 
-def main():
-    program = os.path.realpath(sys.argv[1])
-    args = sys.argv[sys.argv.index("--") + 1:]
+MARKER = "@@bangui-regex-test@@"
+
+
+def load(program):
+    program = os.path.realpath(program)
     source = os.path.dirname(os.path.dirname(program))
     if os.path.isfile(os.path.join(source, "fail2ban", "__init__.py")):
         sys.path.insert(0, source)
-    from fail2ban.client import fail2banregex as f2r
+    from fail2ban.client import fail2banregex
+    return fail2banregex
+
+
+def run(program, args):
+    f2r = load(program)
 
     # fail2ban-regex prints its report through this function; keep it for errors only.
     said = []
@@ -69,6 +78,7 @@ def main():
     # lines are taken from its counters).
     errors = [] if ok else [s for s in said if s.startswith(("ERROR", "Wrong", "Error"))]
     stats = runner._line_stats
+    sys.stdout.write("\n" + MARKER + "\n")
     sys.stdout.write(json.dumps({
         "ok": bool(ok),
         "errors": errors,
@@ -80,4 +90,5 @@ def main():
     sys.stdout.flush()
 
 
-main()
+if __name__ == "__main__":
+    run(sys.argv[1], sys.argv[sys.argv.index("--") + 1:])

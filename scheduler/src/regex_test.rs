@@ -19,10 +19,12 @@ use shared::store::config_tree;
 use tokio::process::Command;
 
 use crate::config_write::Refusal;
-use crate::fail2ban::control::{python_of, resolve};
+use crate::fail2ban::warm::{WarmRun, WarmRunner, python_of, resolve};
 use crate::jobs::JobContext;
 
-const DRIVER: &str = include_str!("regex_test.py");
+/// The driver around fail2ban-regex's code, for [`WarmRunner`] or a process of its own.
+pub const DRIVER: &str = include_str!("regex_test.py");
+const MARKER: &str = "@@bangui-regex-test@@";
 const TEST_FILTER: &str = "bangui-regex-test";
 
 #[derive(Deserialize)]
@@ -121,7 +123,13 @@ pub async fn run(ctx: &JobContext, test: &RegexTest) -> Result<serde_json::Value
     };
     args.push(log.display().to_string());
     args.push(regex);
-    let report = drive(&config.regex_program, &args, config.regex_timeout).await?;
+    let report = drive(
+        ctx.f2b.regex_runner.as_ref(),
+        &config.regex_program,
+        &args,
+        config.regex_timeout,
+    )
+    .await?;
     if !report.ok {
         return Err(refusal(
             ErrorCode::RegexInvalid,
@@ -150,9 +158,11 @@ pub async fn run(ctx: &JobContext, test: &RegexTest) -> Result<serde_json::Value
     }))
 }
 
-/// Runs the driver under the interpreter of the configured fail2ban-regex, within the
-/// time limit (the process is killed when it runs over).
+/// Runs the driver on fail2ban-regex's code within the time limit: from the warm process
+/// when it is free, else as a process of its own under the program's interpreter (killed
+/// when it runs over).
 async fn drive(
+    warm: Option<&WarmRunner>,
     program: &Path,
     args: &[String],
     limit: std::time::Duration,
@@ -163,70 +173,94 @@ async fn drive(
             format!("{} not found", program.display()),
         )
     })?;
-    let python = python_of(&program).ok_or_else(|| {
+    let started = std::time::Instant::now();
+    let timed_out = || {
+        tracing::warn!(
+            limit_ms = limit.as_millis() as u64,
+            "regex test stopped at its time limit"
+        );
         refusal(
-            ErrorCode::Fail2banClientFailed,
+            ErrorCode::RegexTimeout,
             format!(
-                "{} is not a Python script BanGUI can run",
-                program.display()
+                "the test did not end within {} s and was stopped; a pattern with nested repetition such as (a+)+ can take forever on a long line",
+                limit.as_secs_f32()
             ),
         )
-    })?;
-    let child = Command::new(&python[0])
-        .args(&python[1..])
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(&program)
-        .arg("--")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| {
-            refusal(
-                ErrorCode::Fail2banClientFailed,
-                format!("could not start {}: {e}", python[0]),
+    };
+    let tried = match warm {
+        Some(w) => w.run(&program, args, limit).await,
+        None => WarmRun::Unusable,
+    };
+    let (warm_run, report) = match tried {
+        WarmRun::Done { output, .. } => (true, report_of(&output, &output)),
+        WarmRun::TimedOut => return Err(timed_out()),
+        WarmRun::Unusable => {
+            let python = python_of(&program).ok_or_else(|| {
+                refusal(
+                    ErrorCode::Fail2banClientFailed,
+                    format!(
+                        "{} is not a Python script BanGUI can run",
+                        program.display()
+                    ),
+                )
+            })?;
+            let child = Command::new(&python[0])
+                .args(&python[1..])
+                .arg("-c")
+                .arg(DRIVER)
+                .arg(&program)
+                .arg("--")
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| {
+                    refusal(
+                        ErrorCode::Fail2banClientFailed,
+                        format!("could not start {}: {e}", python[0]),
+                    )
+                })?;
+            let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+                Ok(out) => out.map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?,
+                Err(_) => return Err(timed_out()),
+            };
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            (
+                false,
+                report_of(&stdout, &String::from_utf8_lossy(&out.stderr)),
             )
-        })?;
-    let started = std::time::Instant::now();
-    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(out) => out.map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?,
-        Err(_) => {
-            tracing::warn!(
-                limit_ms = limit.as_millis() as u64,
-                "regex test stopped at its time limit"
-            );
-            return Err(refusal(
-                ErrorCode::RegexTimeout,
-                format!(
-                    "the test did not end within {} s and was stopped; a pattern with nested repetition such as (a+)+ can take forever on a long line",
-                    limit.as_secs_f32()
-                ),
-            ));
         }
     };
     tracing::info!(
         duration_ms = started.elapsed().as_millis() as u64,
+        warm = warm_run,
         "fail2ban-regex ran"
     );
-    serde_json::from_slice(&out.stdout).map_err(|_| {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let words: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        refusal(
-            ErrorCode::RegexInvalid,
-            format!("fail2ban-regex failed: {}", words.join("\n")),
-        )
-    })
+    report
+}
+
+/// The driver's JSON (after its marker), or fail2ban's last words when there is none.
+fn report_of(output: &str, words: &str) -> Result<Report, Refusal> {
+    output
+        .rfind(MARKER)
+        .and_then(|at| serde_json::from_str(&output[at + MARKER.len()..]).ok())
+        .ok_or_else(|| {
+            let last: Vec<&str> = words
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            refusal(
+                ErrorCode::RegexInvalid,
+                format!("fail2ban-regex failed: {}", last.join("\n")),
+            )
+        })
 }
 
 /// The failregex lines as a filter file would hold them, beside fail2ban's own

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod control;
 pub mod database;
 pub mod replies;
+pub mod warm;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,11 +39,17 @@ pub struct Fail2ban {
     pub config_writer: Mutex<()>,
     /// Regex tests running beside the command queue (two at most).
     pub regex_tests: Arc<tokio::sync::Semaphore>,
+    /// fail2ban-regex's code, warm, for the regex tester (started on its first test;
+    /// `None` when warm runs are off).
+    pub regex_runner: Option<warm::WarmRunner>,
     db: Mutex<Option<Fail2banDb>>,
 }
 
 impl Fail2ban {
     pub fn new(config: Fail2banConfig) -> Self {
+        let regex_runner = config
+            .client_warm
+            .then(|| warm::WarmRunner::new(Some(crate::regex_test::DRIVER)));
         let client = Fail2banClient::spawn(&config.socket, config.timeout);
         let program = ClientProgram::new(
             config.client.clone(),
@@ -59,6 +66,7 @@ impl Fail2ban {
             jail_settings: Default::default(),
             config_writer: Mutex::new(()),
             regex_tests: Arc::new(tokio::sync::Semaphore::new(2)),
+            regex_runner,
             db: Mutex::new(None),
         }
     }

@@ -7,7 +7,9 @@
 # command line, and exits. The parent never runs fail2ban code itself, so nothing one
 # call sets up (logging, globals) leaks into the next.
 #
-# argv[1]: the fail2ban-client program (a Python script). Protocol on stdin/stdout, one
+# argv[1]: the program (a Python script); argv[2], optional: a driver's source, whose
+# load(program) runs once here and whose run(program, args) runs in each child instead of
+# the program's exec_command_line (the regex tester's). Protocol on stdin/stdout, one
 # JSON document per line: first {"ready": true} (or {"ready": false, "why": ...} and exit
 # when the program is not one this can run), then for each request {"argv": [...],
 # "timeout": seconds} an answer {"code": N, "output": "..."} (N negative: the signal that
@@ -24,7 +26,12 @@ def say(doc):
     sys.stdout.flush()
 
 
-def load(program):
+def load(program, driver=None):
+    if driver is not None:
+        space = {"__name__": "bangui_driver"}
+        exec(compile(driver, "bangui-driver", "exec"), space)
+        space["load"](program)
+        return lambda argv: space["run"](program, argv[1:])
     space = runpy.run_path(program, run_name="bangui_warm_client")
     run = space.get("exec_command_line")
     if not callable(run):
@@ -74,7 +81,7 @@ def call(run, argv, timeout):
                 break
             # Only the start is kept by the caller; the rest is read so the child never
             # blocks on a full pipe.
-            if sum(len(c) for c in chunks) < 1 << 20:
+            if sum(len(c) for c in chunks) < 32 << 20:
                 chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
@@ -83,7 +90,7 @@ def call(run, argv, timeout):
 
 def main():
     try:
-        run = load(sys.argv[1])
+        run = load(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
     except BaseException as e:
         say({"ready": False, "why": "%s: %s" % (type(e).__name__, e)})
         return
