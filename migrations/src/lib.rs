@@ -25,6 +25,7 @@ mod m20261203_000012_config_tree;
 mod m20261203_000013_config_writes;
 mod m20261203_000014_config_alerts;
 mod m20261203_000015_allowlist;
+mod m20261203_000016_fail2ban_log;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_config_writes::Migration),
             Box::new(m20261203_000014_config_alerts::Migration),
             Box::new(m20261203_000015_allowlist::Migration),
+            Box::new(m20261203_000016_fail2ban_log::Migration),
         ]
     }
 }

@@ -135,6 +135,8 @@ pub struct Fail2banConfig {
     pub config_sync_interval: Duration,
     /// How often expired allowlist entries are removed (and the files brought in line).
     pub allowlist_interval: Duration,
+    /// How often fail2ban's own log is read for the API (`GET /config/log`).
+    pub log_tail_interval: Duration,
     pub ban_sync_interval: Duration,
     pub archive_interval: Duration,
     /// Bans in this jail are reported with origin `blocklist`.
@@ -410,6 +412,8 @@ impl Config {
                 .interval_or("BANGUI_CONFIG_SYNC_INTERVAL", Duration::from_secs(10))?,
             allowlist_interval: src
                 .interval_or("BANGUI_ALLOWLIST_INTERVAL", Duration::from_secs(30))?,
+            log_tail_interval: src
+                .interval_or("BANGUI_LOG_TAIL_INTERVAL", Duration::from_secs(3))?,
             ban_sync_interval: src
                 .interval_or("BANGUI_BAN_SYNC_INTERVAL", Duration::from_secs(5))?,
             archive_interval: src

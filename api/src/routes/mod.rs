@@ -8,6 +8,7 @@ pub mod client_errors;
 pub mod commands;
 pub mod config;
 pub mod dashboard;
+pub mod fail2ban_log;
 pub mod health;
 pub mod history;
 pub mod jails;
@@ -54,6 +55,7 @@ pub type Apis = (
     config::ConfigApi,
     allowlist::AllowlistApi,
     regex_test::RegexTestApi,
+    fail2ban_log::Fail2banLogApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -84,7 +86,8 @@ pub fn api_service(
             client_errors::ClientErrorsApi::new(auth.clone()),
             config::ConfigApi::new(db.clone(), command_expiry, auth.clone()),
             allowlist::AllowlistApi::new(db.clone(), auth.clone()),
-            regex_test::RegexTestApi::new(db, command_expiry, auth),
+            regex_test::RegexTestApi::new(db.clone(), command_expiry, auth.clone()),
+            fail2ban_log::Fail2banLogApi::new(db, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,7 @@ mod allowlist;
 mod config_tree;
 mod config_write;
 mod fail2ban_e2e;
+mod fail2ban_log;
 mod history;
 mod regex_test;
 mod rehearsal;

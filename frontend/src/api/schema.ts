@@ -957,6 +957,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tail of fail2ban's own log, as the scheduler read it from fail2ban's
+         *     `logtarget` file (every `BANGUI_LOG_TAIL_INTERVAL`; the newest 5 000 entries are
+         *     kept): `lines` (1–5 000, default 200) of them at `level` or above whose message or
+         *     logger holds `q`. Role: viewer. */
+        get: operations["get_fail2ban_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1563,7 +1583,7 @@ export interface components {
          * @description The scheduler's jobs, as the job-run table and the API name them.
          * @enum {string}
          */
-        JobName: "heartbeat" | "status_probe" | "jail_sync" | "config_sync" | "allowlist_expiry" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
+        JobName: "heartbeat" | "status_probe" | "jail_sync" | "config_sync" | "allowlist_expiry" | "log_tail" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
         /** JobRunView */
         JobRunView: {
             job: components["schemas"]["JobName"];
@@ -1607,6 +1627,46 @@ export interface components {
             /** @description The revision to send back as `expected_revision` (SHA-256 of the text). */
             revision: string;
             exists: boolean;
+        };
+        /**
+         * @description The least severe level to show.
+         * @enum {string}
+         */
+        LogLevel: "debug" | "info" | "notice" | "warning" | "error" | "critical";
+        /** LogLine */
+        LogLine: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When fail2ban wrote it (null: a line without a time stamp).
+             */
+            time?: string | null;
+            /** @description `DEBUG`, `INFO`, `NOTICE`, `WARNING`, `ERROR`, `CRITICAL` (null: not given). */
+            level?: string | null;
+            /** @description The part of fail2ban that wrote it (`fail2ban.actions`). */
+            logger?: string | null;
+            /** Format: int64 */
+            pid?: number | null;
+            /** @description The message, with any lines that continue it (a traceback). */
+            message: string;
+        };
+        /** LogView */
+        LogView: {
+            /** @description fail2ban's `logtarget`: a file, or `SYSLOG`, `SYSTEMD-JOURNAL`, `STDOUT`, `STDERR`
+             *     (which BanGUI does not read: `lines` is empty). Null until the scheduler asked. */
+            target?: string | null;
+            /** @description Whether the target is a file BanGUI reads. */
+            file: boolean;
+            /**
+             * Format: date-time
+             * @description When the scheduler last looked (null: never).
+             */
+            read_at?: string | null;
+            /** @description Why the last look failed (the file could not be read), if it did. */
+            error?: string | null;
+            /** @description The newest entries that pass the filters, oldest first. */
+            lines: components["schemas"]["LogLine"][];
         };
         /**
          * LoginRequest
@@ -10355,6 +10415,134 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_fail2ban_log: {
+        parameters: {
+            query?: {
+                lines?: number;
+                level?: components["schemas"]["LogLevel"];
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LogView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,

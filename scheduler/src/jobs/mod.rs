@@ -11,6 +11,7 @@ pub mod config_sync;
 pub mod geo_resolve;
 pub mod heartbeat;
 pub mod jail_sync;
+pub mod log_tail;
 pub mod retention;
 pub mod rollups;
 pub mod status_probe;
@@ -260,6 +261,7 @@ impl JobSet {
                 jail_sync::job(f.jail_sync_interval),
                 config_sync::job(f.config_sync_interval),
                 crate::allowlist::expiry_job(f.allowlist_interval),
+                log_tail::job(f.log_tail_interval),
                 ban_sync::job(f.ban_sync_interval),
                 archive_sync::job(f.archive_interval),
                 geo_resolve::job(config.history.geo_interval),

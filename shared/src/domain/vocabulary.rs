@@ -151,6 +151,7 @@ vocabulary! {
         JailSync => "jail_sync",
         ConfigSync => "config_sync",
         AllowlistExpiry => "allowlist_expiry",
+        LogTail => "log_tail",
         BanSync => "ban_sync",
         ArchiveSync => "archive_sync",
         GeoResolve => "geo_resolve",

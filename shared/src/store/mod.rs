@@ -14,6 +14,7 @@ pub mod audit;
 pub mod commands;
 pub mod config_revisions;
 pub mod config_tree;
+pub mod fail2ban_log;
 pub mod job_runs;
 pub mod rate_limits;
 pub mod sessions;
