@@ -571,6 +571,29 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("shows fail2ban's own log with levels, filtered by level and text", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails`);
+    await page.getByRole("tab", { name: "Log" }).click();
+    await page.waitForURL("**/config/log");
+    const list = page.getByRole("list", { name: "fail2ban's log" });
+    await list.getByText(/Jail '?web-auth'? started/).first().waitFor({ timeout: 30_000 });
+    await list.getByText("INFO").first().waitFor();
+    await page.screenshot({ path: join(SHOTS, "fail2ban-log.png"), fullPage: true });
+    await page.getByRole("combobox", { name: "Level" }).click();
+    await page.getByRole("option", { name: "Warnings and errors" }).click();
+    await waitFor("only warnings and errors", async () => (await list.getByText("INFO", { exact: true }).count()) === 0 || (await page.getByText("No entry matches.").count()) > 0, 15_000);
+    await page.getByRole("combobox", { name: "Level" }).click();
+    await page.getByRole("option", { name: "Every level" }).click();
+    await page.getByLabel("Search").fill("web-auth");
+    await waitFor("only web-auth's lines", async () => {
+      const texts = await list.getByRole("listitem").allTextContents();
+      return texts.length > 0 && texts.every((t) => t.includes("web-auth"));
+    }, 15_000);
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -633,6 +656,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["config-jail-raw", "/config/jails/web-auth?editor=raw"],
       ["allowlist", "/config/allowlist"],
       ["regex-tester", "/config/regex"],
+      ["fail2ban-log", "/config/log"],
       ["login", "/login"],
     ];
     const problems = [];

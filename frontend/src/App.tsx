@@ -22,6 +22,7 @@ const Config = lazy(() => import("./features/config/ConfigPage"));
 const JailConfig = lazy(() => import("./features/config/JailConfigPage"));
 const Allowlist = lazy(() => import("./features/config/AllowlistPage"));
 const RegexTester = lazy(() => import("./features/config/RegexTesterPage"));
+const Fail2banLog = lazy(() => import("./features/config/LogPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -73,6 +74,7 @@ export function App() {
             <Route path="/config/jails/:name" element={<Guard><JailConfig /></Guard>} />
             <Route path="/config/allowlist" element={<Guard><Allowlist /></Guard>} />
             <Route path="/config/regex" element={<Guard><RegexTester /></Guard>} />
+            <Route path="/config/log" element={<Guard><Fail2banLog /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>

@@ -3,6 +3,7 @@
 //! `running = false`, so the UI can offer to start them again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
@@ -62,6 +63,8 @@ pub fn job(every: Duration) -> Job {
     Job::new("jail_sync", every, every.max(Duration::from_secs(20)), sync)
 }
 
+static IDLE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
+
 /// Reads the settings; a key the server does not know (older versions) is null.
 async fn read_settings(
     client: &Fail2banClient,
@@ -76,10 +79,19 @@ async fn read_settings(
         };
         map.insert((*key).to_owned(), value);
     }
-    let idle = match client.get(jail, "idle").await {
-        Ok(v) => v.as_bool(),
-        Err(ClientError::Server(_)) => None,
-        Err(e) => return Err(e),
+    // fail2ban before 1.1 has no `get <jail> idle` and logs an ERROR for every ask: once
+    // refused, it is not asked again (until the scheduler restarts, as after an upgrade).
+    let idle = if IDLE_UNSUPPORTED.load(Ordering::Relaxed) {
+        None
+    } else {
+        match client.get(jail, "idle").await {
+            Ok(v) => v.as_bool(),
+            Err(ClientError::Server(_)) => {
+                IDLE_UNSUPPORTED.store(true, Ordering::Relaxed);
+                None
+            }
+            Err(e) => return Err(e),
+        }
     };
     Ok((Json::Object(map), idle))
 }

@@ -44,13 +44,14 @@ export function SourceNotes({ source }: { source: Schemas["ConfigSource"] }) {
 }
 
 /** The Configuration page's sections, each its own URL. */
-export function ConfigTabs({ selected }: { selected: "jails" | "allowlist" | "regex" }) {
+export function ConfigTabs({ selected }: { selected: "jails" | "allowlist" | "regex" | "log" }) {
   const navigate = useNavigate();
   return (
     <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections">
       <Tab value="jails">Jails</Tab>
       <Tab value="allowlist">Allowlist</Tab>
       <Tab value="regex">Regex tester</Tab>
+      <Tab value="log">Log</Tab>
     </TabList>
   );
 }
