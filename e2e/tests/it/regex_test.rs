@@ -177,11 +177,26 @@ async fn regexes_are_tested_as_a_filter_file_holds_them_within_bounds() {
             "{cmd}"
         );
 
-        // A catastrophic pattern is stopped at the limit, and bans go on meanwhile.
-        let slow = s.post(
-            "/config/regex-test?wait=10s",
-            json!({ "failregex": ["^(a+)+<HOST>$"], "lines": [format!("{}!", "a".repeat(40))] }),
-        );
+        // Catastrophic patterns are stopped at the limit, and bans go on meanwhile, even
+        // with more of them queued than run at once (two).
+        let catastrophic =
+            json!({ "failregex": ["^(a+)+<HOST>$"], "lines": [format!("{}!", "a".repeat(40))] });
+        let slow = async {
+            let (a, b, c) = tokio::join!(
+                s.post("/config/regex-test?wait=10s", catastrophic.clone()),
+                s.post("/config/regex-test?wait=10s", catastrophic.clone()),
+                s.post("/config/regex-test?wait=10s", catastrophic.clone()),
+            );
+            for (_, cmd) in [&b, &c] {
+                assert!(
+                    cmd["error_code"] == "regex_timeout"
+                        || cmd["status"] == "pending"
+                        || cmd["status"] == "running",
+                    "{cmd}"
+                );
+            }
+            a
+        };
         let ban = async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let started = Instant::now();

@@ -115,14 +115,18 @@ async fn step(ctx: &JobContext, reach: &mut Reachability) -> Result<bool, JobErr
         return Ok(false);
     }
     expire_stale(ctx).await?;
-    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence).await? else {
+    // Regex tests run beside the queue, two at a time: with both slots taken, the next
+    // command that is not one is taken instead, so bans never wait behind them.
+    let slot = ctx.f2b.regex_tests.clone().try_acquire_owned().ok();
+    let skip = slot.is_none().then_some(CommandKind::RegexTest);
+    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, skip).await? else {
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
-    if cmd.kind == CommandKind::RegexTest {
-        // A regex test may take its whole time limit: it runs beside the queue (two at
-        // most), so bans and unbans are not kept waiting behind it.
-        let permit = ctx.f2b.regex_tests.clone().acquire_owned().await;
+    if cmd.kind == CommandKind::RegexTest
+        && let Some(permit) = slot
+    {
+        // A regex test may take its whole time limit: it runs beside the queue.
         let ctx = ctx.clone();
         tokio::spawn(
             async move {

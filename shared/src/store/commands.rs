@@ -255,22 +255,34 @@ pub struct Claimed {
 
 /// Claims the oldest pending command for this leader (fenced), skipping commands still
 /// waiting out a retry delay.
-pub async fn claim(db: &DatabaseConnection, fence: &Fence) -> Result<Option<Claimed>, DbErr> {
+pub async fn claim(
+    db: &DatabaseConnection,
+    fence: &Fence,
+    skip_kind: Option<CommandKind>,
+) -> Result<Option<Claimed>, DbErr> {
     let skip_locked = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
+    let mut values = vec![fence.token.into()];
+    let skip = match skip_kind {
+        Some(kind) => {
+            values.push(kind.as_str().into());
+            " AND kind <> $2"
+        }
+        None => "",
+    };
     let sql = format!(
         "UPDATE commands SET status = 'running', started_at_ms = {{now_ms}}, attempts = attempts + 1, \
          lease_token = $1 \
-         WHERE id = (SELECT id FROM commands WHERE status = 'pending' \
+         WHERE id = (SELECT id FROM commands WHERE status = 'pending'{skip} \
                      AND (not_before_ms IS NULL OR not_before_ms <= {{now_ms}}) \
                      ORDER BY id LIMIT 1{skip_locked}) \
          AND status = 'pending' AND {{fence}} \
          RETURNING id, kind, payload, requested_by, request_id, attempts, created_at_ms"
     );
-    fenced_query(db, fence, &sql, vec![fence.token.into()])
+    fenced_query(db, fence, &sql, values)
         .await?
         .first()
         .map(|row| Claimed::from_query_result(row, ""))
