@@ -26,6 +26,7 @@ mod m20261203_000013_config_writes;
 mod m20261203_000014_config_alerts;
 mod m20261203_000015_allowlist;
 mod m20261203_000016_fail2ban_log;
+mod m20261203_000017_config_defs;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_config_alerts::Migration),
             Box::new(m20261203_000015_allowlist::Migration),
             Box::new(m20261203_000016_fail2ban_log::Migration),
+            Box::new(m20261203_000017_config_defs::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod bans;
 pub mod client_errors;
 pub mod commands;
 pub mod config;
+pub mod config_defs;
 pub mod dashboard;
 pub mod fail2ban_log;
 pub mod health;
@@ -56,6 +57,7 @@ pub type Apis = (
     allowlist::AllowlistApi,
     regex_test::RegexTestApi,
     fail2ban_log::Fail2banLogApi,
+    config_defs::ConfigDefsApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -87,7 +89,8 @@ pub fn api_service(
             config::ConfigApi::new(db.clone(), command_expiry, auth.clone()),
             allowlist::AllowlistApi::new(db.clone(), auth.clone()),
             regex_test::RegexTestApi::new(db.clone(), command_expiry, auth.clone()),
-            fail2ban_log::Fail2banLogApi::new(db, auth),
+            fail2ban_log::Fail2banLogApi::new(db.clone(), auth.clone()),
+            config_defs::ConfigDefsApi::new(db, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

@@ -3,6 +3,7 @@
 //! one. Each test says what it proves in its name.
 
 mod allowlist;
+mod config_defs;
 mod config_tree;
 mod config_write;
 mod fail2ban_e2e;

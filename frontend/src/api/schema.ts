@@ -977,6 +977,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config/filters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every filter of `filter.d/` (`?q=` part of the name), with the jails that use it.
+         *     Role: viewer. */
+        get: operations["list_filters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/filters/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One filter: files, `[INCLUDES]`, `[Definition]` (`failregex`, `ignoreregex`,
+         *     `datepattern`, `prefregex`, …) and `[Init]` with origins and interpolated values,
+         *     the jails that use it, and its `.local`. Role: viewer. */
+        get: operations["get_filter"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every action of `action.d/` (`?q=` part of the name), with the jails that use it.
+         *     Role: viewer. */
+        get: operations["list_actions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/actions/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One action: files, `[INCLUDES]`, `[Definition]` (`actionstart`, `actionban`,
+         *     `actionunban`, …) and `[Init]` with origins and interpolated values, the jails
+         *     that use it, and its `.local`. Role: viewer. */
+        get: operations["get_action"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1392,6 +1466,60 @@ export interface components {
             /** Format: int64 */
             bans: number;
         };
+        /** DefList */
+        DefList: {
+            items: components["schemas"]["DefSummary"][];
+        };
+        /** DefLocal */
+        DefLocal: {
+            /** @description `filter.d/<name>.local` or `action.d/<name>.local`. */
+            path: string;
+            exists: boolean;
+            text: string;
+            /** @description SHA-256 of `text` (of empty text when the file is missing). */
+            revision: string;
+        };
+        /** DefSummary */
+        DefSummary: {
+            name: string;
+            /** @description The jails of the configuration that use it. */
+            used_by: string[];
+            /** @description Whether `<name>.local` exists. */
+            has_local: boolean;
+            /** @description Why fail2ban's files for it could not be read, if they could not. */
+            error?: string | null;
+        };
+        /**
+         * DefValue
+         * @description One key of `[Definition]` or `[Init]`.
+         */
+        DefValue: {
+            /** @description As written (the last file that sets it wins). */
+            raw: string;
+            /** @description After interpolation (`%(…)s`); null when it needs something only a jail gives. */
+            value?: string | null;
+            /** @description Why it could not be interpolated, if it could not. */
+            error?: string | null;
+            file: string;
+            /** Format: uint32 */
+            line: number;
+        };
+        /** DefView */
+        DefView: {
+            name: string;
+            /** @description The files fail2ban reads for it, in order (includes and `.local` among them). */
+            files: string[];
+            includes: components["schemas"]["Includes"];
+            definition: {
+                [key: string]: components["schemas"]["DefValue"];
+            };
+            init: {
+                [key: string]: components["schemas"]["DefValue"];
+            };
+            used_by: string[];
+            local: components["schemas"]["DefLocal"];
+            error?: string | null;
+        };
         /**
          * ErrorBody
          * @description The body of every error response.
@@ -1448,6 +1576,11 @@ export interface components {
             ignoreip: string[];
             /** @description Whether the host's own addresses are ignored. */
             ignoreself: boolean;
+        };
+        /** Includes */
+        Includes: {
+            before: string[];
+            after: string[];
         };
         /** IpTimeline */
         IpTimeline: {
@@ -10543,6 +10676,510 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["LogView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_filters: {
+        parameters: {
+            query?: {
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DefList"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_filter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DefView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_actions: {
+        parameters: {
+            query?: {
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DefList"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_action: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DefView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,

@@ -2,6 +2,7 @@
 //! `ini` reads one file; the tree (file order, includes, `[DEFAULT]`, interpolation,
 //! jails) comes next.
 
+pub mod defs;
 pub mod files;
 pub mod ini;
 pub mod interpolate;

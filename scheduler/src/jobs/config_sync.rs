@@ -11,11 +11,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::lease::{commit_fenced, fenced_transaction};
-use shared::store::config_tree::{self, FileRow, JailRow, ReadRow};
+use shared::store::config_tree::{self, DefRow, FileRow, JailRow, ReadRow};
 use shared::store::snapshots;
 
 use super::{Job, JobContext, JobError};
-use crate::config_tree::jails;
+use crate::config_tree::{defs, jails};
 
 pub fn job(every: Duration) -> Job {
     Job::new("config_sync", every, Duration::from_secs(30), sync)
@@ -77,7 +77,7 @@ async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> 
         .await
         .unwrap_or_else(|e| Err(format!("the read stopped: {e}")));
     let (snapshot, error) = match &outcome {
-        Ok((files, jails)) => (Some((files.as_slice(), jails.as_slice())), None),
+        Ok((files, jails, _)) => (Some((files.as_slice(), jails.as_slice())), None),
         Err(e) => (None, Some(e.clone())),
     };
     let row = ReadRow {
@@ -91,11 +91,14 @@ async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> 
         return Err(JobError::Fenced);
     };
     config_tree::replace(&txn, &row, snapshot).await?;
+    if let Ok((_, _, defs)) = &outcome {
+        config_tree::replace_defs(&txn, defs).await?;
+    }
     if !commit_fenced(txn, &ctx.fence).await? {
         return Err(JobError::Fenced);
     }
     match &outcome {
-        Ok((files, jails)) => tracing::info!(
+        Ok((files, jails, _)) => tracing::info!(
             files = files.len(),
             jails = jails.len(),
             "configuration read"
@@ -173,7 +176,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Reads the jails and hashes the files they came from, and every filter and action
 /// file (`filter.d/`, `action.d/`), used by a jail or not: what the API lists and tests.
-fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>), String> {
+fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>, Vec<DefRow>), String> {
     let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
     let mut paths: Vec<PathBuf> = tree.files.clone();
     for folder in ["filter.d", "action.d"] {
@@ -228,5 +231,37 @@ fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>), Stri
             }
         })
         .collect();
-    Ok((files, jails))
+    Ok((files, jails, read_defs(root)))
+}
+
+/// Every filter and action, read as fail2ban reads them; one that cannot be read is
+/// listed with why.
+fn read_defs(root: &Path) -> Vec<DefRow> {
+    let mut rows = Vec::new();
+    for (kind, folder) in [("filter", "filter.d"), ("action", "action.d")] {
+        for name in defs::names(root, folder) {
+            let row = match defs::read(root, folder, &name) {
+                Ok(d) => DefRow {
+                    kind: kind.into(),
+                    name: d.name,
+                    files: json!(d.files).to_string(),
+                    includes: d.includes.to_string(),
+                    definition: d.definition.to_string(),
+                    init: d.init.to_string(),
+                    error: None,
+                },
+                Err(e) => DefRow {
+                    kind: kind.into(),
+                    name,
+                    files: "[]".into(),
+                    includes: "{}".into(),
+                    definition: "{}".into(),
+                    init: "{}".into(),
+                    error: Some(e.to_string()),
+                },
+            };
+            rows.push(row);
+        }
+    }
+    rows
 }

@@ -30,6 +30,91 @@ pub struct JailRow {
     pub problems: String,
 }
 
+/// A filter or action of the last read (`kind` is `filter` or `action`): the files read,
+/// `[INCLUDES]`, and `[Definition]`/`[Init]` as JSON `{key: {raw, value, error, file,
+/// line}}`; `error` when the files could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct DefRow {
+    pub kind: String,
+    pub name: String,
+    pub files: String,
+    pub includes: String,
+    pub definition: String,
+    pub init: String,
+    pub error: Option<String>,
+}
+
+const DEF_COLUMNS: &str = "kind, name, files, includes, definition, init, error";
+
+pub async fn defs<C: ConnectionTrait>(db: &C, kind: &str) -> Result<Vec<DefRow>, DbErr> {
+    fetch_all(
+        db,
+        &format!("SELECT {DEF_COLUMNS} FROM config_defs WHERE kind = $1 ORDER BY name"),
+        [kind.into()],
+    )
+    .await
+}
+
+pub async fn def<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    name: &str,
+) -> Result<Option<DefRow>, DbErr> {
+    fetch_optional(
+        db,
+        &format!("SELECT {DEF_COLUMNS} FROM config_defs WHERE kind = $1 AND name = $2"),
+        [kind.into(), name.into()],
+    )
+    .await
+}
+
+/// Replaces the filters and actions with `rows`, writing only those that changed.
+pub async fn replace_defs<C: ConnectionTrait>(txn: &C, rows: &[DefRow]) -> Result<(), DbErr> {
+    let mut stored: HashMap<(String, String), DefRow> = HashMap::new();
+    for kind in ["filter", "action"] {
+        for r in defs(txn, kind).await? {
+            stored.insert((r.kind.clone(), r.name.clone()), r);
+        }
+    }
+    for r in rows {
+        if stored.get(&(r.kind.clone(), r.name.clone())) == Some(r) {
+            continue;
+        }
+        crate::db::execute(
+            txn,
+            "INSERT INTO config_defs (kind, name, files, includes, definition, init, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, name) DO UPDATE SET \
+             files = excluded.files, includes = excluded.includes, definition = excluded.definition, \
+             init = excluded.init, error = excluded.error",
+            [
+                r.kind.clone().into(),
+                r.name.clone().into(),
+                r.files.clone().into(),
+                r.includes.clone().into(),
+                r.definition.clone().into(),
+                r.init.clone().into(),
+                r.error.clone().into(),
+            ],
+        )
+        .await?;
+    }
+    let kept: HashSet<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.name.as_str()))
+        .collect();
+    for (kind, name) in stored.keys() {
+        if !kept.contains(&(kind.as_str(), name.as_str())) {
+            crate::db::execute(
+                txn,
+                "DELETE FROM config_defs WHERE kind = $1 AND name = $2",
+                [kind.clone().into(), name.clone().into()],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The last read: where, when, what it looked at (a fingerprint of the files' paths,
 /// sizes and times) and why it failed, if it did.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
