@@ -174,9 +174,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What one read of the tree gives: the files, the jails, the filters and actions.
+type Snapshot = (Vec<FileRow>, Vec<JailRow>, Vec<DefRow>);
+
 /// Reads the jails and hashes the files they came from, and every filter and action
 /// file (`filter.d/`, `action.d/`), used by a jail or not: what the API lists and tests.
-fn read(root: &Path, version: &str) -> Result<(Vec<FileRow>, Vec<JailRow>, Vec<DefRow>), String> {
+fn read(root: &Path, version: &str) -> Result<Snapshot, String> {
     let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
     let mut paths: Vec<PathBuf> = tree.files.clone();
     for folder in ["filter.d", "action.d"] {
