@@ -594,6 +594,25 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("lists filters and actions with the jails that use them, and shows one as fail2ban reads it", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails`);
+    await page.getByRole("tab", { name: "Filters" }).click();
+    await page.waitForURL("**/config/filters");
+    await page.getByLabel("Search filters").fill("sshd");
+    await page.getByRole("button", { name: "Show filter sshd", exact: true }).click();
+    const definition = page.getByRole("table", { name: "[Definition]" });
+    await definition.getByText("failregex", { exact: true }).waitFor({ timeout: 20_000 });
+    await definition.getByText(/filter\.d\/sshd\.conf:\d+/).first().waitFor();
+    await page.getByText(/Used by: sshd/).waitFor();
+    await page.screenshot({ path: join(SHOTS, "filter-detail.png"), fullPage: true });
+    await page.getByRole("tab", { name: "Actions" }).click();
+    await page.waitForURL("**/config/actions");
+    await page.getByRole("table", { name: "Actions" }).getByRole("button", { name: /^Show action / }).first().waitFor({ timeout: 20_000 });
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -655,6 +674,9 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["config-jail", "/config/jails/web-auth"],
       ["config-jail-raw", "/config/jails/web-auth?editor=raw"],
       ["allowlist", "/config/allowlist"],
+      ["filters", "/config/filters"],
+      ["filter-detail", "/config/filters?name=sshd"],
+      ["actions", "/config/actions"],
       ["regex-tester", "/config/regex"],
       ["fail2ban-log", "/config/log"],
       ["login", "/login"],

@@ -23,6 +23,7 @@ const JailConfig = lazy(() => import("./features/config/JailConfigPage"));
 const Allowlist = lazy(() => import("./features/config/AllowlistPage"));
 const RegexTester = lazy(() => import("./features/config/RegexTesterPage"));
 const Fail2banLog = lazy(() => import("./features/config/LogPage"));
+const Defs = lazy(() => import("./features/config/DefsPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -75,6 +76,8 @@ export function App() {
             <Route path="/config/allowlist" element={<Guard><Allowlist /></Guard>} />
             <Route path="/config/regex" element={<Guard><RegexTester /></Guard>} />
             <Route path="/config/log" element={<Guard><Fail2banLog /></Guard>} />
+            <Route path="/config/filters" element={<Guard><Defs kind="filters" /></Guard>} />
+            <Route path="/config/actions" element={<Guard><Defs kind="actions" /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>

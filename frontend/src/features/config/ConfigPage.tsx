@@ -44,11 +44,13 @@ export function SourceNotes({ source }: { source: Schemas["ConfigSource"] }) {
 }
 
 /** The Configuration page's sections, each its own URL. */
-export function ConfigTabs({ selected }: { selected: "jails" | "allowlist" | "regex" | "log" }) {
+export function ConfigTabs({ selected }: { selected: "jails" | "filters" | "actions" | "allowlist" | "regex" | "log" }) {
   const navigate = useNavigate();
   return (
     <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections">
       <Tab value="jails">Jails</Tab>
+      <Tab value="filters">Filters</Tab>
+      <Tab value="actions">Actions</Tab>
       <Tab value="allowlist">Allowlist</Tab>
       <Tab value="regex">Regex tester</Tab>
       <Tab value="log">Log</Tab>
