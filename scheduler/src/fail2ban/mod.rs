@@ -37,6 +37,9 @@ pub struct Fail2ban {
     /// the configuration writes), so a sync that read the tree just before a write cannot
     /// store its older picture after the write's.
     pub config_writer: Mutex<()>,
+    /// The fingerprint of `filter.d/` and `action.d/` when this process last stored the
+    /// filters and actions read from them (`jobs::config_sync`).
+    pub defs_read: std::sync::Mutex<Option<String>>,
     /// Regex tests running beside the command queue (two at most).
     pub regex_tests: Arc<tokio::sync::Semaphore>,
     /// fail2ban-regex's code, warm, for the regex tester (started on its first test;
@@ -65,6 +68,7 @@ impl Fail2ban {
             snapshot_writer: Mutex::new(()),
             jail_settings: Default::default(),
             config_writer: Mutex::new(()),
+            defs_read: std::sync::Mutex::new(None),
             regex_tests: Arc::new(tokio::sync::Semaphore::new(2)),
             regex_runner,
             db: Mutex::new(None),

@@ -41,7 +41,7 @@ async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> 
     let root = ctx.f2b.config.config_dir.clone();
     let root_text = root.display().to_string();
     let scan = root.clone();
-    let fingerprint = tokio::task::spawn_blocking(move || fingerprint(&scan))
+    let (fingerprint, defs_print) = tokio::task::spawn_blocking(move || fingerprints(&scan))
         .await
         .unwrap_or_default();
     let last = config_tree::last_read(&ctx.db).await?;
@@ -72,8 +72,15 @@ async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> 
         .await?
         .and_then(|s| s.version)
         .unwrap_or_default();
+    // Filters and actions are read again only when their folders changed since this
+    // process last stored them (a jail's write touches neither).
+    let with_defs = ctx
+        .f2b
+        .defs_read
+        .lock()
+        .map_or(true, |last| last.as_deref() != Some(defs_print.as_str()));
     let read_root = root.clone();
-    let outcome = tokio::task::spawn_blocking(move || read(&read_root, &version))
+    let outcome = tokio::task::spawn_blocking(move || read(&read_root, &version, with_defs))
         .await
         .unwrap_or_else(|e| Err(format!("the read stopped: {e}")));
     let (snapshot, error) = match &outcome {
@@ -91,11 +98,17 @@ async fn read_if_changed(ctx: &JobContext, force: bool) -> Result<(), JobError> 
         return Err(JobError::Fenced);
     };
     config_tree::replace(&txn, &row, snapshot).await?;
-    if let Ok((_, _, defs)) = &outcome {
+    let stored_defs = if let Ok((_, _, Some(defs))) = &outcome {
         config_tree::replace_defs(&txn, defs).await?;
-    }
+        true
+    } else {
+        false
+    };
     if !commit_fenced(txn, &ctx.fence).await? {
         return Err(JobError::Fenced);
+    }
+    if stored_defs && let Ok(mut last) = ctx.f2b.defs_read.lock() {
+        *last = Some(defs_print);
     }
     match &outcome {
         Ok((files, jails, _)) => tracing::info!(
@@ -128,16 +141,23 @@ fn writable(root: &Path) -> bool {
     }
 }
 
-/// The tree's `*.conf`/`*.local` files with their sizes and times, hashed.
-fn fingerprint(root: &Path) -> String {
+/// The tree's `*.conf`/`*.local` files with their sizes and times, hashed: all of them,
+/// and those of `filter.d/` and `action.d/` alone.
+fn fingerprints(root: &Path) -> (String, String) {
     let mut entries = Vec::new();
     collect(root, 0, &mut entries);
     entries.sort();
-    let mut hash = Sha256::new();
+    let (filters, actions) = (root.join("filter.d"), root.join("action.d"));
+    let mut all = Sha256::new();
+    let mut defs = Sha256::new();
     for (path, size, mtime) in entries {
-        hash.update(format!("{}\0{size}\0{mtime}\n", path.display()));
+        let line = format!("{}\0{size}\0{mtime}\n", path.display());
+        if path.starts_with(&filters) || path.starts_with(&actions) {
+            defs.update(&line);
+        }
+        all.update(line);
     }
-    hex(&hash.finalize())
+    (hex(&all.finalize()), hex(&defs.finalize()))
 }
 
 fn collect(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, u64, i64)>) {
@@ -174,12 +194,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What one read of the tree gives: the files, the jails, the filters and actions.
-type Snapshot = (Vec<FileRow>, Vec<JailRow>, Vec<DefRow>);
+/// What one read of the tree gives: the files, the jails, the filters and actions (when
+/// they were read).
+type Snapshot = (Vec<FileRow>, Vec<JailRow>, Option<Vec<DefRow>>);
 
 /// Reads the jails and hashes the files they came from, and every filter and action
 /// file (`filter.d/`, `action.d/`), used by a jail or not: what the API lists and tests.
-fn read(root: &Path, version: &str) -> Result<Snapshot, String> {
+fn read(root: &Path, version: &str, with_defs: bool) -> Result<Snapshot, String> {
     let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
     let mut paths: Vec<PathBuf> = tree.files.clone();
     for folder in ["filter.d", "action.d"] {
@@ -234,7 +255,7 @@ fn read(root: &Path, version: &str) -> Result<Snapshot, String> {
             }
         })
         .collect();
-    Ok((files, jails, read_defs(root)))
+    Ok((files, jails, with_defs.then(|| read_defs(root))))
 }
 
 /// Every filter and action, read as fail2ban reads them; one that cannot be read is

@@ -47,7 +47,7 @@ export function SourceNotes({ source }: { source: Schemas["ConfigSource"] }) {
 export function ConfigTabs({ selected }: { selected: "jails" | "filters" | "actions" | "allowlist" | "regex" | "log" }) {
   const navigate = useNavigate();
   return (
-    <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections">
+    <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections" style={{ flexWrap: "wrap" }}>
       <Tab value="jails">Jails</Tab>
       <Tab value="filters">Filters</Tab>
       <Tab value="actions">Actions</Tab>
