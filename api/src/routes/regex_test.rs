@@ -18,7 +18,7 @@ use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::ApiTags;
 use crate::routes::commands::{CommandResponse, MAX_WAIT, parse_wait, submit};
-use crate::text::WaitText;
+use crate::text::{Text, WaitText};
 
 /// Lines to test: pasted ones, or the tail of a log file.
 #[derive(Debug, Object)]
@@ -27,7 +27,7 @@ pub struct RegexLog {
     /// `BANGUI_LOG_ALLOW_DIRS`; anything else fails the command with
     /// `log_path_refused`.
     #[oai(validator(max_length = 4096))]
-    pub path: String,
+    pub path: Text,
     /// How many of the last lines (1 to 10 000; default 1 000).
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub max_lines: Option<u32>,
@@ -39,20 +39,20 @@ pub struct RegexTestRequest {
     /// A filter of the configuration as a jail names it (`sshd`,
     /// `sshd[mode=aggressive]`), tested with its `.local`; or none, and `failregex`.
     #[oai(validator(max_length = 600))]
-    pub filter: Option<String>,
+    pub filter: Option<Text>,
     /// Regexes as a filter file's `failregex` holds them (`<HOST>`, `<F-USER>`,
     /// `%(__prefix_line)s`; a literal `%` written `%%`), one per item.
     #[oai(validator(max_items = 100))]
-    pub failregex: Option<Vec<String>>,
+    pub failregex: Option<Vec<Text>>,
     #[oai(validator(max_items = 100))]
-    pub ignoreregex: Option<Vec<String>>,
+    pub ignoreregex: Option<Vec<Text>>,
     #[oai(validator(max_length = 4096))]
-    pub datepattern: Option<String>,
+    pub datepattern: Option<Text>,
     #[oai(validator(max_length = 4096))]
-    pub prefregex: Option<String>,
+    pub prefregex: Option<Text>,
     /// The lines to test (each item may hold several, split at line breaks): at most
     /// 10 000 lines and 1 MiB. Give `lines` or `log`.
-    pub lines: Option<Vec<String>>,
+    pub lines: Option<Vec<Text>>,
     pub log: Option<RegexLog>,
 }
 
@@ -60,15 +60,15 @@ impl Example for RegexTestRequest {
     fn example() -> Self {
         Self {
             filter: None,
-            failregex: Some(vec![
+            failregex: Some(vec![Text(
                 "^%(__prefix_line)sFailed password for .* from <HOST>".into(),
-            ]),
+            )]),
             ignoreregex: None,
             datepattern: None,
             prefregex: None,
-            lines: Some(vec![
+            lines: Some(vec![Text(
                 "Dec  3 10:00:01 host sshd[123]: Failed password for root from 203.0.113.7 port 22 ssh2".into(),
-            ]),
+            )]),
             log: None,
         }
     }
@@ -94,17 +94,18 @@ impl RegexTestApi {
         let refused = |code: ErrorCode, field: &str, message: String| {
             ApiError::new(code, message).with_details(json!({ "field": field }))
         };
-        let regexes = |field: &str, given: Option<Vec<String>>| -> ApiResult<Vec<RegexText>> {
+        let regexes = |field: &str, given: Option<Vec<Text>>| -> ApiResult<Vec<RegexText>> {
             given
                 .unwrap_or_default()
                 .iter()
                 .map(|r| {
-                    RegexText::parse(r).map_err(|e| refused(ErrorCode::RegexInvalid, field, e))
+                    RegexText::parse(&r.0).map_err(|e| refused(ErrorCode::RegexInvalid, field, e))
                 })
                 .collect()
         };
-        let one = |field: &str, given: Option<String>| -> ApiResult<Option<RegexText>> {
+        let one = |field: &str, given: Option<Text>| -> ApiResult<Option<RegexText>> {
             given
+                .map(|v| v.0)
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| {
                     RegexText::parse(&v).map_err(|e| refused(ErrorCode::RegexInvalid, field, e))
@@ -113,6 +114,7 @@ impl RegexTestApi {
         };
         let filter = body
             .filter
+            .map(|f| f.0)
             .filter(|f| !f.trim().is_empty())
             .map(|f| {
                 FilterRef::parse(&f).map_err(|e| refused(ErrorCode::ValidationFailed, "filter", e))
@@ -120,10 +122,10 @@ impl RegexTestApi {
             .transpose()?;
         let subject = match (body.lines, body.log) {
             (Some(lines), None) => Subject::Lines {
-                lines: rt::split_lines(&lines),
+                lines: rt::split_lines(&lines.into_iter().map(|l| l.0).collect::<Vec<_>>()),
             },
             (None, Some(log)) => Subject::Log {
-                path: log.path,
+                path: log.path.0,
                 max_lines: log.max_lines.unwrap_or(1000),
             },
             _ => {

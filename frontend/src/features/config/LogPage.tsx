@@ -25,6 +25,7 @@ const useStyles = makeStyles({
   time: { fontFamily: "ui-monospace, monospace", fontSize: "12px", color: tokens.colorNeutralForeground3, whiteSpace: "nowrap" },
   message: { fontFamily: "ui-monospace, monospace", fontSize: "12px", whiteSpace: "pre-wrap", wordBreak: "break-word", minWidth: 0 },
   logger: { color: tokens.colorNeutralForeground3 },
+  level: { justifySelf: "start" },
 });
 
 type Level = NonNullable<Schemas["LogLevel"]>;
@@ -94,7 +95,9 @@ export default function LogPage() {
                 {[...l.lines].reverse().map((e) => (
                   <li key={e.id} className={s.entry}>
                     <span className={s.time}>{e.time ? formatTime(e.time) : "—"}</span>
-                    <LevelBadge level={e.level} />
+                    <span className={s.level}>
+                      <LevelBadge level={e.level} />
+                    </span>
                     <span className={s.message}>
                       {e.logger && <span className={s.logger}>{e.logger} </span>}
                       {e.message}
