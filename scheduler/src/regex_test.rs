@@ -305,14 +305,8 @@ async fn jail_logpaths(ctx: &JobContext) -> Result<Vec<String>, Refusal> {
     let rows = config_tree::jails(&ctx.db).await?;
     Ok(rows
         .iter()
-        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.settings).ok())
-        .filter_map(|s| s["logpath"]["value"].as_str().map(str::to_owned))
-        .flat_map(|v| {
-            v.lines()
-                .map(str::trim)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+        .filter_map(|r| r.setting_value("logpath"))
+        .flat_map(|v| v.lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>())
         .filter(|l| !l.is_empty())
         .collect())
 }

@@ -164,18 +164,15 @@ fn refused(code: ErrorCode, field: &'static str, message: impl Into<String>) -> 
 
 /// Pasted text as lines: split at line breaks, `\r` dropped, a last empty line dropped.
 pub fn split_lines(given: &[String]) -> Vec<String> {
-    given
+    let mut lines: Vec<String> = given
         .iter()
         .flat_map(|l| l.split('\n'))
         .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .skip_while(String::is_empty)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+        .collect();
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
 }
 
 impl RegexTest {

@@ -148,10 +148,8 @@ impl ConfigDefsApi {
     async fn users(&self, kind: Kind) -> ApiResult<BTreeMap<String, BTreeSet<String>>> {
         let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for jail in config_tree::jails(&self.db).await? {
-            let settings: serde_json::Value =
-                serde_json::from_str(&jail.settings).unwrap_or_default();
-            let value = settings[kind.word()]["value"].as_str().unwrap_or("");
-            for name in referenced(value) {
+            let value = jail.setting_value(kind.word()).unwrap_or_default();
+            for name in referenced(&value) {
                 out.entry(name.to_owned())
                     .or_default()
                     .insert(jail.name.clone());

@@ -30,6 +30,14 @@ pub struct JailRow {
     pub problems: String,
 }
 
+impl JailRow {
+    /// The value of one of its settings (`logpath`, `filter`, `action`, …), as read.
+    pub fn setting_value(&self, key: &str) -> Option<String> {
+        let settings: serde_json::Value = serde_json::from_str(&self.settings).ok()?;
+        settings[key]["value"].as_str().map(str::to_owned)
+    }
+}
+
 /// A filter or action of the last read (`kind` is `filter` or `action`): the files read,
 /// `[INCLUDES]`, and `[Definition]`/`[Init]` as JSON `{key: {raw, value, error, file,
 /// line}}`; `error` when the files could not be read.
