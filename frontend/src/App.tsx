@@ -24,6 +24,7 @@ const Allowlist = lazy(() => import("./features/config/AllowlistPage"));
 const RegexTester = lazy(() => import("./features/config/RegexTesterPage"));
 const Fail2banLog = lazy(() => import("./features/config/LogPage"));
 const Defs = lazy(() => import("./features/config/DefsPage"));
+const Server = lazy(() => import("./features/config/ServerPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -76,6 +77,7 @@ export function App() {
             <Route path="/config/allowlist" element={<Guard><Allowlist /></Guard>} />
             <Route path="/config/regex" element={<Guard><RegexTester /></Guard>} />
             <Route path="/config/log" element={<Guard><Fail2banLog /></Guard>} />
+            <Route path="/config/server" element={<Guard><Server /></Guard>} />
             <Route path="/config/filters" element={<Guard><Defs kind="filters" /></Guard>} />
             <Route path="/config/actions" element={<Guard><Defs kind="actions" /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />

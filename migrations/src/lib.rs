@@ -27,6 +27,7 @@ mod m20261203_000014_config_alerts;
 mod m20261203_000015_allowlist;
 mod m20261203_000016_fail2ban_log;
 mod m20261203_000017_config_defs;
+mod m20261203_000018_server_settings;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_allowlist::Migration),
             Box::new(m20261203_000016_fail2ban_log::Migration),
             Box::new(m20261203_000017_config_defs::Migration),
+            Box::new(m20261203_000018_server_settings::Migration),
         ]
     }
 }

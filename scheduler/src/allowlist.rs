@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::json;
-use shared::config_edit::{Revision, WriteReason, get_option, jail_local_path, set_options};
+use shared::config_edit::{
+    ConfigFile, Revision, WriteReason, get_option, jail_local_path, set_options,
+};
 use shared::domain::JailName;
 use shared::error_code::ErrorCode;
 use shared::store::allowlist::{self, AllowRow};
@@ -134,8 +136,9 @@ async fn one_jail(
     want: &[String],
 ) -> Result<bool, Refusal> {
     let config_root = ctx.f2b.config.config_dir.clone();
-    let j = jail.clone();
-    let target = tokio::task::spawn_blocking(move || config_write::resolve(&config_root, &j))
+    let file = ConfigFile::JailLocal { jail: jail.clone() };
+    let f = file.clone();
+    let target = tokio::task::spawn_blocking(move || config_write::resolve(&config_root, &f))
         .await
         .map_err(|e| Refusal {
             code: ErrorCode::Internal,
@@ -159,8 +162,8 @@ async fn one_jail(
     config_write::write_file(
         ctx,
         &WriteRequest {
-            jail,
-            text: &text,
+            file: &file,
+            text: Some(&text),
             expected: &expected,
             reason: WriteReason::Allowlist,
             command: cmd,

@@ -1,5 +1,7 @@
-//! The one way BanGUI changes fail2ban's configuration (ADR 0008, issue #18): a
-//! `config_write` command writes `jail.d/<jail>.local` and nothing else.
+//! The one way BanGUI changes fail2ban's configuration (ADR 0008, issues #18 and #19): a
+//! command writes one of the files [`ConfigFile`] names (`jail.d/<jail>.local`,
+//! `filter.d/<name>.local`, the `.conf` of a filter or action BanGUI creates,
+//! `fail2ban.local`) and nothing else.
 //!
 //! 1. The target is resolved and checked: inside the configuration folder after
 //!    canonicalisation, a plain file or nothing (never a symlink), at most 512 KiB, UTF-8;
@@ -10,8 +12,13 @@
 //! 4. The file is replaced atomically (a temporary file in the same folder, fsync,
 //!    rename, fsync of the folder; owner and mode kept), so a reader or a crash sees the
 //!    old file or the new one, never half of one.
-//! 5. fail2ban reloads the jail (`reload --if-exists`; all of it when `[DEFAULT]` is
-//!    touched) and must run it as the file says (running or not, `maxretry`, log files).
+//! 5. fail2ban takes the change and must run as the file says: a jail's file reloads the
+//!    jail (`reload --if-exists`; all of it when `[DEFAULT]` is touched), which must run
+//!    as written (running or not, `maxretry`, log files); a filter or action reloads the
+//!    enabled jails that use it, which must all run again (a filter's regexes are
+//!    compiled by fail2ban's own code on the copy first: `-t` does not compile them, and a
+//!    reload with one that does not compile removes the jail); `fail2ban.local` sets each
+//!    setting it changes over the socket and reads it back.
 //! 6. Any failure restores the previous content, reloads again, and fails the command
 //!    with fail2ban's own words.
 //!
@@ -26,12 +33,16 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::commands::Command;
-use shared::config_edit::{self, LocalText, Revision, RevisionState, WriteReason};
-use shared::domain::JailName;
+use shared::config_edit::{
+    self, ConfigFile, DefKind, LocalText, Revision, RevisionState, WriteReason, referenced,
+    referenced_specs,
+};
+use shared::domain::{FilterName, JailName};
 use shared::error_code::ErrorCode;
 use shared::store::commands::Claimed;
 use shared::store::config_revisions::{self, NewRevision};
 
+use crate::config_tree::defs;
 use crate::config_tree::jails::{self, JailConfig};
 use crate::fail2ban::control::ControlError;
 use crate::jobs::{JobContext, JobError};
@@ -73,6 +84,7 @@ impl From<sea_orm::DbErr> for Refusal {
 /// The file a jail's changes go to, as found on disk.
 #[derive(Debug, Clone)]
 pub struct Target {
+    pub file: ConfigFile,
     /// Relative to the configuration folder (`jail.d/sshd.local`).
     pub relative: String,
     pub path: PathBuf,
@@ -83,34 +95,36 @@ pub struct Target {
     pub owner: Option<(u32, u32)>,
 }
 
-/// Resolves and checks `jail.d/<jail>.local` under `root` (creating `jail.d/` when the
-/// tree has none).
-pub fn resolve(root: &Path, jail: &JailName) -> Result<Target, Refusal> {
+/// Resolves and checks a file BanGUI writes under `root` (creating its folder, such as
+/// `jail.d/`, when the tree has none).
+pub fn resolve(root: &Path, file: &ConfigFile) -> Result<Target, Refusal> {
     let refuse = |m: String| Refusal::new(ErrorCode::ConfigPathRefused, m);
     let root =
         std::fs::canonicalize(root).map_err(|e| refuse(format!("{}: {e}", root.display())))?;
-    let relative = config_edit::jail_local_path(jail.as_str());
-    let dir = root.join("jail.d");
-    match std::fs::symlink_metadata(&dir) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            let real = std::fs::canonicalize(&dir)
-                .map_err(|e| refuse(format!("{}: {e}", dir.display())))?;
-            if !real.starts_with(&root) {
-                return Err(refuse(format!(
-                    "{} points outside {}",
-                    dir.display(),
-                    root.display()
-                )));
+    let relative = file.relative();
+    if !file.folder().is_empty() {
+        let dir = root.join(file.folder());
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let real = std::fs::canonicalize(&dir)
+                    .map_err(|e| refuse(format!("{}: {e}", dir.display())))?;
+                if !real.starts_with(&root) {
+                    return Err(refuse(format!(
+                        "{} points outside {}",
+                        dir.display(),
+                        root.display()
+                    )));
+                }
             }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(refuse(format!("{} is not a folder", dir.display())));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&dir).map_err(|e| refuse(format!("{}: {e}", dir.display())))?;
+            }
+            Err(e) => return Err(refuse(format!("{}: {e}", dir.display()))),
         }
-        Ok(meta) if !meta.is_dir() => {
-            return Err(refuse(format!("{} is not a folder", dir.display())));
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir(&dir).map_err(|e| refuse(format!("{}: {e}", dir.display())))?;
-        }
-        Err(e) => return Err(refuse(format!("{}: {e}", dir.display()))),
     }
     let path = root.join(&relative);
     remove_leftovers(&path);
@@ -153,6 +167,7 @@ pub fn resolve(root: &Path, jail: &JailName) -> Result<Target, Refusal> {
         Err(e) => return Err(refuse(format!("{}: {e}", path.display()))),
     };
     Ok(Target {
+        file: file.clone(),
         relative,
         path,
         current,
@@ -225,14 +240,15 @@ pub fn write_atomic(target: &Target, content: Option<&str>) -> std::io::Result<(
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// A copy of the tree with `jail.d/<jail>.local` replaced by `text`: `jail.d/` copied,
-/// every other entry a symbolic link to the original. Removed on drop.
+/// A copy of the tree with the target's file replaced by `text` (removed for `None`): the
+/// target's folder copied, every other entry a symbolic link to the original. Removed on
+/// drop.
 struct TreeCopy {
     dir: PathBuf,
 }
 
 impl TreeCopy {
-    fn new(root: &Path, target: &Target, text: &str) -> std::io::Result<Self> {
+    fn new(root: &Path, target: &Target, text: Option<&str>) -> std::io::Result<Self> {
         let dir = std::env::temp_dir().join(format!(
             "bangui-config-{}-{:08x}",
             std::process::id(),
@@ -241,24 +257,40 @@ impl TreeCopy {
         std::fs::create_dir(&dir)?;
         let copy = Self { dir };
         let root = std::fs::canonicalize(root)?;
+        let folder = target.file.folder();
+        // The entry of the root that is copied rather than linked.
+        let own = if folder.is_empty() {
+            target.relative.as_str()
+        } else {
+            folder
+        };
         for entry in std::fs::read_dir(&root)? {
             let entry = entry?;
             let name = entry.file_name();
-            if name == "jail.d" {
+            if name == own {
                 continue;
             }
             std::os::unix::fs::symlink(entry.path(), copy.dir.join(&name))?;
         }
-        let jail_d = copy.dir.join("jail.d");
-        std::fs::create_dir(&jail_d)?;
-        if let Ok(entries) = std::fs::read_dir(root.join("jail.d")) {
-            for entry in entries.flatten() {
-                if entry.path().is_file() {
-                    std::fs::copy(entry.path(), jail_d.join(entry.file_name()))?;
+        if !folder.is_empty() {
+            let into = copy.dir.join(folder);
+            std::fs::create_dir(&into)?;
+            if let Ok(entries) = std::fs::read_dir(root.join(folder)) {
+                for entry in entries.flatten() {
+                    if entry.path().is_file() {
+                        std::fs::copy(entry.path(), into.join(entry.file_name()))?;
+                    }
                 }
             }
         }
-        std::fs::write(copy.dir.join(&target.relative), text)?;
+        let path = copy.dir.join(&target.relative);
+        match text {
+            Some(text) => std::fs::write(path, text)?,
+            None => match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            },
+        }
         Ok(copy)
     }
 }
@@ -311,28 +343,64 @@ fn control_words(e: &ControlError) -> String {
     }
 }
 
-/// The outcome of `-t` on a copy with the change, and what fail2ban should run afterwards.
+/// What fail2ban must do after a write, and what it must then show.
+enum Effect {
+    /// A jail's own file: the jail reloaded (all of fail2ban when `[DEFAULT]` changed),
+    /// then running as the file says (`None`: it would no longer exist).
+    Jail {
+        jail: JailName,
+        expected: Option<JailConfig>,
+        touches_default: bool,
+    },
+    /// A filter or action: the enabled jails that use it reloaded; each must run again.
+    Users(Vec<JailName>),
+    /// `fail2ban.local`: the settings whose effective value changes, set over the socket
+    /// and read back.
+    Server(Vec<(String, String)>),
+}
+
+/// The outcome of `-t` on a copy with the change, and what fail2ban should do afterwards.
 struct Tested {
     output: String,
-    /// The jail as the changed tree describes it (`None`: it would no longer exist).
-    expected: Option<JailConfig>,
-    /// Whether the change touches `[DEFAULT]` (a full reload is needed).
-    touches_default: bool,
+    effect: Effect,
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::new(ErrorCode::Internal, e.to_string())
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)
+}
+
+/// The enabled jails of `all` whose `filter` (or `action`) names `name`, with the specs
+/// they name it by (`sshd[mode=aggressive]`).
+fn users_of(all: &[JailConfig], kind: DefKind, name: &str) -> Vec<(JailName, Vec<String>)> {
+    all.iter()
+        .filter(|j| j.enabled)
+        .filter_map(|j| {
+            let value = j.settings.get(kind.as_str())?.value.as_str();
+            let specs: Vec<String> = referenced_specs(value)
+                .filter(|spec| referenced(spec).any(|n| n == name))
+                .map(str::to_owned)
+                .collect();
+            let jail = JailName::parse(&j.name).ok()?;
+            (!specs.is_empty()).then_some((jail, specs))
+        })
+        .collect()
 }
 
 async fn test_change(
     ctx: &JobContext,
     target: &Target,
-    jail: &JailName,
-    text: &str,
+    text: Option<&str>,
 ) -> Result<Tested, Refusal> {
     let root = ctx.f2b.config.config_dir.clone();
     let copy = {
-        let (root, target, text) = (root.clone(), target.clone(), text.to_owned());
-        tokio::task::spawn_blocking(move || TreeCopy::new(&root, &target, &text))
-            .await
-            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
-            .map_err(|e| Refusal::new(ErrorCode::Internal, format!("copying the tree: {e}")))?
+        let (root, target, text) = (root.clone(), target.clone(), text.map(str::to_owned));
+        blocking(move || TreeCopy::new(&root, &target, text.as_deref()))
+            .await?
+            .map_err(|e| internal(format!("copying the tree: {e}")))?
     };
     let output = ctx
         .f2b
@@ -345,20 +413,77 @@ async fn test_change(
         .and_then(|s| s.version)
         .unwrap_or_default();
     let dir = copy.dir.clone();
-    let name = jail.as_str().to_owned();
-    let expected = tokio::task::spawn_blocking(move || {
-        jails::read(&dir, &version).map(|all| all.into_iter().find(|j| j.name == name))
-    })
-    .await
-    .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
-    .map_err(|e| Refusal::new(ErrorCode::ConfigInvalid, e.to_string()))?;
+    let all = blocking(move || jails::read(&dir, &version))
+        .await?
+        .map_err(|e| Refusal::new(ErrorCode::ConfigInvalid, e.to_string()))?;
+    let effect = match &target.file {
+        ConfigFile::JailLocal { jail } => Effect::Jail {
+            jail: jail.clone(),
+            expected: all.into_iter().find(|j| j.name == jail.as_str()),
+            touches_default: default_section(target.current.as_deref()) != default_section(text),
+        },
+        ConfigFile::DefLocal { kind, name } | ConfigFile::DefConf { kind, name } => {
+            let users = users_of(&all, *kind, name.as_str());
+            if *kind == DefKind::Filter && text.is_some() {
+                let mut specs: Vec<String> = users.iter().flat_map(|(_, s)| s.clone()).collect();
+                specs.sort();
+                specs.dedup();
+                if specs.is_empty() {
+                    specs.push(name.to_string());
+                }
+                for spec in &specs {
+                    compiles(ctx, &copy.dir, &root, spec).await?;
+                }
+            }
+            Effect::Users(users.into_iter().map(|(j, _)| j).collect())
+        }
+        ConfigFile::ServerLocal => {
+            let (before, after) = {
+                let (root, dir) = (root.clone(), copy.dir.clone());
+                blocking(move || (defs::server_values(&root), defs::server_values(&dir))).await?
+            };
+            Effect::Server(
+                after
+                    .into_iter()
+                    .filter(|(k, v)| before.get(k) != Some(v))
+                    .collect(),
+            )
+        }
+    };
     drop(copy);
-    let touches_default = default_section(target.current.as_deref()) != default_section(Some(text));
     Ok(Tested {
         output: fail2ban_words(&output),
-        expected,
-        touches_default,
+        effect,
     })
+}
+
+/// The changed filter loads and its regexes compile in fail2ban's own code. A filter that
+/// fails the same way in the tree as it is (it needs what only a jail gives) is not this
+/// change's doing and is let through; fail2ban's reload is the judge then.
+async fn compiles(ctx: &JobContext, copy: &Path, root: &Path, spec: &str) -> Result<(), Refusal> {
+    let Err(refused) = crate::regex_test::load_filter(ctx, copy, spec).await else {
+        return Ok(());
+    };
+    if refused.code == ErrorCode::RegexTimeout {
+        return Err(refused);
+    }
+    if crate::regex_test::load_filter(ctx, root, spec)
+        .await
+        .is_ok()
+    {
+        return Err(Refusal::new(
+            ErrorCode::ConfigInvalid,
+            format!(
+                "fail2ban cannot load the filter {spec} with this change: {}",
+                refused.message
+            ),
+        ));
+    }
+    tracing::info!(
+        filter = spec,
+        "the filter does not load on its own before the change either; left to the reload"
+    );
+    Ok(())
 }
 
 /// The `[DEFAULT]` lines of a text, to tell whether a change touches every jail.
@@ -376,53 +501,73 @@ fn default_section(text: Option<&str>) -> Vec<String> {
     out
 }
 
+async fn resolve_in_tree(ctx: &JobContext, file: &ConfigFile) -> Result<Target, Refusal> {
+    let root = ctx.f2b.config.config_dir.clone();
+    let file = file.clone();
+    blocking(move || resolve(&root, &file)).await?
+}
+
 /// `config_test`: `-t` on a copy with the change; nothing is written.
 pub async fn test(
     ctx: &JobContext,
     jail: &JailName,
     text: &LocalText,
 ) -> Result<serde_json::Value, Refusal> {
-    let root = ctx.f2b.config.config_dir.clone();
-    let j = jail.clone();
-    let target = tokio::task::spawn_blocking(move || resolve(&root, &j))
-        .await
-        .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))??;
-    let tested = test_change(ctx, &target, jail, text.as_str()).await?;
+    let target = resolve_in_tree(ctx, &ConfigFile::JailLocal { jail: jail.clone() }).await?;
+    let tested = test_change(ctx, &target, Some(text.as_str())).await?;
+    let enabled = match &tested.effect {
+        Effect::Jail { expected, .. } => expected.as_ref().is_some_and(|j| j.enabled),
+        _ => false,
+    };
     Ok(json!({
         "ok": true,
         "output": tested.output,
         "path": target.relative,
-        "enabled": tested.expected.as_ref().is_some_and(|j| j.enabled),
+        "enabled": enabled,
     }))
 }
 
-/// `config_write`: the whole path of the module's description.
+/// `config_write` and `file_write`: the whole path of the module's description.
 pub async fn write(
     ctx: &JobContext,
     cmd: &Claimed,
     command: &Command,
 ) -> Result<serde_json::Value, Refusal> {
-    let Command::ConfigWrite {
-        jail,
-        text,
-        expected_revision,
-        reason,
-        ..
-    } = command
-    else {
-        return Err(Refusal::new(
-            ErrorCode::InvalidCommand,
-            "not a config write",
-        ));
+    let (file, text, expected, reason) = match command {
+        Command::ConfigWrite {
+            jail,
+            text,
+            expected_revision,
+            reason,
+            ..
+        } => (
+            ConfigFile::JailLocal { jail: jail.clone() },
+            text,
+            expected_revision,
+            *reason,
+        ),
+        Command::FileWrite {
+            file,
+            text,
+            expected_revision,
+            reason,
+            ..
+        } => (file.clone(), text, expected_revision, *reason),
+        _ => {
+            return Err(Refusal::new(
+                ErrorCode::InvalidCommand,
+                "not a configuration write",
+            ));
+        }
     };
     let _writer = ctx.f2b.config_writer.lock().await;
     write_file(
         ctx,
         &WriteRequest {
-            jail,
-            text: text.as_str(),
-            expected: expected_revision,
-            reason: *reason,
+            file: &file,
+            text: Some(text.as_str()),
+            expected,
+            reason,
             command: cmd,
             resumable: true,
         },
@@ -430,10 +575,86 @@ pub async fn write(
     .await
 }
 
+/// `def_delete`: removes a filter or action BanGUI created (its `.local`, then its
+/// `.conf`), when no jail of the configuration names it, enabled or not.
+pub async fn delete_def(
+    ctx: &JobContext,
+    cmd: &Claimed,
+    kind: DefKind,
+    name: &FilterName,
+) -> Result<serde_json::Value, Refusal> {
+    let _writer = ctx.f2b.config_writer.lock().await;
+    let conf = ConfigFile::DefConf {
+        kind,
+        name: name.clone(),
+    };
+    if !config_revisions::created_by_bangui(&ctx.db, &conf.relative()).await? {
+        return Err(Refusal::new(
+            ErrorCode::ConfigNotOwned,
+            format!(
+                "BanGUI did not create {}; it deletes only the {kind}s it created",
+                conf.relative()
+            ),
+        ));
+    }
+    let version = shared::store::snapshots::status(&ctx.db)
+        .await?
+        .and_then(|s| s.version)
+        .unwrap_or_default();
+    let root = ctx.f2b.config.config_dir.clone();
+    let all = blocking(move || jails::read(&root, &version))
+        .await?
+        .map_err(|e| Refusal::new(ErrorCode::ConfigInvalid, e.to_string()))?;
+    let users: Vec<&str> = all
+        .iter()
+        .filter(|j| {
+            j.settings
+                .get(kind.as_str())
+                .is_some_and(|s| referenced(&s.value).any(|n| n == name.as_str()))
+        })
+        .map(|j| j.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(Refusal::new(
+            ErrorCode::ConfigInUse,
+            format!("{kind} {name} is used by {}", users.join(", ")),
+        ));
+    }
+    let mut removed = Vec::new();
+    for file in [
+        ConfigFile::DefLocal {
+            kind,
+            name: name.clone(),
+        },
+        conf,
+    ] {
+        let target = resolve_in_tree(ctx, &file).await?;
+        if target.current.is_none() {
+            continue;
+        }
+        let expected = Revision::of(target.current.as_deref());
+        write_file(
+            ctx,
+            &WriteRequest {
+                file: &file,
+                text: None,
+                expected: &expected,
+                reason: WriteReason::Delete,
+                command: cmd,
+                resumable: false,
+            },
+        )
+        .await?;
+        removed.push(target.relative);
+    }
+    Ok(json!({ "removed": removed }))
+}
+
 /// One file to write through the path, for a command.
 pub struct WriteRequest<'a> {
-    pub jail: &'a JailName,
-    pub text: &'a str,
+    pub file: &'a ConfigFile,
+    /// The new content; `None` removes the file.
+    pub text: Option<&'a str>,
     /// The revision the file must still be at.
     pub expected: &'a Revision,
     pub reason: WriteReason,
@@ -449,18 +670,14 @@ pub async fn write_file(
     req: &WriteRequest<'_>,
 ) -> Result<serde_json::Value, Refusal> {
     let WriteRequest {
-        jail,
+        file,
         text: new,
         expected: expected_revision,
         reason,
         command: cmd,
         resumable,
     } = *req;
-    let root = ctx.f2b.config.config_dir.clone();
-    let j = jail.clone();
-    let target = tokio::task::spawn_blocking(move || resolve(&root, &j))
-        .await
-        .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))??;
+    let target = resolve_in_tree(ctx, file).await?;
     let on_disk = Revision::of(target.current.as_deref());
     // A previous leader may have got this command part of the way.
     let earlier = if resumable {
@@ -478,42 +695,29 @@ pub async fn write_file(
                 rev.error.unwrap_or_else(|| "rolled back".into()),
             ));
         }
-        Some(rev) if on_disk == Revision::of(rev.content.as_deref()) => {
+        Some(rev) if target.current == rev.content => {
             tracing::warn!(
                 revision = rev.id,
                 "finishing a write a previous leader started"
             );
-            let tested = test_change(ctx, &target, jail, new).await;
             let previous = rev.previous_content.clone();
-            return match tested {
-                Ok(tested) => {
-                    apply(
-                        ctx,
-                        jail,
-                        &target,
-                        rev.id,
-                        previous.as_deref(),
-                        tested,
-                        true,
-                    )
-                    .await
-                }
+            return match test_change(ctx, &target, new).await {
+                Ok(tested) => apply(ctx, &target, rev.id, previous.as_deref(), tested, true).await,
                 Err(refusal) => {
+                    let undo = undo_of(ctx, &target).await;
                     rollback(
                         ctx,
-                        jail,
                         &target,
                         rev.id,
                         previous.as_deref(),
+                        &undo,
                         &refusal.message,
                     )
                     .await
                 }
             };
         }
-        Some(rev) if on_disk == Revision::of(rev.previous_content.as_deref()) => {
-            (Some(rev.id), rev.previous_content)
-        }
+        Some(rev) if target.current == rev.previous_content => (Some(rev.id), rev.previous_content),
         _ => {
             if &on_disk != expected_revision {
                 return Err(Refusal::new(
@@ -528,10 +732,10 @@ pub async fn write_file(
             (None, target.current.clone())
         }
     };
-    if previous.as_deref() == Some(new) || (previous.is_none() && new.is_empty()) {
+    if previous.as_deref() == new || (previous.is_none() && new == Some("")) {
         return Ok(json!({ "changed": false, "path": target.relative }));
     }
-    let tested = test_change(ctx, &target, jail, new).await?;
+    let tested = test_change(ctx, &target, new).await?;
     let revision_id = match revision_id {
         Some(id) => id,
         None => {
@@ -541,11 +745,11 @@ pub async fn write_file(
                 &txn,
                 &NewRevision {
                     path: &target.relative,
-                    jail: Some(jail.as_str()),
+                    jail: file.jail().map(JailName::as_str),
                     reason,
                     command_id: Some(cmd.id),
                     previous_content: previous.as_deref(),
-                    content: Some(new),
+                    content: new,
                     author: cmd.requested_by.as_deref(),
                     request_id: cmd.request_id.as_deref(),
                 },
@@ -557,10 +761,9 @@ pub async fn write_file(
     };
     ctx.ensure_leading()?;
     let t = target.clone();
-    let content = new.to_owned();
-    tokio::task::spawn_blocking(move || write_atomic(&t, Some(&content)))
-        .await
-        .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
+    let content = new.map(str::to_owned);
+    blocking(move || write_atomic(&t, content.as_deref()))
+        .await?
         .map_err(|e| {
             Refusal::new(
                 ErrorCode::ConfigPathRefused,
@@ -570,7 +773,6 @@ pub async fn write_file(
     tracing::info!(revision = revision_id, path = %target.relative, reason = %reason, "configuration file written");
     apply(
         ctx,
-        jail,
         &target,
         revision_id,
         previous.as_deref(),
@@ -580,10 +782,41 @@ pub async fn write_file(
     .await
 }
 
-/// Reloads and verifies a written file; rolls it back when fail2ban does not run it.
+/// What undoes a write of `target` once its previous content is back: the effect the
+/// file has, so the same jails are reloaded or the settings set again.
+async fn undo_of(ctx: &JobContext, target: &Target) -> Effect {
+    match &target.file {
+        ConfigFile::JailLocal { jail } => Effect::Jail {
+            jail: jail.clone(),
+            expected: None,
+            touches_default: true,
+        },
+        ConfigFile::DefLocal { kind, name } | ConfigFile::DefConf { kind, name } => {
+            let version = shared::store::snapshots::status(&ctx.db)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.version)
+                .unwrap_or_default();
+            let root = ctx.f2b.config.config_dir.clone();
+            let all = blocking(move || jails::read(&root, &version).unwrap_or_default())
+                .await
+                .unwrap_or_default();
+            Effect::Users(
+                users_of(&all, *kind, name.as_str())
+                    .into_iter()
+                    .map(|(j, _)| j)
+                    .collect(),
+            )
+        }
+        ConfigFile::ServerLocal => Effect::Server(Vec::new()),
+    }
+}
+
+/// Has fail2ban take a written file and checks it runs as written; rolls the file back
+/// when it does not.
 async fn apply(
     ctx: &JobContext,
-    jail: &JailName,
     target: &Target,
     revision_id: i64,
     previous: Option<&str>,
@@ -591,47 +824,146 @@ async fn apply(
     resumed: bool,
 ) -> Result<serde_json::Value, Refusal> {
     let program = &ctx.f2b.program;
-    let reloaded = if tested.touches_default {
-        program.reload_all().await
-    } else {
-        program.reload_jail(jail).await
-    };
-    let outcome = match reloaded {
-        Ok(_) => verify(ctx, jail, tested.expected.as_ref()).await,
-        Err(e) => Err(control_words(&e)),
+    let outcome: Result<serde_json::Value, String> = match &tested.effect {
+        Effect::Jail {
+            jail,
+            expected,
+            touches_default,
+        } => {
+            let reloaded = if *touches_default {
+                program.reload_all().await
+            } else {
+                program.reload_jail(jail).await
+            };
+            match reloaded {
+                Ok(_) => verify(ctx, jail, expected.as_ref())
+                    .await
+                    .map(|running| json!({ "running": running })),
+                Err(e) => Err(control_words(&e)),
+            }
+        }
+        Effect::Users(jails) => reload_users(ctx, jails)
+            .await
+            .map(|()| json!({ "reloaded": jails })),
+        Effect::Server(settings) => set_server(ctx, settings)
+            .await
+            .map(|()| json!({ "settings": settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>() })),
     };
     match outcome {
-        Ok(running) => {
+        Ok(extra) => {
             let txn = ctx.fenced_txn().await?;
             config_revisions::settle(&txn, revision_id, RevisionState::Applied, None, None).await?;
             ctx.commit(txn).await?;
-            Ok(json!({
+            let mut out = json!({
                 "revision_id": revision_id,
                 "path": target.relative,
-                "running": running,
                 "output": tested.output,
                 "resumed": resumed,
-            }))
+            });
+            if let (Some(map), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {
+                map.extend(extra);
+            }
+            Ok(out)
         }
-        Err(why) => rollback(ctx, jail, target, revision_id, previous, &why).await,
+        Err(why) => {
+            let undo = match tested.effect {
+                Effect::Jail { jail, .. } => Effect::Jail {
+                    jail,
+                    expected: None,
+                    touches_default: default_section(previous)
+                        != default_section(target.current.as_deref()),
+                },
+                other => other,
+            };
+            rollback(ctx, target, revision_id, previous, &undo, &why).await
+        }
     }
 }
 
-/// Restores the previous content, reloads, and fails with fail2ban's words.
+/// Reloads each jail and waits (bounded) until fail2ban runs them all.
+async fn reload_users(ctx: &JobContext, jails: &[JailName]) -> Result<(), String> {
+    for jail in jails {
+        ctx.f2b
+            .program
+            .reload_jail(jail)
+            .await
+            .map_err(|e| format!("{jail}: {}", control_words(&e)))?;
+    }
+    let until = std::time::Instant::now() + VERIFY_WITHIN;
+    loop {
+        let running = ctx
+            .f2b
+            .client
+            .jails()
+            .await
+            .map_err(|e| format!("fail2ban did not answer after the reload: {e}"))?;
+        let missing: Vec<&str> = jails
+            .iter()
+            .filter(|j| !running.contains(j))
+            .map(JailName::as_str)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= until {
+            return Err(format!(
+                "fail2ban did not run {} again after the reload (see fail2ban's log for why)",
+                missing.join(", ")
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sets fail2ban's settings over the socket and reads each back.
+pub async fn set_server(ctx: &JobContext, settings: &[(String, String)]) -> Result<(), String> {
+    let client = &ctx.f2b.client;
+    for (key, value) in settings {
+        client
+            .call(&["set", key, value], None)
+            .await
+            .map_err(|e| format!("fail2ban refused {key} = {value}: {e}"))?;
+        let got = client
+            .server_get(key)
+            .await
+            .map_err(|e| format!("reading {key} back: {e}"))?;
+        if !server_value_is(key, value, &got) {
+            return Err(format!("fail2ban runs with {key} {got}, not {value}"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether fail2ban's answer to `get <key>` is the value set (times come back as
+/// seconds, levels and targets as words).
+fn server_value_is(key: &str, value: &str, got: &crate::fail2ban::codec::Value) -> bool {
+    match key {
+        "dbpurgeage" => match (
+            got.as_int(),
+            shared::server_settings::fail2ban_seconds(value),
+        ) {
+            (Some(g), Some(s)) => (g - s).abs() <= 1,
+            _ => false,
+        },
+        "dbmaxmatches" => got.as_int().map(|n| n.to_string()).as_deref() == Some(value),
+        _ => got.as_str().is_some_and(|g| g.eq_ignore_ascii_case(value)),
+    }
+}
+
+/// Restores the previous content, has fail2ban take it again, and fails with
+/// fail2ban's words.
 async fn rollback(
     ctx: &JobContext,
-    jail: &JailName,
     target: &Target,
     revision_id: i64,
     previous: Option<&str>,
+    undo: &Effect,
     why: &str,
 ) -> Result<serde_json::Value, Refusal> {
     tracing::warn!(revision = revision_id, path = %target.relative, error = %why, "rolling the configuration back");
     let t = target.clone();
     let old = previous.map(str::to_owned);
-    let restored = tokio::task::spawn_blocking(move || write_atomic(&t, old.as_deref()))
-        .await
-        .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?;
+    let restored = blocking(move || write_atomic(&t, old.as_deref())).await?;
     let mut message = why.to_owned();
     if let Err(e) = restored {
         message.push_str(&format!(
@@ -639,15 +971,34 @@ async fn rollback(
             target.relative
         ));
     } else {
-        let reload = if default_section(previous) != default_section(target.current.as_deref()) {
-            ctx.f2b.program.reload_all().await
-        } else {
-            ctx.f2b.program.reload_jail(jail).await
+        let program = &ctx.f2b.program;
+        let taken = match undo {
+            Effect::Jail {
+                jail,
+                touches_default,
+                ..
+            } => if *touches_default {
+                program.reload_all().await
+            } else {
+                program.reload_jail(jail).await
+            }
+            .map(|_| ())
+            .map_err(|e| control_words(&e)),
+            Effect::Users(jails) => reload_users(ctx, jails).await,
+            Effect::Server(_) => {
+                // The settings the file gives again, set again (those set before the
+                // failure included).
+                let root = ctx.f2b.config.config_dir.clone();
+                let values = blocking(move || defs::server_values(&root))
+                    .await
+                    .unwrap_or_default();
+                let values: Vec<(String, String)> = values.into_iter().collect();
+                set_server(ctx, &values).await
+            }
         };
-        if let Err(e) = reload {
+        if let Err(e) = taken {
             message.push_str(&format!(
-                "\nThe previous content is back; fail2ban did not reload it yet: {}",
-                control_words(&e)
+                "\nThe previous content is back; fail2ban did not take it yet: {e}"
             ));
         }
     }
@@ -692,16 +1043,13 @@ pub async fn after_outage(ctx: &JobContext) -> Result<(), Refusal> {
     let Some(rev) = config_revisions::newest_if_recently_applied(&ctx.db, within).await? else {
         return Ok(());
     };
-    let Some(jail) = rev.jail.as_deref().and_then(|j| JailName::parse(j).ok()) else {
+    let Some(file) = ConfigFile::from_relative(&rev.path) else {
         return Ok(());
     };
     {
         let _writer = ctx.f2b.config_writer.lock().await;
-        let root = ctx.f2b.config.config_dir.clone();
-        let target = tokio::task::spawn_blocking(move || resolve(&root, &jail))
-            .await
-            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))??;
-        if Revision::of(target.current.as_deref()) != Revision::of(rev.content.as_deref()) {
+        let target = resolve_in_tree(ctx, &file).await?;
+        if target.current != rev.content {
             tracing::info!(
                 revision = rev.id,
                 "fail2ban stopped after a change, but the file changed since; left as it is"
@@ -711,9 +1059,8 @@ pub async fn after_outage(ctx: &JobContext) -> Result<(), Refusal> {
         ctx.ensure_leading()?;
         let t = target.clone();
         let old = rev.previous_content.clone();
-        tokio::task::spawn_blocking(move || write_atomic(&t, old.as_deref()))
-            .await
-            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
+        blocking(move || write_atomic(&t, old.as_deref()))
+            .await?
             .map_err(|e| Refusal::new(ErrorCode::ConfigPathRefused, e.to_string()))?;
         let alert = format!(
             "fail2ban stopped answering within {} s of a change to {}; BanGUI restored the previous file{}",
@@ -855,7 +1202,9 @@ mod tests {
             std::env::temp_dir().join(format!("bangui-resolve-{:08x}", rand::random::<u32>()));
         std::fs::create_dir_all(&root).expect("root");
         std::fs::write(root.join("jail.conf"), "[DEFAULT]\n").expect("jail.conf");
-        let sshd = JailName::parse("sshd").expect("jail");
+        let sshd = ConfigFile::JailLocal {
+            jail: JailName::parse("sshd").expect("jail"),
+        };
         let t = resolve(&root, &sshd).expect("a new file");
         assert_eq!(t.relative, "jail.d/sshd.local");
         assert!(t.current.is_none());
@@ -864,12 +1213,16 @@ mod tests {
         assert_eq!(t.current.as_deref(), Some("[sshd]\nenabled = true\n"));
         assert_eq!(t.mode, 0o644);
         // A symlink is refused, wherever it points.
-        let other = JailName::parse("other").expect("jail");
+        let other = ConfigFile::JailLocal {
+            jail: JailName::parse("other").expect("jail"),
+        };
         std::os::unix::fs::symlink("/etc/passwd", root.join("jail.d/other.local")).expect("link");
         let e = resolve(&root, &other).expect_err("a symlink");
         assert_eq!(e.code, ErrorCode::ConfigPathRefused);
         // Too large to edit.
-        let big = JailName::parse("big").expect("jail");
+        let big = ConfigFile::JailLocal {
+            jail: JailName::parse("big").expect("jail"),
+        };
         std::fs::write(
             root.join("jail.d/big.local"),
             vec![b'#'; config_edit::MAX_FILE_BYTES + 1],

@@ -13,3 +13,4 @@ pub mod http;
 pub mod jobs;
 pub mod leadership;
 pub mod regex_test;
+pub mod server_ops;

@@ -158,6 +158,45 @@ pub async fn run(ctx: &JobContext, test: &RegexTest) -> Result<serde_json::Value
     }))
 }
 
+/// Whether fail2ban can load a filter of the tree at `conf_dir` (`spec` as a jail names
+/// it: `sshd[mode=aggressive]`): fail2ban-regex's own code reads it and compiles every
+/// regex, on an empty log. A regex that does not compile passes `fail2ban-client -t` but
+/// removes the jail on reload (PROTOCOL.md §6), so a filter change is checked with this
+/// before it is written.
+pub async fn load_filter(ctx: &JobContext, conf_dir: &Path, spec: &str) -> Result<(), Refusal> {
+    let scratch = Scratch::new().map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?;
+    let log = scratch.0.join("empty.log");
+    std::fs::write(&log, "").map_err(|e| refusal(ErrorCode::Internal, e.to_string()))?;
+    let args = vec![
+        "-e".to_owned(),
+        "UTF-8".to_owned(),
+        "-c".to_owned(),
+        conf_dir.display().to_string(),
+        log.display().to_string(),
+        spec.to_owned(),
+    ];
+    let config = &ctx.f2b.config;
+    let report = drive(
+        ctx.f2b.regex_runner.as_ref(),
+        &config.regex_program,
+        &args,
+        config.regex_timeout,
+    )
+    .await?;
+    if report.ok {
+        Ok(())
+    } else {
+        Err(refusal(
+            ErrorCode::RegexInvalid,
+            if report.errors.is_empty() {
+                format!("fail2ban could not load the filter {spec}")
+            } else {
+                report.errors.join("\n")
+            },
+        ))
+    }
+}
+
 /// Runs the driver on fail2ban-regex's code within the time limit: from the warm process
 /// when it is free, else as a process of its own under the program's interpreter (killed
 /// when it runs over).

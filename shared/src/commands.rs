@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config_edit::{LocalText, Revision, WriteReason};
-use crate::domain::{IpOrNet, JailName, vocabulary};
+use crate::config_edit::{ConfigFile, DefKind, LocalText, Revision, WriteReason};
+use crate::domain::{FilterName, IpOrNet, JailName, vocabulary};
 use crate::regex_test::RegexTest;
+use crate::server_settings::ServerSettings;
 
 vocabulary! {
     /// Lifecycle of a command row.
@@ -44,6 +45,11 @@ vocabulary! {
         ConfigTest => "config_test",
         AllowlistApply => "allowlist_apply",
         RegexTest => "regex_test",
+        FileWrite => "file_write",
+        DefDelete => "def_delete",
+        ServerSet => "server_set",
+        ServerFlushLogs => "server_flush_logs",
+        ServerRestart => "server_restart",
     }
 }
 
@@ -111,6 +117,36 @@ pub enum Command {
     /// Runs fail2ban-regex's own code on lines (nothing is written); the result holds
     /// each tested line's outcome and the counts.
     RegexTest(RegexTest),
+    /// Writes a filter's or action's file (`filter.d/<name>.local`, or the `.conf` of one
+    /// BanGUI creates) through the validated path: tested on a copy (its regexes compiled
+    /// by fail2ban), recorded, written atomically, the jails that use it reloaded and
+    /// checked, rolled back on any failure.
+    FileWrite {
+        file: ConfigFile,
+        text: LocalText,
+        expected_revision: Revision,
+        reason: WriteReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restores: Option<i64>,
+    },
+    /// Removes a filter or action BanGUI created (its `.conf` and `.local`), when no jail
+    /// uses it, through the same path.
+    DefDelete {
+        def: DefKind,
+        name: FilterName,
+    },
+    /// Sets fail2ban's own settings at runtime (`set loglevel …`) and writes them into
+    /// `fail2ban.local` through the validated path; `fail2ban.local` must still be at
+    /// `expected_revision`.
+    ServerSet {
+        settings: ServerSettings,
+        expected_revision: Revision,
+    },
+    /// `flushlogs`: fail2ban reopens its log file (after an outside rotation).
+    ServerFlushLogs,
+    /// Restarts fail2ban (its own `restart`, or every jail where BanGUI may not start the
+    /// server) and waits until it answers again with its jails.
+    ServerRestart,
 }
 
 impl Command {
@@ -131,6 +167,11 @@ impl Command {
             Command::ConfigTest { .. } => CommandKind::ConfigTest,
             Command::AllowlistApply => CommandKind::AllowlistApply,
             Command::RegexTest(_) => CommandKind::RegexTest,
+            Command::FileWrite { .. } => CommandKind::FileWrite,
+            Command::DefDelete { .. } => CommandKind::DefDelete,
+            Command::ServerSet { .. } => CommandKind::ServerSet,
+            Command::ServerFlushLogs => CommandKind::ServerFlushLogs,
+            Command::ServerRestart => CommandKind::ServerRestart,
         }
     }
 
@@ -148,10 +189,15 @@ impl Command {
             | Command::ConfigWrite { jail, .. }
             | Command::ConfigTest { jail, .. } => Some(jail),
             Command::Unban { jail, .. } => jail.as_ref(),
+            Command::FileWrite { file, .. } => file.jail(),
             Command::UnbanAll
             | Command::ReloadAll
             | Command::AllowlistApply
-            | Command::RegexTest(_) => None,
+            | Command::RegexTest(_)
+            | Command::DefDelete { .. }
+            | Command::ServerSet { .. }
+            | Command::ServerFlushLogs
+            | Command::ServerRestart => None,
         }
     }
 
@@ -168,8 +214,12 @@ impl Command {
         {
             *subject = serde_json::json!({ "from": "lines", "count": lines.len() });
         }
-        if let (Command::ConfigWrite { text, .. } | Command::ConfigTest { text, .. }, Some(map)) =
-            (self, json.as_object_mut())
+        if let (
+            Command::ConfigWrite { text, .. }
+            | Command::ConfigTest { text, .. }
+            | Command::FileWrite { text, .. },
+            Some(map),
+        ) = (self, json.as_object_mut())
         {
             map.insert(
                 "text".into(),
@@ -289,7 +339,30 @@ b"],"subject":{"from":"lines","lines":[]}}"#,
                 prefregex: None,
                 subject: crate::regex_test::Subject::Lines { lines: vec![] },
             }),
+            Command::FileWrite {
+                file: ConfigFile::DefLocal {
+                    kind: DefKind::Filter,
+                    name: FilterName::parse("sshd").expect("name"),
+                },
+                text: LocalText::parse("").expect("text"),
+                expected_revision: Revision::of(None),
+                reason: WriteReason::Edit,
+                restores: None,
+            },
+            Command::DefDelete {
+                def: DefKind::Action,
+                name: FilterName::parse("mine").expect("name"),
+            },
+            Command::ServerSet {
+                settings: ServerSettings::default(),
+                expected_revision: Revision::of(None),
+            },
+            Command::ServerFlushLogs,
+            Command::ServerRestart,
         ];
+        // A file write names only files BanGUI writes, checked again when read back.
+        let write = r#"{"kind":"file_write","file":{"type":"def_local","kind":"filter","name":"../jail"},"text":"","expected_revision":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","reason":"edit"}"#;
+        assert!(Command::from_payload(write).is_err());
         assert_eq!(every.len(), CommandKind::ALL.len());
         for c in every {
             let json: serde_json::Value = serde_json::from_str(&c.to_payload()).expect("json");

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::vocabulary;
+use crate::domain::{FilterName, JailName, vocabulary};
 
 /// The largest file BanGUI writes or reads back for editing.
 pub const MAX_FILE_BYTES: usize = 512 * 1024;
@@ -140,8 +140,123 @@ vocabulary! {
         Restore => "restore",
         /// The allowlist's entries written into the jail's `ignoreip`.
         Allowlist => "allowlist",
+        /// A new filter or action BanGUI created (`filter.d/<name>.conf`).
+        Create => "create",
+        /// A filter or action BanGUI created, removed.
+        Delete => "delete",
+        /// fail2ban's own settings (`fail2ban.local`), changed from the Server tab.
+        Server => "server",
     }
 }
+
+vocabulary! {
+    /// Filters (`filter.d/`) and actions (`action.d/`).
+    pub enum DefKind {
+        Filter => "filter",
+        Action => "action",
+    }
+}
+
+impl DefKind {
+    pub fn folder(self) -> &'static str {
+        match self {
+            DefKind::Filter => "filter.d",
+            DefKind::Action => "action.d",
+        }
+    }
+}
+
+/// A file BanGUI writes, and nothing else: the only paths the write path accepts, each
+/// built from a validated name (no separator, no `..`), relative to fail2ban's folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConfigFile {
+    /// `jail.d/<jail>.local`.
+    JailLocal { jail: JailName },
+    /// `filter.d/<name>.local` or `action.d/<name>.local`.
+    DefLocal { kind: DefKind, name: FilterName },
+    /// `filter.d/<name>.conf` or `action.d/<name>.conf`: only for filters and actions
+    /// BanGUI creates.
+    DefConf { kind: DefKind, name: FilterName },
+    /// `fail2ban.local`: the server's own settings.
+    ServerLocal,
+}
+
+impl ConfigFile {
+    /// The folder it lives in, relative (empty for the configuration folder itself).
+    pub fn folder(&self) -> &'static str {
+        match self {
+            ConfigFile::JailLocal { .. } => "jail.d",
+            ConfigFile::DefLocal { kind, .. } | ConfigFile::DefConf { kind, .. } => kind.folder(),
+            ConfigFile::ServerLocal => "",
+        }
+    }
+
+    pub fn relative(&self) -> String {
+        match self {
+            ConfigFile::JailLocal { jail } => jail_local_path(jail.as_str()),
+            ConfigFile::DefLocal { kind, name } => format!("{}/{name}.local", kind.folder()),
+            ConfigFile::DefConf { kind, name } => format!("{}/{name}.conf", kind.folder()),
+            ConfigFile::ServerLocal => SERVER_LOCAL.to_owned(),
+        }
+    }
+
+    /// The file a relative path names, when it is one BanGUI writes.
+    pub fn from_relative(path: &str) -> Option<Self> {
+        if path == SERVER_LOCAL {
+            return Some(ConfigFile::ServerLocal);
+        }
+        let (folder, file) = path.split_once('/')?;
+        let (stem, ext) = file.rsplit_once('.')?;
+        if folder == "jail.d" && ext == "local" {
+            return JailName::parse(stem)
+                .ok()
+                .map(|jail| ConfigFile::JailLocal { jail });
+        }
+        let kind = DefKind::ALL
+            .iter()
+            .find(|k| k.folder() == folder)
+            .copied()?;
+        let name = FilterName::parse(stem).ok()?;
+        match ext {
+            "local" => Some(ConfigFile::DefLocal { kind, name }),
+            "conf" => Some(ConfigFile::DefConf { kind, name }),
+            _ => None,
+        }
+    }
+
+    /// The jail whose own file this is.
+    pub fn jail(&self) -> Option<&JailName> {
+        match self {
+            ConfigFile::JailLocal { jail } => Some(jail),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.relative())
+    }
+}
+
+/// What a jail's `filter` or `action` value names: each non-empty line (`sshd`,
+/// `sshd[mode=aggressive]`, `iptables-multiport[name=SSH, port=ssh]`).
+pub fn referenced_specs(value: &str) -> impl Iterator<Item = &str> {
+    value.lines().map(str::trim).filter(|l| !l.is_empty())
+}
+
+/// The filter or action names a jail's `filter` or `action` value refers to: each spec
+/// without its `[options]`.
+pub fn referenced(value: &str) -> impl Iterator<Item = &str> {
+    referenced_specs(value).filter_map(|spec| {
+        let name = spec.split('[').next().unwrap_or(spec).trim();
+        (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)
+    })
+}
+
+/// fail2ban's own settings override, relative to its folder.
+pub const SERVER_LOCAL: &str = "fail2ban.local";
 
 vocabulary! {
     /// How a write ended (`config_revisions.state`).
@@ -341,6 +456,33 @@ pub fn unified_diff(old: &str, new: &str, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_files_bangui_writes_are_config_files() {
+        for path in [
+            "jail.d/sshd.local",
+            "filter.d/my-app.local",
+            "filter.d/my-app.conf",
+            "action.d/notify@host.conf",
+            "fail2ban.local",
+        ] {
+            let file = ConfigFile::from_relative(path).expect(path);
+            assert_eq!(file.relative(), path);
+        }
+        for path in [
+            "jail.conf",
+            "jail.d/sshd.conf",
+            "filter.d/../jail.local",
+            "filter.d/a/b.local",
+            "filter.d/.local",
+            "fail2ban.conf",
+            "paths-debian.conf",
+            "/etc/fail2ban/jail.d/sshd.local",
+            "filter.d/sshd.local.bak",
+        ] {
+            assert!(ConfigFile::from_relative(path).is_none(), "{path}");
+        }
+    }
 
     fn set(text: &str, changes: &[(&str, Option<&str>)]) -> String {
         let changes: Vec<(String, Option<String>)> = changes

@@ -56,6 +56,8 @@ vocabulary! {
         UnknownJail => "unknown_jail",
         /// No filter of that name in the configuration.
         UnknownFilter => "unknown_filter",
+        /// No action of that name in the configuration.
+        UnknownAction => "unknown_action",
         IpNotSeen => "ip_not_seen",
         GeoNotResolved => "geo_not_resolved",
         MethodNotAllowed => "method_not_allowed",
@@ -70,6 +72,12 @@ vocabulary! {
         ConfigReadOnly => "config_read_only",
         /// The address or network is on the allowlist already.
         AllowlistExists => "allowlist_exists",
+        /// A filter or action of that name exists already (`POST` makes new ones only).
+        ConfigExists => "config_exists",
+        /// A jail of the configuration uses the filter or action: it is not deleted.
+        ConfigInUse => "config_in_use",
+        /// BanGUI deletes only the filters and actions it created.
+        ConfigNotOwned => "config_not_owned",
         // The request itself (413, 415, 429).
         PayloadTooLarge => "payload_too_large",
         UnsupportedMediaType => "unsupported_media_type",
@@ -118,10 +126,12 @@ impl ErrorCode {
             }
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
-            NotFound | UnknownJail | UnknownFilter | IpNotSeen | GeoNotResolved => 404,
+            NotFound | UnknownJail | UnknownFilter | UnknownAction | IpNotSeen | GeoNotResolved => {
+                404
+            }
             MethodNotAllowed => 405,
             SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly
-            | AllowlistExists => 409,
+            | AllowlistExists | ConfigExists | ConfigInUse | ConfigNotOwned => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             RateLimited => 429,

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod metrics;
 pub mod regex_test;
 pub mod request_id;
+pub mod server_settings;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -100,6 +100,29 @@ impl Stack {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Sends a request that queues a command (`wait=10s` added, the API's longest) and,
+    /// when it answers with the command still pending or running, follows it to its end.
+    pub async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (code, mut cmd) = self
+            .send(method, &format!("{path}{sep}wait=10s"), body)
+            .await;
+        let start = Instant::now();
+        while (code == 200 || code == 202)
+            && matches!(cmd["status"].as_str(), Some("pending" | "running"))
+            && start.elapsed() < Duration::from_secs(120)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cmd = self.get(&format!("/commands/{}", cmd["id"])).await;
+        }
+        (if code == 202 { 200 } else { code }, cmd)
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }

@@ -350,7 +350,7 @@ fn summary(r: &config_revisions::RevisionRow) -> RevisionSummary {
     }
 }
 
-fn refused(field: &str, message: impl Into<String>) -> ApiError {
+pub(crate) fn refused(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ConfigRefused, message).with_details(json!({ "field": field }))
 }
 
@@ -375,35 +375,7 @@ fn matches_all(value: &str, ok: impl Fn(char) -> bool) -> bool {
 
 /// fail2ban's time syntax (`str2seconds`): `-1`, or numbers each with an optional unit.
 pub fn is_fail2ban_time(value: &str) -> bool {
-    const UNITS: &[&str] = &[
-        "", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes", "h",
-        "hour", "hours", "d", "day", "days", "w", "wk", "week", "weeks", "mo", "mon", "month",
-        "months", "y", "yr", "year", "years",
-    ];
-    let v = value.trim();
-    if v == "-1" {
-        return true;
-    }
-    let mut rest = v;
-    let mut any = false;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if digits == 0 || rest[..digits].parse::<f64>().is_err() {
-            return false;
-        }
-        rest = rest[digits..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        if !UNITS.contains(&rest[..unit_len].to_ascii_lowercase().as_str()) {
-            return false;
-        }
-        rest = rest[unit_len..].trim_start();
-        any = true;
-    }
-    any
+    shared::server_settings::fail2ban_seconds(value).is_some()
 }
 
 /// The structured settings as `(key, value)` lines for the `.local`, every value checked.
@@ -1054,11 +1026,12 @@ impl ConfigApi {
         let caller = self.auth.require(req, Role::Admin).await?;
         let wait = parse_wait(wait.0.as_deref())?;
         let r = self.load_revision(id.0).await?;
+        let side = side.0.unwrap_or(RestoreSide::After);
         let Some(jail) = r.jail.as_deref() else {
-            return Err(refused("id", "this revision is not of a jail's file"));
+            return self.restore_file(&caller, &r, side, wait).await;
         };
         let c = self.current(jail).await?;
-        let text = match side.0.unwrap_or(RestoreSide::After) {
+        let text = match side {
             RestoreSide::After => r.content.clone(),
             RestoreSide::Before => r.previous_content.clone(),
         }
@@ -1075,6 +1048,51 @@ impl ConfigApi {
 }
 
 impl ConfigApi {
+    /// Restores a revision of a filter's, action's or fail2ban's own file.
+    async fn restore_file(
+        &self,
+        caller: &Caller,
+        r: &config_revisions::RevisionRow,
+        side: RestoreSide,
+        wait: Option<std::time::Duration>,
+    ) -> ApiResult<CommandResponse> {
+        let file = shared::config_edit::ConfigFile::from_relative(&r.path)
+            .ok_or_else(|| refused("id", format!("BanGUI does not write {}", r.path)))?;
+        let text = match side {
+            RestoreSide::After => r.content.clone(),
+            RestoreSide::Before => r.previous_content.clone(),
+        }
+        .ok_or_else(|| {
+            refused(
+                "side",
+                format!(
+                    "{} did not exist then; delete the filter or action instead",
+                    r.path
+                ),
+            )
+        })?;
+        let read = self.source().await?;
+        if !read.writable {
+            return Err(ApiError::new(
+                ErrorCode::ConfigReadOnly,
+                format!("the scheduler cannot write {}", read.root),
+            ));
+        }
+        let full = format!("{}/{}", read.root.trim_end_matches('/'), r.path);
+        let current = config_tree::file(&self.db, &full)
+            .await?
+            .map(|f| f.content.unwrap_or_default());
+        let text = LocalText::parse(text).map_err(|e| refused("raw", e.to_string()))?;
+        let command = Command::FileWrite {
+            file,
+            text,
+            expected_revision: Revision::of(current.as_deref()),
+            reason: WriteReason::Restore,
+            restores: Some(r.id),
+        };
+        submit(&self.auth, caller, &command, wait, self.expiry).await
+    }
+
     async fn load_revision(&self, id: i64) -> ApiResult<config_revisions::RevisionRow> {
         config_revisions::get(&self.db, id)
             .await?

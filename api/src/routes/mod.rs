@@ -15,6 +15,7 @@ pub mod history;
 pub mod jails;
 pub mod regex_test;
 pub mod scheduler;
+pub mod server_config;
 pub mod status;
 
 use std::time::Duration;
@@ -58,6 +59,7 @@ pub type Apis = (
     regex_test::RegexTestApi,
     fail2ban_log::Fail2banLogApi,
     config_defs::ConfigDefsApi,
+    server_config::ServerConfigApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -90,7 +92,8 @@ pub fn api_service(
             allowlist::AllowlistApi::new(db.clone(), auth.clone()),
             regex_test::RegexTestApi::new(db.clone(), command_expiry, auth.clone()),
             fail2ban_log::Fail2banLogApi::new(db.clone(), auth.clone()),
-            config_defs::ConfigDefsApi::new(db, auth),
+            config_defs::ConfigDefsApi::new(db.clone(), command_expiry, auth.clone()),
+            server_config::ServerConfigApi::new(db, command_expiry, auth),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

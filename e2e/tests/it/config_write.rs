@@ -17,7 +17,7 @@ use testkit::fail2ban::PrivateFail2ban;
 use testkit::stack::Stack;
 
 /// Every file of the tree and its bytes (symlinks as their target).
-fn tree_bytes(root: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn tree_bytes(root: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
             // The scheduler's write probe comes and goes; it is never a config file.

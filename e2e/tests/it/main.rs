@@ -3,6 +3,7 @@
 //! one. Each test says what it proves in its name.
 
 mod allowlist;
+mod config_def_writes;
 mod config_defs;
 mod config_tree;
 mod config_write;
@@ -11,3 +12,4 @@ mod fail2ban_log;
 mod history;
 mod regex_test;
 mod rehearsal;
+mod server_config;

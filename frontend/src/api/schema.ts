@@ -988,7 +988,9 @@ export interface paths {
          *     Role: viewer. */
         get: operations["list_filters"];
         put?: never;
-        post?: never;
+        /** Create a filter as `filter.d/<name>.conf` (409 `config_exists` when the name is
+         *     taken); a jail uses it once its `filter` names it (the jail editor). Role: admin. */
+        post: operations["create_filter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1006,9 +1008,18 @@ export interface paths {
          *     `datepattern`, `prefregex`, …) and `[Init]` with origins and interpolated values,
          *     the jails that use it, and its `.local`. Role: viewer. */
         get: operations["get_filter"];
-        put?: never;
+        /** Change a filter's `.local` (`filter.d/<name>.local`): `definition`/`init` keys set,
+         *     `unset_*` keys removed, or the whole `raw` text, against `expected_revision`. The
+         *     scheduler tests the tree with the change (`fail2ban-client -t`, and fail2ban's own
+         *     code loads the filter and compiles its regexes), records a revision, writes the
+         *     file atomically, reloads the jails that use it and checks they run; any failure
+         *     restores the previous file (`config_rolled_back`). Role: admin. */
+        put: operations["update_filter"];
         post?: never;
-        delete?: never;
+        /** Delete a filter BanGUI created (`config_not_owned` for any other), with its
+         *     `.local`; refused while a jail of the configuration names it (`config_in_use`).
+         *     Role: admin. */
+        delete: operations["delete_filter"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1025,7 +1036,9 @@ export interface paths {
          *     Role: viewer. */
         get: operations["list_actions"];
         put?: never;
-        post?: never;
+        /** Create an action as `action.d/<name>.conf` (`actionstart`, `actionban`,
+         *     `actionunban`, … in `definition`; `[Init]` in `init`). Role: admin. */
+        post: operations["create_action"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1043,8 +1056,73 @@ export interface paths {
          *     `actionunban`, …) and `[Init]` with origins and interpolated values, the jails
          *     that use it, and its `.local`. Role: viewer. */
         get: operations["get_action"];
-        put?: never;
+        /** Change an action's `.local` (`action.d/<name>.local`), as for filters: the jails
+         *     that use it are reloaded and must run again. Role: admin. */
+        put: operations["update_action"];
         post?: never;
+        /** Delete an action BanGUI created, when no jail names it. Role: admin. */
+        delete: operations["delete_action"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** fail2ban's own settings as it runs them and as its files set them, with warnings
+         *     and `fail2ban.local`'s revision. Role: viewer. */
+        get: operations["get_server_config"];
+        /** Change any of fail2ban's settings but `dbfile`, against `expected_revision` (of
+         *     `fail2ban.local`): the scheduler tests the tree with the change, records a
+         *     revision, writes `fail2ban.local`, sets each value over the socket and reads it
+         *     back; a failure restores the file and the values. The result lists `warnings`
+         *     (a short `dbpurgeage`). Role: admin. */
+        put: operations["update_server_config"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/server/flush-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** fail2ban closes and reopens its log file (after the file was rotated by another
+         *     tool). Role: admin. */
+        post: operations["flush_server_logs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/server/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restart fail2ban: its own `restart` where BanGUI may start fail2ban
+         *     (`BANGUI_FAIL2BAN_MAY_START`), else every jail restarted in the running server.
+         *     The command ends when fail2ban runs every jail it ran before with its bans
+         *     restored (`mode`, `jails`, `bans_before`, `bans_after` in the result).
+         *     Role: admin. */
+        post: operations["restart_server"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1330,7 +1408,7 @@ export interface components {
          * @description The kinds of [`Command`], as stored in `commands.kind`.
          * @enum {string}
          */
-        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set" | "config_write" | "config_test" | "allowlist_apply" | "regex_test";
+        CommandKind: "ban" | "unban" | "unban_all" | "jail_start" | "jail_stop" | "jail_idle" | "jail_reload" | "reload_all" | "ignoreip_add" | "ignoreip_remove" | "ignoreself_set" | "config_write" | "config_test" | "allowlist_apply" | "regex_test" | "file_write" | "def_delete" | "server_set" | "server_flush_logs" | "server_restart";
         /** CommandPage */
         CommandPage: {
             items: components["schemas"]["CommandView"][];
@@ -1466,6 +1544,41 @@ export interface components {
             /** Format: int64 */
             bans: number;
         };
+        /**
+         * DefChange
+         * @description A change to a filter's or action's `.local` (`filter.d/<name>.local`): keys of
+         *     `[Definition]` and `[Init]` set or removed (the rest of the file kept as it is), or
+         *     the whole text as `raw`; made against `expected_revision` (the `.local`'s revision).
+         * @example {
+         *       "definition": {
+         *         "ignoreregex": "^.*from 192\\.0\\.2\\.10 .*$"
+         *       },
+         *       "init": null,
+         *       "unset_definition": null,
+         *       "unset_init": null,
+         *       "raw": null,
+         *       "expected_revision": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+         *     }
+         */
+        DefChange: {
+            /** @description `[Definition]` keys to set (`failregex`, `ignoreregex`, `datepattern`,
+             *     `actionban`, …); a value of several lines is one item per line (one regex each). */
+            definition?: {
+                [key: string]: string;
+            } | null;
+            /** @description `[Init]` keys to set. */
+            init?: {
+                [key: string]: string;
+            } | null;
+            /** @description `[Definition]` keys to remove from the `.local`. */
+            unset_definition?: string[] | null;
+            /** @description `[Init]` keys to remove from the `.local`. */
+            unset_init?: string[] | null;
+            /** @description The whole new text of the `.local` (instead of the keys above). */
+            raw?: string | null;
+            /** @description The `.local`'s revision the change was made against (`local.revision`). */
+            expected_revision: string;
+        };
         /** DefList */
         DefList: {
             items: components["schemas"]["DefSummary"][];
@@ -1518,6 +1631,8 @@ export interface components {
             };
             used_by: string[];
             local: components["schemas"]["DefLocal"];
+            /** @description Whether BanGUI created it (`POST`): only those may be deleted. */
+            created_by_bangui: boolean;
             error?: string | null;
         };
         /**
@@ -1538,7 +1653,7 @@ export interface components {
          * @description A stable, machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "regex_invalid" | "too_many_lines" | "log_path_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "unknown_filter" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused" | "regex_timeout";
+        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "regex_invalid" | "too_many_lines" | "log_path_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "unknown_filter" | "unknown_action" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "config_exists" | "config_in_use" | "config_not_owned" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused" | "regex_timeout";
         /**
          * @description Who placed an IP on the map.
          * @enum {string}
@@ -1812,6 +1927,31 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * NewDef
+         * @description A new filter or action, written as `<folder>/<name>.conf`: its `[Definition]` and
+         *     `[Init]` keys (a new filter includes fail2ban's `common.conf`, so
+         *     `%(__prefix_line)s` works), or its whole text as `raw`.
+         * @example {
+         *       "name": "my-app",
+         *       "definition": {
+         *         "failregex": "^Login failed for .* from <HOST>$"
+         *       },
+         *       "init": null,
+         *       "raw": null
+         *     }
+         */
+        NewDef: {
+            /** @description 1-64 of `A-Z a-z 0-9 . _ @ -`, starting with a letter or digit; not taken. */
+            name: string;
+            definition?: {
+                [key: string]: string;
+            } | null;
+            init?: {
+                [key: string]: string;
+            } | null;
+            raw?: string | null;
+        };
         /** NewToken */
         NewToken: {
             /** @description Shown once: send it as `Authorization: Bearer <token>`. */
@@ -2071,6 +2211,94 @@ export interface components {
          * @enum {string}
          */
         Series: "none" | "origin" | "jail";
+        /**
+         * ServerChange
+         * @description A change to fail2ban's settings: the fields given are set, the others left alone.
+         * @example {
+         *       "loglevel": "INFO",
+         *       "logtarget": null,
+         *       "syslogsocket": null,
+         *       "dbpurgeage": "7d",
+         *       "dbmaxmatches": null,
+         *       "dbfile": null,
+         *       "expected_revision": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+         *     }
+         */
+        ServerChange: {
+            loglevel?: components["schemas"]["ServerLogLevel"] | null;
+            /** @description `STDOUT`, `STDERR`, `SYSLOG`, `SYSTEMD-JOURNAL`, or an absolute file path under
+             *     `/var/log`, `BANGUI_LOG_ALLOW_DIRS` or the folder fail2ban logs to now. */
+            logtarget?: string | null;
+            /** @description `auto` or the absolute path of the syslog socket. */
+            syslogsocket?: string | null;
+            /** @description How long fail2ban keeps bans in its database (`1d`, `7d`, seconds). */
+            dbpurgeage?: string | null;
+            /**
+             * Format: uint32
+             * @description How many matched log lines fail2ban keeps per ban.
+             */
+            dbmaxmatches?: number | null;
+            /** @description Refused: the database file is read-only here. */
+            dbfile?: string | null;
+            /** @description `local.revision` of `GET /config/server`. */
+            expected_revision: string;
+        };
+        /**
+         * @description fail2ban's log levels, most severe first.
+         * @enum {string}
+         */
+        ServerLogLevel: "CRITICAL" | "ERROR" | "WARNING" | "NOTICE" | "INFO" | "DEBUG" | "TRACEDEBUG" | "HEAVYDEBUG";
+        /**
+         * ServerSettingView
+         * @description One setting: as fail2ban runs it and as its files set it.
+         */
+        ServerSettingView: {
+            /** @description What fail2ban answered to `get <key>` (times in seconds); null until the
+             *     scheduler has asked. */
+            running?: string | null;
+            /** @description What fail2ban's files set (`fail2ban.conf`, `fail2ban.d/`, `fail2ban.local`). */
+            configured?: string | null;
+            /** @description The file that set it last, and its line. */
+            file?: string | null;
+            /** Format: uint32 */
+            line?: number | null;
+        };
+        /** ServerView */
+        ServerView: {
+            loglevel: components["schemas"]["ServerSettingView"];
+            logtarget: components["schemas"]["ServerSettingView"];
+            syslogsocket: components["schemas"]["ServerSettingView"];
+            /** @description Read-only: BanGUI reads fail2ban's database, it does not move it. */
+            dbfile: components["schemas"]["ServerSettingView"] & unknown;
+            dbpurgeage: components["schemas"]["ServerSettingView"];
+            dbmaxmatches: components["schemas"]["ServerSettingView"];
+            /**
+             * Format: int64
+             * @description `dbpurgeage` in seconds (as running, else as configured).
+             */
+            dbpurgeage_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description How often BanGUI's scheduler archives fail2ban's bans.
+             */
+            archive_interval_seconds?: number | null;
+            /** @description What is unwise about the settings (a purge age shorter than a day or than the
+             *     archive interval). */
+            warnings: string[];
+            /** @description `fail2ban.local`, the file BanGUI writes, with the revision to change it against. */
+            local: components["schemas"]["LocalFileView"] & unknown;
+            /** @description The files fail2ban reads for its settings, in order. */
+            files: string[];
+            /**
+             * Format: date-time
+             * @description When the scheduler last asked fail2ban (null: not yet).
+             */
+            read_at?: string | null;
+            /** @description False when the scheduler cannot write the configuration folder. */
+            writable: boolean;
+            /** @description Why fail2ban's settings files could not be read, if they could not. */
+            error?: string | null;
+        };
         /** SessionView */
         SessionView: {
             user: string;
@@ -2413,7 +2641,7 @@ export interface components {
          * @description Why a configuration file was written.
          * @enum {string}
          */
-        WriteReason: "edit" | "activate" | "deactivate" | "restore" | "allowlist";
+        WriteReason: "edit" | "activate" | "deactivate" | "restore" | "allowlist" | "create" | "delete" | "server";
     };
     responses: never;
     parameters: never;
@@ -10911,6 +11139,146 @@ export interface operations {
             };
         };
     };
+    create_filter: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["NewDef"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_filter: {
         parameters: {
             query?: never;
@@ -10928,6 +11296,286 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["DefView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_filter: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DefChange"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_filter: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,
@@ -11163,6 +11811,146 @@ export interface operations {
             };
         };
     };
+    create_action: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["NewDef"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_action: {
         parameters: {
             query?: never;
@@ -11180,6 +11968,822 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["DefView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_action: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DefChange"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_action: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_server_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ServerView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_server_config: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ServerChange"];
+            };
+        };
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    flush_server_logs: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    restart_server: {
+        parameters: {
+            query?: {
+                wait?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished within `wait`: `status` is `succeeded` or `failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Queued (or still running when `wait` ran out): poll `GET /commands/{id}`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommandView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,

@@ -158,9 +158,13 @@ async fn run_claimed(
     // until its outcome is recorded: a ban sync landing in between would otherwise find
     // the new ban first and archive it as fail2ban's own, without who asked for it.
     let writer = match &command {
-        Ok(Command::Ban { .. } | Command::Unban { .. } | Command::UnbanAll) => {
-            Some(ctx.f2b.snapshot_writer.lock().await)
-        }
+        // A restart too: its gap would otherwise be recorded as every ban ending.
+        Ok(
+            Command::Ban { .. }
+            | Command::Unban { .. }
+            | Command::UnbanAll
+            | Command::ServerRestart,
+        ) => Some(ctx.f2b.snapshot_writer.lock().await),
         _ => None,
     };
     let outcome = match &command {
@@ -252,18 +256,39 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
         code: r.code,
         message: r.message,
     };
+    // The snapshot the API serves (and checks revisions against) follows a write before
+    // the command reports its end (a refused or rolled-back one left the file as it was).
+    let reread = |written: Result<serde_json::Value, config_write::Refusal>| async move {
+        if written.is_ok()
+            && let Err(e) = config_sync::refresh(ctx).await
+        {
+            tracing::warn!(error = %e, "could not read the configuration again after the write");
+        }
+        written.map_or_else(refused, Outcome::Succeeded)
+    };
     match command {
-        Command::ConfigWrite { .. } => {
-            let written = config_write::write(ctx, cmd, command).await;
-            // The snapshot the API serves (and checks revisions against) follows a write
-            // before the command reports its end (a refused or rolled-back one left the
-            // file as it was).
-            if written.is_ok()
-                && let Err(e) = config_sync::refresh(ctx).await
-            {
-                tracing::warn!(error = %e, "could not read the configuration again after the write");
-            }
-            return written.map_or_else(refused, Outcome::Succeeded);
+        Command::ConfigWrite { .. } | Command::FileWrite { .. } => {
+            return reread(config_write::write(ctx, cmd, command).await).await;
+        }
+        Command::DefDelete { def, name } => {
+            return reread(config_write::delete_def(ctx, cmd, *def, name).await).await;
+        }
+        Command::ServerSet {
+            settings,
+            expected_revision,
+        } => {
+            return reread(crate::server_ops::set(ctx, cmd, settings, expected_revision).await)
+                .await;
+        }
+        Command::ServerFlushLogs => {
+            return crate::server_ops::flush_logs(ctx)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
+        }
+        Command::ServerRestart => {
+            return crate::server_ops::restart(ctx)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
         }
         Command::ConfigTest { jail, text } => {
             return config_write::test(ctx, jail, text)
@@ -340,7 +365,12 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
             Command::ConfigWrite { .. }
             | Command::ConfigTest { .. }
             | Command::AllowlistApply
-            | Command::RegexTest(_) => {
+            | Command::RegexTest(_)
+            | Command::FileWrite { .. }
+            | Command::DefDelete { .. }
+            | Command::ServerSet { .. }
+            | Command::ServerFlushLogs
+            | Command::ServerRestart => {
                 unreachable!("handled above")
             }
         })
@@ -362,8 +392,14 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
     let mut cache = ctx.f2b.jail_settings.lock().await;
     let (jails, freshness) = match command {
         Command::ConfigWrite { jail, .. } => (vec![jail.clone()], Freshness::Now),
-        Command::ConfigTest { .. } | Command::RegexTest(_) => return Vec::new(),
-        Command::AllowlistApply => {
+        Command::ConfigTest { .. }
+        | Command::RegexTest(_)
+        | Command::ServerSet { .. }
+        | Command::ServerFlushLogs => return Vec::new(),
+        Command::AllowlistApply
+        | Command::FileWrite { .. }
+        | Command::DefDelete { .. }
+        | Command::ServerRestart => {
             // Any jail may have been reloaded: read their settings afresh next time.
             cache.clear();
             return Vec::new();

@@ -62,6 +62,49 @@ pub fn read(root: &Path, folder: &str, name: &str) -> Result<Def, FilesError> {
     })
 }
 
+/// The keys of `fail2ban.conf`'s `[Definition]` the Server tab shows and sets.
+pub const SERVER_KEYS: &[&str] = &[
+    "loglevel",
+    "logtarget",
+    "syslogsocket",
+    "dbfile",
+    "dbpurgeage",
+    "dbmaxmatches",
+];
+
+/// fail2ban's own settings as its files give them (`fail2ban.conf`, `fail2ban.d/`,
+/// `fail2ban.local`): `[Definition]` with origins, as a [`Def`] named `fail2ban`.
+pub fn read_server(root: &Path) -> Result<Def, FilesError> {
+    let merged = files::read(root, "fail2ban")?;
+    Ok(Def {
+        name: "fail2ban".into(),
+        files: merged
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        includes: json!({ "before": [], "after": [] }),
+        definition: section(&merged, "Definition", None),
+        init: Value::Object(Map::new()),
+    })
+}
+
+/// The server settings BanGUI sets, as the files under `root` give them (interpolated).
+pub fn server_values(root: &Path) -> std::collections::BTreeMap<String, String> {
+    let Ok(def) = read_server(root) else {
+        return Default::default();
+    };
+    SERVER_KEYS
+        .iter()
+        .filter(|k| **k != "dbfile")
+        .filter_map(|k| {
+            def.definition[*k]["value"]
+                .as_str()
+                .map(|v| ((*k).to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
 /// `[INCLUDES] before` and `after` of the name's own `.conf` and `.local`.
 fn includes_of(root: &Path, folder: &str, name: &str) -> Value {
     let mut before = Vec::new();

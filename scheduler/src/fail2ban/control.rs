@@ -83,6 +83,20 @@ impl ClientProgram {
         self.run_in(&self.config_dir, &["start"], false).await
     }
 
+    /// `restart`: fail2ban's own restart of its server (stop, then start with this
+    /// configuration; only where BanGUI may start fail2ban).
+    pub async fn restart_server(&self) -> Result<String, ControlError> {
+        // A process of its own, as for `start`.
+        self.run_in(&self.config_dir, &["restart"], false).await
+    }
+
+    /// `reload --restart --all`: every jail stopped and started again inside the running
+    /// server (its bans restored from fail2ban's database), the process left to its
+    /// supervisor.
+    pub async fn restart_jails(&self) -> Result<String, ControlError> {
+        self.run(&["reload", "--restart", "--all"]).await
+    }
+
     /// `-t` on another tree (a copy with a change applied): fail2ban reads it as the server
     /// would and says whether it could start it (PROTOCOL.md §6).
     pub async fn test_tree(&self, dir: &Path) -> Result<String, ControlError> {

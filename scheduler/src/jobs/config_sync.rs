@@ -28,7 +28,9 @@ const WRITABLE_EVERY_MS: i64 = 60_000;
 const MAX_DEPTH: usize = 3;
 
 async fn sync(ctx: JobContext) -> Result<(), JobError> {
-    read_if_changed(&ctx, false).await
+    read_if_changed(&ctx, false).await?;
+    // What fail2ban runs with (a `set` by hand changes it without a file changing).
+    crate::server_ops::observe(&ctx).await
 }
 
 /// Reads the tree again now, whatever its fingerprint (after a write).
@@ -142,17 +144,23 @@ fn writable(root: &Path) -> bool {
 }
 
 /// The tree's `*.conf`/`*.local` files with their sizes and times, hashed: all of them,
-/// and those of `filter.d/` and `action.d/` alone.
+/// and those of `filter.d/`, `action.d/` and fail2ban's own (`fail2ban.conf`, …) alone.
 fn fingerprints(root: &Path) -> (String, String) {
     let mut entries = Vec::new();
     collect(root, 0, &mut entries);
     entries.sort();
     let (filters, actions) = (root.join("filter.d"), root.join("action.d"));
+    let server = |p: &Path| {
+        p.strip_prefix(root)
+            .ok()
+            .and_then(|r| r.to_str())
+            .is_some_and(|r| r.starts_with("fail2ban.") || r.starts_with("fail2ban.d/"))
+    };
     let mut all = Sha256::new();
     let mut defs = Sha256::new();
     for (path, size, mtime) in entries {
         let line = format!("{}\0{size}\0{mtime}\n", path.display());
-        if path.starts_with(&filters) || path.starts_with(&actions) {
+        if path.starts_with(&filters) || path.starts_with(&actions) || server(&path) {
             defs.update(&line);
         }
         all.update(line);
@@ -203,6 +211,10 @@ type Snapshot = (Vec<FileRow>, Vec<JailRow>, Option<Vec<DefRow>>);
 fn read(root: &Path, version: &str, with_defs: bool) -> Result<Snapshot, String> {
     let tree = jails::read_with_files(root, version).map_err(|e| e.to_string())?;
     let mut paths: Vec<PathBuf> = tree.files.clone();
+    // fail2ban's own settings files (the Server tab shows and edits `fail2ban.local`).
+    if let Ok(server) = crate::config_tree::files::read(root, "fail2ban") {
+        paths.extend(server.files.into_iter().filter(|f| !tree.files.contains(f)));
+    }
     for folder in ["filter.d", "action.d"] {
         let mut found = Vec::new();
         if let Ok(entries) = std::fs::read_dir(root.join(folder)) {
@@ -287,5 +299,25 @@ fn read_defs(root: &Path) -> Vec<DefRow> {
             rows.push(row);
         }
     }
+    rows.push(match defs::read_server(root) {
+        Ok(d) => DefRow {
+            kind: "server".into(),
+            name: d.name,
+            files: json!(d.files).to_string(),
+            includes: d.includes.to_string(),
+            definition: d.definition.to_string(),
+            init: d.init.to_string(),
+            error: None,
+        },
+        Err(e) => DefRow {
+            kind: "server".into(),
+            name: "fail2ban".into(),
+            files: "[]".into(),
+            includes: "{}".into(),
+            definition: "{}".into(),
+            init: "{}".into(),
+            error: Some(e.to_string()),
+        },
+    });
     rows
 }

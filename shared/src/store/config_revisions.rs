@@ -192,3 +192,20 @@ pub async fn page<C: ConnectionTrait>(
     };
     fetch_page(db, SELECT, where_sql, "id DESC", values, limit, offset).await
 }
+
+/// Whether BanGUI created the file at `path` (a filter or action's `.conf`): its newest
+/// applied creation or removal is a creation.
+pub async fn created_by_bangui<C: ConnectionTrait>(db: &C, path: &str) -> Result<bool, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Reason {
+        reason: String,
+    }
+    let newest: Option<Reason> = fetch_optional(
+        db,
+        "SELECT reason FROM config_revisions WHERE path = $1 AND state = 'applied' \
+         AND reason IN ('create', 'delete') ORDER BY id DESC LIMIT 1",
+        [path.into()],
+    )
+    .await?;
+    Ok(newest.is_some_and(|r| r.reason == WriteReason::Create.as_str()))
+}

@@ -38,7 +38,8 @@ impl JailRow {
     }
 }
 
-/// A filter or action of the last read (`kind` is `filter` or `action`): the files read,
+/// A filter or action of the last read (`kind` is `filter` or `action`; `server` for
+/// fail2ban's own `fail2ban.conf` and its overrides, named `fail2ban`): the files read,
 /// `[INCLUDES]`, and `[Definition]`/`[Init]` as JSON `{key: {raw, value, error, file,
 /// line}}`; `error` when the files could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -79,7 +80,7 @@ pub async fn def<C: ConnectionTrait>(
 /// Replaces the filters and actions with `rows`, writing only those that changed.
 pub async fn replace_defs<C: ConnectionTrait>(txn: &C, rows: &[DefRow]) -> Result<(), DbErr> {
     let mut stored: HashMap<(String, String), DefRow> = HashMap::new();
-    for kind in ["filter", "action"] {
+    for kind in ["filter", "action", "server"] {
         for r in defs(txn, kind).await? {
             stored.insert((r.kind.clone(), r.name.clone()), r);
         }

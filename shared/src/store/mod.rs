@@ -17,6 +17,7 @@ pub mod config_tree;
 pub mod fail2ban_log;
 pub mod job_runs;
 pub mod rate_limits;
+pub mod server_settings;
 pub mod sessions;
 pub mod settings;
 pub mod snapshots;

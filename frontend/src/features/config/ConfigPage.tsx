@@ -44,7 +44,7 @@ export function SourceNotes({ source }: { source: Schemas["ConfigSource"] }) {
 }
 
 /** The Configuration page's sections, each its own URL. */
-export function ConfigTabs({ selected }: { selected: "jails" | "filters" | "actions" | "allowlist" | "regex" | "log" }) {
+export function ConfigTabs({ selected }: { selected: "jails" | "filters" | "actions" | "allowlist" | "regex" | "server" | "log" }) {
   const navigate = useNavigate();
   return (
     <TabList selectedValue={selected} onTabSelect={(_, d) => navigate(`/config/${String(d.value)}`)} aria-label="Configuration sections" style={{ flexWrap: "wrap" }}>
@@ -53,6 +53,7 @@ export function ConfigTabs({ selected }: { selected: "jails" | "filters" | "acti
       <Tab value="actions">Actions</Tab>
       <Tab value="allowlist">Allowlist</Tab>
       <Tab value="regex">Regex tester</Tab>
+      <Tab value="server">Server</Tab>
       <Tab value="log">Log</Tab>
     </TabList>
   );

@@ -3,6 +3,7 @@
 // code in the scheduler. Each tested line shows how it ended, with the captured host
 // highlighted; the counts are fail2ban-regex's own.
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useSearchParams } from "react-router-dom";
 import {
   Badge,
   Button,
@@ -87,8 +88,10 @@ export default function RegexTesterPage() {
   const { can } = useSession();
   const operator = can("operator");
   const jails = useApiQuery(["config", "jails", "", "all"], () => unwrap(api.GET("/config/jails")), { pollMs: 60_000 });
-  const [mode, setMode] = useState<"regex" | "filter">("regex");
-  const [filter, setFilter] = useState("");
+  // `?filter=sshd` (from a filter's page) opens the tester on that filter.
+  const [params] = useSearchParams();
+  const [mode, setMode] = useState<"regex" | "filter">(params.get("filter") ? "filter" : "regex");
+  const [filter, setFilter] = useState(params.get("filter") ?? "");
   const [failregex, setFailregex] = useState("");
   const [ignoreregex, setIgnoreregex] = useState("");
   const [datepattern, setDatepattern] = useState("");
