@@ -21,14 +21,17 @@ start() {
   mkdir -p "$T/conf"
   # F2B_STOCK_TREE=1: a full copy of Debian's /etc/fail2ban (every stock jail, filter and
   # action, files BanGUI may write), our jails and settings in jail.local over it.
-  # Otherwise a small tree of our own that borrows Debian's filters and actions.
+  # Otherwise a small tree of our own with copies of Debian's filters and actions.
   jails_file="$T/conf/jail.conf"
   if [ "${F2B_STOCK_TREE:-0}" = 1 ]; then
     [ -f "$T/conf/jail.conf" ] || cp -r /etc/fail2ban/. "$T/conf/"
     jails_file="$T/conf/jail.local"
   else
-    ln -sfn /etc/fail2ban/action.d "$T/conf/action.d"
-    ln -sfn /etc/fail2ban/filter.d "$T/conf/filter.d"
+    # Copies, not links: BanGUI writes filters and actions only inside the tree.
+    for d in action.d filter.d; do
+      [ -L "$T/conf/$d" ] && rm "$T/conf/$d"
+      [ -d "$T/conf/$d" ] || cp -r "/etc/fail2ban/$d" "$T/conf/$d"
+    done
   fi
   cat > "$T/conf/fail2ban.conf" <<CONF
 [Definition]

@@ -613,6 +613,59 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("creates a filter, edits its override and deletes it, each through the write path", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/filters`);
+    await page.getByRole("button", { name: "New filter…" }).click();
+    const dialog = page.getByRole("dialog", { name: "New filter" });
+    await dialog.getByRole("textbox", { name: /^Name/ }).fill("bangui-ui-app");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await dialog.waitFor({ state: "detached", timeout: 30_000 });
+    await page.getByRole("heading", { name: "bangui-ui-app", exact: true }).waitFor({ timeout: 20_000 });
+    const definition = page.getByRole("table", { name: "[Definition]" });
+    await definition.getByText(/filter\.d\/bangui-ui-app\.conf:\d+/).first().waitFor({ timeout: 20_000 });
+    // Its override, as text; a regex fail2ban cannot compile is refused with its words.
+    await page.getByRole("button", { name: "Create override" }).click();
+    const editor = page.getByRole("textbox", { name: "Text of filter.d/bangui-ui-app.local" });
+    await editor.waitFor({ timeout: 20_000 });
+    await editor.fill("[Definition]\nignoreregex = ^(unclosed\n");
+    await page.getByRole("button", { name: "Save filter.d/bangui-ui-app.local" }).click();
+    await page.getByText(/cannot load the filter/).first().waitFor({ timeout: 30_000 });
+    await editor.fill("[Definition]\nignoreregex = ^Login failed for root\n");
+    await page.getByRole("button", { name: "Save filter.d/bangui-ui-app.local" }).click();
+    await page.getByText("ignoreregex = ^Login failed for root").waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(SHOTS, "filter-edited.png"), fullPage: true });
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Delete bangui-ui-app?" }).getByRole("button", { name: "Delete" }).click();
+    await waitFor("the filter is gone", async () => !existsSync(join(stack.f2b.dir, "conf/filter.d/bangui-ui-app.conf")), 30_000);
+    await ctx.close();
+  });
+
+  it("shows fail2ban's settings as running and configured, and changes the log level", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/config/jails`);
+    await page.getByRole("tab", { name: "Server" }).click();
+    await page.waitForURL("**/config/server");
+    const table = page.getByRole("table", { name: "fail2ban's settings" });
+    await table.getByText("loglevel").waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(SHOTS, "server.png"), fullPage: true });
+    await page.getByRole("combobox", { name: "Log level" }).click();
+    await page.getByRole("option", { name: "DEBUG", exact: true }).click();
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await waitFor("fail2ban logs at DEBUG", async () => stack.f2b.client("get", "loglevel").includes("DEBUG"), 30_000);
+    await waitFor("the table shows it", async () => (await table.getByText("DEBUG").count()) >= 2, 30_000);
+    // And back, so later tests see fail2ban as it was.
+    await page.getByRole("combobox", { name: "Log level" }).click();
+    await page.getByRole("option", { name: "INFO", exact: true }).click();
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await waitFor("fail2ban logs at INFO", async () => stack.f2b.client("get", "loglevel").includes("INFO"), 30_000);
+    await page.getByRole("button", { name: "Flush logs" }).click();
+    await page.getByText(/Flush fail2ban's logs: applied/).waitFor({ timeout: 20_000 });
+    await ctx.close();
+  });
+
   it("offers a skip link first, and on a phone a menu that opens the navigation", async () => {
     const ctx = await context({ storageState: adminState });
     const page = await ctx.newPage();
@@ -679,6 +732,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["actions", "/config/actions"],
       ["regex-tester", "/config/regex"],
       ["fail2ban-log", "/config/log"],
+      ["server", "/config/server"],
       ["login", "/login"],
     ];
     const problems = [];

@@ -284,7 +284,7 @@ mod tests {
             "/var/log/../etc/x",
             "/var/log/a b",
             "",
-            "/x\n",
+            "/x\ny",
         ] {
             assert!(LogTarget::parse(bad).is_err(), "{bad:?}");
         }

@@ -34,7 +34,7 @@ import { ConfigTabs } from "./ConfigPage";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0, display: "flex", flexDirection: "column", gap: "12px" },
-  form: { display: "grid", gridTemplateColumns: "repeat(auto-fit, minmax(min(100%, 240px), 1fr))", gap: "12px 16px" },
+  form: { display: "grid", gridTemplateColumns: "repeat(auto-fit, minmax(min(100%, 240px), 1fr))", gap: "12px 16px", alignItems: "start" },
   actions: { display: "flex", gap: "8px", flexWrap: "wrap", alignItems: "center" },
   code: { fontFamily: "ui-monospace, monospace", fontSize: "12px", overflowWrap: "anywhere" },
   muted: { fontSize: "12px", overflowWrap: "anywhere" },
@@ -109,7 +109,7 @@ function Settings({ view, onSaved }: { view: View; onSaved: () => void }) {
         rowKey={(r) => r.key}
         columns={[
           { key: "key", header: "Setting", primary: true, cell: (r) => <span className={s.code}>{r.key}</span> },
-          { key: "running", header: "Running", primary: true, cell: (r) => <span className={s.code}>{r.running ?? "—"}</span> },
+          { key: "running", header: "Running", primary: true, cell: (r) => <span className={s.code}>{r.running == null ? "—" : r.key === "dbpurgeage" && /^\d+$/.test(r.running) ? `${r.running} s` : r.running}</span> },
           { key: "configured", header: "Configured", cell: (r) => <span className={s.code}>{r.configured ?? "—"}</span> },
           { key: "file", header: "Set in", cell: (r) => <span className={s.muted}>{r.file ? `${r.file.split("/").pop()}:${r.line ?? ""}` : "—"}</span> },
         ]}
