@@ -40,6 +40,10 @@ pub struct DefValue {
     pub raw: String,
     /// After interpolation (`%(…)s`); null when it needs something only a jail gives.
     pub value: Option<String>,
+    /// `[Definition]` only: the value with `<tag>`s replaced as fail2ban's reader does
+    /// (`<__prefix_line>`, `<lt_<logtype>/datepattern>`, …); what fail2ban runs, but for
+    /// the tags only a jail or a log line fills (`<HOST>`, `<port>`).
+    pub effective: Option<String>,
     /// Why it could not be interpolated, if it could not.
     pub error: Option<String>,
     pub file: String,
@@ -244,6 +248,7 @@ fn values(json: &str) -> BTreeMap<String, DefValue> {
                 DefValue {
                     raw: text("raw").unwrap_or_default(),
                     value: text("value"),
+                    effective: text("effective"),
                     error: text("error"),
                     file: text("file").unwrap_or_default(),
                     line: v["line"]

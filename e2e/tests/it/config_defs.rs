@@ -173,3 +173,94 @@ async fn filters_and_actions_are_read_as_fail2ban_reads_them() {
         s.stop().await;
     }
 }
+
+/// fail2ban's own reader is the oracle: for every stock filter, the effective
+/// `failregex`, `ignoreregex`, `prefregex` and `datepattern` BanGUI shows are what
+/// fail2ban's `FilterReader` gives after includes, `.local` files, `%(…)s`
+/// interpolation and `<tag>` substitution.
+#[tokio::test]
+async fn filter_values_agree_with_fail2bans_filter_reader() {
+    let backend = backends()[0];
+    let s = Stack::start_on(
+        PrivateFail2ban::start_stock(),
+        backend,
+        &[("BANGUI_CONFIG_SYNC_INTERVAL", "1s")],
+    )
+    .await;
+    let conf = s.f2b.config_dir();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/oracle/filter_reader.py");
+    // fail2ban's own interpreter (its client's `#!` line), which imports its package.
+    let client = std::process::Command::new("sh")
+        .args(["-c", "command -v fail2ban-client"])
+        .output()
+        .expect("sh");
+    let client = String::from_utf8_lossy(&client.stdout).trim().to_owned();
+    let shebang = std::fs::read_to_string(&client).expect("fail2ban-client");
+    let python: Vec<String> = shebang
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("#!"))
+        .expect("a #! line")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let out = std::process::Command::new(&python[0])
+        .args(&python[1..])
+        .arg(&script)
+        .arg(&conf)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let oracle: serde_json::Map<String, Value> = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("the oracle's JSON: {stdout}"));
+    assert!(oracle.len() > 60, "{}", oracle.len());
+    s.eventually("the filters are read", Duration::from_secs(30), || async {
+        let list = s.get("/config/filters").await;
+        (names(&list).len() >= 80).then_some(())
+    })
+    .await;
+    let mut compared = 0;
+    let mut differ = Vec::new();
+    for (name, want) in &oracle {
+        if want.get("error").is_some() {
+            continue;
+        }
+        let got = s.get(&format!("/config/filters/{name}")).await;
+        for key in ["failregex", "ignoreregex", "prefregex", "datepattern"] {
+            let Some(w) = want.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            // `[Init]` wins over `[Definition]`, as in fail2ban's reader.
+            let g = got["init"][key]["value"]
+                .as_str()
+                .or(got["definition"][key]["effective"].as_str())
+                .unwrap_or("<none>");
+            // fail2ban keeps a list's lines without their indentation, and so do we.
+            let norm = |v: &str| {
+                v.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            compared += 1;
+            if norm(g) != norm(w) {
+                differ.push(format!(
+                    "{name}.{key}:\n  fail2ban: {w:?}\n  BanGUI:   {g:?}"
+                ));
+            }
+        }
+    }
+    assert!(compared > 100, "{compared}");
+    assert!(
+        differ.is_empty(),
+        "{} of {compared} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    s.stop().await;
+}

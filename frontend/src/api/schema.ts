@@ -1611,6 +1611,10 @@ export interface components {
             raw: string;
             /** @description After interpolation (`%(…)s`); null when it needs something only a jail gives. */
             value?: string | null;
+            /** @description `[Definition]` only: the value with `<tag>`s replaced as fail2ban's reader does
+             *     (`<__prefix_line>`, `<lt_<logtype>/datepattern>`, …); what fail2ban runs, but for
+             *     the tags only a jail or a log line fills (`<HOST>`, `<port>`). */
+            effective?: string | null;
             /** @description Why it could not be interpolated, if it could not. */
             error?: string | null;
             file: string;

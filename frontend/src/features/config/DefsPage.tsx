@@ -75,8 +75,8 @@ function Keys({ label, keys }: { label: string; keys: Record<string, Value> }) {
           header: "Value",
           primary: true,
           cell: (r) => (
-            <span className={s.code} title={r.raw !== r.value ? `as written: ${r.raw}` : undefined}>
-              {r.value ?? r.raw}
+            <span className={s.code} title={r.raw !== (r.effective ?? r.value) ? `as written: ${r.raw}` : undefined}>
+              {r.effective ?? r.value ?? r.raw}
               {r.error && <Text className={s.origin} as="span"> ({r.error})</Text>}
             </span>
           ),
