@@ -20,6 +20,9 @@ command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
 # The browser tests drive Debian's chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+# fail2ban logging to the journal, and journal files written for the log tests.
+/usr/bin/python3 -c 'import systemd.journal' 2>/dev/null || need_pkgs+=(python3-systemd)
+[ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need_pkgs[*]}"

@@ -126,6 +126,9 @@ pub struct Fail2banConfig {
     pub regex_timeout: Duration,
     /// Folders (besides the jails' own `logpath`s) whose files the regex tester may read.
     pub log_allow_dirs: Vec<PathBuf>,
+    /// The journal folder `journalctl` reads when fail2ban logs to `SYSTEMD-JOURNAL`
+    /// (`None`: the system's journal; a folder for a host journal mounted elsewhere).
+    pub journal_dir: Option<PathBuf>,
     /// Whether BanGUI may start fail2ban (`fail2ban-client start`) when it stopped after a
     /// configuration change BanGUI rolled back (off where a service manager owns it).
     pub may_start: bool,
@@ -404,6 +407,11 @@ impl Config {
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
                 .collect(),
+            journal_dir: src
+                .get("BANGUI_FAIL2BAN_JOURNAL_DIR")
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
             may_start: src.bool_or("BANGUI_FAIL2BAN_MAY_START", false)?,
             status_interval: src.interval_or("BANGUI_STATUS_INTERVAL", Duration::from_secs(5))?,
             jail_sync_interval: src

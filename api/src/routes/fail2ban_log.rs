@@ -57,11 +57,14 @@ pub struct LogLine {
 
 #[derive(Debug, Object)]
 pub struct LogView {
-    /// fail2ban's `logtarget`: a file, or `SYSLOG`, `SYSTEMD-JOURNAL`, `STDOUT`, `STDERR`
-    /// (which BanGUI does not read: `lines` is empty). Null until the scheduler asked.
+    /// fail2ban's `logtarget`: a file, `SYSTEMD-JOURNAL` (read with `journalctl`), or
+    /// `SYSLOG`, `STDOUT`, `STDERR` (which BanGUI does not read: `lines` is empty). Null
+    /// until the scheduler asked.
     pub target: Option<String>,
-    /// Whether the target is a file BanGUI reads.
+    /// Whether the target is a file.
     pub file: bool,
+    /// Whether BanGUI reads the target (a file, or the journal).
+    pub readable: bool,
     /// When the scheduler last looked (null: never).
     pub read_at: Option<DateTime<Utc>>,
     /// Why the last look failed (the file could not be read), if it did.
@@ -88,7 +91,7 @@ fn default_lines() -> u32 {
 #[OpenApi(tag = "ApiTags::Config")]
 impl Fail2banLogApi {
     /// The tail of fail2ban's own log, as the scheduler read it from fail2ban's
-    /// `logtarget` file (every `BANGUI_LOG_TAIL_INTERVAL`; the newest 5 000 entries are
+    /// `logtarget` file or the journal (every `BANGUI_LOG_TAIL_INTERVAL`; the newest 5 000 entries are
     /// kept): `lines` (1–5 000, default 200) of them at `level` or above whose message or
     /// logger holds `q`. Role: viewer.
     #[oai(
@@ -114,6 +117,9 @@ impl Fail2banLogApi {
             fail2ban_log::tail(&self.db, lines.0, level.0.map(LogLevel::fail2ban_name), q).await?;
         Ok(Json(LogView {
             file: state.as_ref().is_some_and(|s| s.target.starts_with('/')),
+            readable: state
+                .as_ref()
+                .is_some_and(|s| s.target.starts_with('/') || s.target == "SYSTEMD-JOURNAL"),
             target: state.as_ref().map(|s| s.target.clone()),
             read_at: state.as_ref().map(|s| from_epoch_ms(s.read_at_ms)),
             error: state.and_then(|s| s.error),

@@ -103,3 +103,97 @@ async fn fail2bans_log_is_served_with_levels_and_follows_a_rotation() {
         s.stop().await;
     }
 }
+
+/// Writes entries into a journal file of `dir` (fail2ban's fields, as its journal handler
+/// writes them) with systemd's own `systemd-journal-remote`.
+fn write_journal(dir: &std::path::Path, file: &str, entries: &[(i64, u8, &str)]) {
+    use std::io::Write;
+    let mut export = String::new();
+    for (at_us, priority, message) in entries {
+        // One boot: its monotonic clock runs with the wall clock (journalctl orders a
+        // boot's entries by it across files).
+        export.push_str(&format!(
+            "__REALTIME_TIMESTAMP={at_us}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n\
+             _HOSTNAME=test\nSYSLOG_IDENTIFIER=fail2ban\nLOGGER=fail2ban.actions\nPRIORITY={priority}\n_PID=4242\nMESSAGE={message}\n\n",
+            at_us - 1_700_000_000_000_000
+        ));
+    }
+    let mut child = std::process::Command::new("/lib/systemd/systemd-journal-remote")
+        .arg("-o")
+        .arg(dir.join(file))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("systemd-journal-remote (apt-get install systemd-journal-remote)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(export.as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("wait").success());
+}
+
+#[tokio::test]
+async fn fail2bans_journal_entries_are_served_when_it_logs_to_the_journal() {
+    let backend = backends()[0];
+    let journal =
+        std::env::temp_dir().join(format!("bangui-journal-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&journal).expect("journal dir");
+    let now_us = chrono::Utc::now().timestamp_micros();
+    write_journal(
+        &journal,
+        "a.journal",
+        &[
+            (now_us - 2_000_000, 6, "[sshd] Found 192.0.2.80"),
+            (now_us - 1_000_000, 5, "[sshd] Ban 192.0.2.80"),
+        ],
+    );
+    let dir = journal.display().to_string();
+    let s = Stack::start_with(
+        backend,
+        &[
+            ("BANGUI_LOG_TAIL_INTERVAL", "1s"),
+            ("BANGUI_FAIL2BAN_JOURNAL_DIR", dir.as_str()),
+        ],
+    )
+    .await;
+    let said = s.f2b.client(&["set", "logtarget", "SYSTEMD-JOURNAL"]);
+    assert!(said.contains("SYSTEMD-JOURNAL"), "{said}");
+    let log = s
+        .eventually("the journal's entries", Duration::from_secs(30), || async {
+            let log = s.get("/config/log").await;
+            (messages(&log).len() == 2).then_some(log)
+        })
+        .await;
+    assert_eq!(log["target"], "SYSTEMD-JOURNAL", "{log}");
+    assert_eq!(log["readable"], true);
+    assert_eq!(log["file"], false);
+    assert_eq!(log["lines"][1]["level"], "NOTICE", "{log}");
+    assert_eq!(log["lines"][1]["logger"], "fail2ban.actions", "{log}");
+    assert_eq!(log["lines"][1]["pid"], 4242, "{log}");
+    // Newer entries are added after the cursor, the old ones not again.
+    write_journal(
+        &journal,
+        "b.journal",
+        &[(now_us + 1_000_000, 3, "[sshd] Unban failed")],
+    );
+    let log = s
+        .eventually("the new entry", Duration::from_secs(30), || async {
+            let log = s.get("/config/log").await;
+            (messages(&log).len() == 3).then_some(log)
+        })
+        .await;
+    assert_eq!(log["lines"][2]["level"], "ERROR", "{log}");
+    let errors = s.get("/config/log?level=error").await;
+    assert_eq!(messages(&errors), ["[sshd] Unban failed"], "{errors}");
+    s.f2b.client(&[
+        "set",
+        "logtarget",
+        &s.f2b.dir.join("fail2ban.log").display().to_string(),
+    ]);
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&journal);
+}

@@ -2,8 +2,10 @@
 //! fail2ban where it logs (`get logtarget`) and, for a file, reads what was written since
 //! its last look (at most 1 MiB a time, from the last 1 MiB on a first or rotated file),
 //! parses it (time, level, logger, pid; continuation lines joined) and keeps the newest
-//! entries. The API serves them; it never sees the file. Other targets (`SYSLOG`,
-//! `SYSTEMD-JOURNAL`, `STDOUT`) are recorded as such, with no entries.
+//! entries. For `SYSTEMD-JOURNAL` it asks `journalctl` for fail2ban's entries
+//! (`SYSLOG_IDENTIFIER=fail2ban`) after the cursor it reached last time, in the system's
+//! journal or `BANGUI_FAIL2BAN_JOURNAL_DIR`. The API serves them; it never sees the file.
+//! Other targets (`SYSLOG`, `STDOUT`) are recorded as such, with no entries.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -88,6 +90,98 @@ fn read_new(path: &str, last: Option<&LogState>) -> std::io::Result<NewLines> {
     })
 }
 
+/// The journal as a target: where the reading stands is its cursor.
+const JOURNAL: &str = "SYSTEMD-JOURNAL";
+const CURSOR: &str = "journal:";
+/// The most entries read from the journal in one look (the first look reads the newest).
+const JOURNAL_BATCH: usize = 2000;
+
+/// fail2ban's entries in the journal after `cursor` (the newest [`JOURNAL_BATCH`] on a
+/// first look), and the cursor of the last one.
+async fn read_journal(
+    dir: Option<&std::path::Path>,
+    cursor: Option<&str>,
+) -> std::io::Result<(Option<String>, Vec<NewEntry>)> {
+    let mut cmd = tokio::process::Command::new("journalctl");
+    cmd.args(["--no-pager", "-o", "json", "-n"])
+        .arg(JOURNAL_BATCH.to_string())
+        .arg("SYSLOG_IDENTIFIER=fail2ban");
+    if let Some(dir) = dir {
+        cmd.arg("-D").arg(dir);
+    }
+    if let Some(c) = cursor {
+        cmd.arg(format!("--after-cursor={c}"));
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        std::io::Error::other(format!(
+            "journalctl is not available ({e}); BanGUI reads fail2ban's journal entries with it"
+        ))
+    })?;
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .map_err(|_| std::io::Error::other("journalctl did not answer within 10 s"))??;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!(
+            "journalctl failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(parse_journal(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `journalctl -o json` lines as entries: the time (`__REALTIME_TIMESTAMP`, µs), the
+/// level (`PRIORITY`, syslog's numbers), fail2ban's logger name (`LOGGER`), the pid and
+/// the message (text, or bytes when journald kept it as such).
+fn parse_journal(output: &str) -> (Option<String>, Vec<NewEntry>) {
+    let mut cursor = None;
+    let mut entries = Vec::new();
+    for line in output.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let text = |k: &str| v[k].as_str().map(str::to_owned);
+        let message = match &v["MESSAGE"] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(bytes) => String::from_utf8_lossy(
+                &bytes
+                    .iter()
+                    .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect::<Vec<u8>>(),
+            )
+            .into_owned(),
+            _ => continue,
+        };
+        let level = text("PRIORITY")
+            .and_then(|p| p.parse::<u8>().ok())
+            .map(|p| {
+                match p {
+                    0..=2 => "CRITICAL",
+                    3 => "ERROR",
+                    4 => "WARNING",
+                    5 => "NOTICE",
+                    6 => "INFO",
+                    _ => "DEBUG",
+                }
+                .to_owned()
+            });
+        entries.push(NewEntry {
+            at_ms: text("__REALTIME_TIMESTAMP")
+                .and_then(|t| t.parse::<i64>().ok())
+                .map(|us| us / 1000),
+            level,
+            logger: text("LOGGER"),
+            pid: text("_PID").and_then(|p| p.parse().ok()),
+            message: message.trim_end().to_owned(),
+        });
+        cursor = text("__CURSOR").or(cursor);
+    }
+    (cursor, entries)
+}
+
 async fn tail(ctx: JobContext) -> Result<(), JobError> {
     let target = match ctx.f2b.client.server_get("logtarget").await {
         Ok(v) => target_of(&v).unwrap_or_default(),
@@ -96,6 +190,9 @@ async fn tail(ctx: JobContext) -> Result<(), JobError> {
     };
     let last = fail2ban_log::state(&ctx.db).await?;
     let now = shared::db::db_now_ms(&ctx.db).await?;
+    if target == JOURNAL {
+        return tail_journal(&ctx, target, last, now).await;
+    }
     let is_file = target.starts_with('/');
     let outcome = if is_file {
         let path = target.clone();
@@ -146,4 +243,72 @@ async fn tail(ctx: JobContext) -> Result<(), JobError> {
     };
     fail2ban_log::set_state(&txn, &state).await?;
     ctx.commit(txn).await
+}
+
+async fn tail_journal(
+    ctx: &JobContext,
+    target: String,
+    last: Option<LogState>,
+    now: i64,
+) -> Result<(), JobError> {
+    let cursor = last
+        .as_ref()
+        .filter(|s| s.target == target)
+        .and_then(|s| s.file_id.as_deref())
+        .and_then(|id| id.strip_prefix(CURSOR))
+        .map(str::to_owned);
+    let read = read_journal(ctx.f2b.config.journal_dir.as_deref(), cursor.as_deref()).await;
+    let txn = ctx.fenced_txn().await?;
+    let state = match read {
+        Ok((next, entries)) => {
+            if cursor.is_none() {
+                fail2ban_log::clear(&txn).await?;
+            }
+            fail2ban_log::append(&txn, &entries).await?;
+            LogState {
+                target,
+                file_id: next.or(cursor).map(|c| format!("{CURSOR}{c}")),
+                offset_bytes: 0,
+                read_at_ms: now,
+                error: None,
+            }
+        }
+        Err(e) => LogState {
+            target,
+            file_id: cursor.map(|c| format!("{CURSOR}{c}")),
+            offset_bytes: 0,
+            read_at_ms: now,
+            error: Some(e.to_string()),
+        },
+    };
+    fail2ban_log::set_state(&txn, &state).await?;
+    ctx.commit(txn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_entries_read_as_fail2ban_wrote_them() {
+        let out = concat!(
+            r#"{"__REALTIME_TIMESTAMP":"1764770000123456","LOGGER":"fail2ban.actions","PRIORITY":"5","__CURSOR":"s=a;i=1","SYSLOG_IDENTIFIER":"fail2ban","MESSAGE":"[sshd] Ban 192.0.2.1","_PID":"42"}"#,
+            "
+",
+            r#"{"__REALTIME_TIMESTAMP":"1764770001000000","PRIORITY":"3","__CURSOR":"s=a;i=2","MESSAGE":[104,105,10],"_PID":"42"}"#,
+            "
+not json
+"
+        );
+        let (cursor, entries) = parse_journal(out);
+        assert_eq!(cursor.as_deref(), Some("s=a;i=2"));
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].at_ms, Some(1_764_770_000_123));
+        assert_eq!(entries[0].level.as_deref(), Some("NOTICE"));
+        assert_eq!(entries[0].logger.as_deref(), Some("fail2ban.actions"));
+        assert_eq!(entries[0].pid, Some(42));
+        assert_eq!(entries[0].message, "[sshd] Ban 192.0.2.1");
+        assert_eq!(entries[1].level.as_deref(), Some("ERROR"));
+        assert_eq!(entries[1].message, "hi");
+    }
 }

@@ -84,7 +84,7 @@ export default function LogPage() {
           </Field>
           <Switch checked={live} onChange={(_, d) => setLive(d.checked)} label="Refresh every 5 s" />
         </div>
-        <DataState label="fail2ban's log" {...log} onRetry={log.reload} empty={(l) => l.lines.length === 0} emptyText={log.data && !log.data.file ? `fail2ban logs to ${log.data.target ?? "a target BanGUI has not learned yet"}, which BanGUI does not read: set logtarget to a file to see it here.` : q || level ? "No entry matches." : "Nothing logged yet."}>
+        <DataState label="fail2ban's log" {...log} onRetry={log.reload} empty={(l) => l.lines.length === 0} emptyText={log.data && !log.data.readable ? `fail2ban logs to ${log.data.target ?? "a target BanGUI has not learned yet"}, which BanGUI does not read: set logtarget to a file or SYSTEMD-JOURNAL to see it here.` : q || level ? "No entry matches." : "Nothing logged yet."}>
           {(l) => (
             <>
               <Text size={200}>
