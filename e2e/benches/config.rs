@@ -282,7 +282,10 @@ async fn log_tail_numbers(s: &Stack, name: &str) {
     .await;
     for (label, query) in [
         ("newest 1 000", "lines=1000"),
-        ("1 000, notice and up, text", "lines=1000&level=notice&q=192.0.2.1"),
+        (
+            "1 000, notice and up, text",
+            "lines=1000&level=notice&q=192.0.2.1",
+        ),
     ] {
         let mut times = Vec::new();
         for _ in 0..50 {

@@ -557,6 +557,53 @@ pub fn render_change(jail: &str, current: &str, change: &JailChange) -> ApiResul
     Ok(text)
 }
 
+/// The scheduler's last read of fail2ban's tree (503 `not_ready` before its first).
+pub(crate) async fn last_read(db: &DatabaseConnection) -> ApiResult<config_tree::ReadRow> {
+    config_tree::last_read(db).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotReady,
+            "the scheduler has not read fail2ban's configuration yet",
+        )
+    })
+}
+
+/// Refuses a change where the scheduler cannot write the tree (409 `config_read_only`).
+pub(crate) fn require_writable(read: &config_tree::ReadRow) -> ApiResult<()> {
+    if read.writable {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::ConfigReadOnly,
+            format!(
+                "the scheduler cannot write {}: BanGUI shows the configuration read-only",
+                read.root
+            ),
+        ))
+    }
+}
+
+/// The revision a change was made against, when the file (as the snapshot has it) is
+/// still at it; 409 `config_changed` with the current one otherwise.
+pub(crate) fn check_revision(
+    path: &str,
+    expected: &str,
+    current: Option<&str>,
+) -> ApiResult<Revision> {
+    let expected =
+        Revision::parse(expected).map_err(|e| refused("expected_revision", e.to_string()))?;
+    let on_record = Revision::of(current);
+    if expected != on_record {
+        return Err(ApiError::new(
+            ErrorCode::ConfigChanged,
+            format!(
+                "{path} changed since revision {expected}; reload it and make the change again"
+            ),
+        )
+        .with_details(json!({ "path": path, "revision": on_record.as_str() })));
+    }
+    Ok(expected)
+}
+
 pub struct ConfigApi {
     db: DatabaseConnection,
     expiry: std::time::Duration,
@@ -590,12 +637,7 @@ impl ConfigApi {
     }
 
     async fn source(&self) -> ApiResult<config_tree::ReadRow> {
-        config_tree::last_read(&self.db).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotReady,
-                "the scheduler has not read fail2ban's configuration yet",
-            )
-        })
+        last_read(&self.db).await
     }
 
     async fn current(&self, name: &str) -> ApiResult<Current> {
@@ -645,28 +687,8 @@ impl ConfigApi {
             reason,
             restores,
         } = change;
-        if !current.read.writable {
-            return Err(ApiError::new(
-                ErrorCode::ConfigReadOnly,
-                format!(
-                    "the scheduler cannot write {}/jail.d: BanGUI shows the configuration read-only",
-                    current.read.root
-                ),
-            ));
-        }
-        let expected =
-            Revision::parse(&expected).map_err(|e| refused("expected_revision", e.to_string()))?;
-        let on_record = Revision::of(current.local.as_deref());
-        if expected != on_record {
-            return Err(ApiError::new(
-                ErrorCode::ConfigChanged,
-                format!(
-                    "{} changed since revision {expected}; reload it and make the change again",
-                    current.local_path
-                ),
-            )
-            .with_details(json!({ "path": current.local_path, "revision": on_record.as_str() })));
-        }
+        require_writable(&current.read)?;
+        let expected = check_revision(&current.local_path, &expected, current.local.as_deref())?;
         let text = LocalText::parse(text).map_err(|e| refused("raw", e.to_string()))?;
         let command = Command::ConfigWrite {
             jail: current.jail.clone(),
@@ -1072,12 +1094,7 @@ impl ConfigApi {
             )
         })?;
         let read = self.source().await?;
-        if !read.writable {
-            return Err(ApiError::new(
-                ErrorCode::ConfigReadOnly,
-                format!("the scheduler cannot write {}", read.root),
-            ));
-        }
+        require_writable(&read)?;
         let full = format!("{}/{}", read.root.trim_end_matches('/'), r.path);
         let current = config_tree::file(&self.db, &full)
             .await?

@@ -30,7 +30,7 @@ use crate::auth::{Auth, Caller, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::ApiTags;
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
-use crate::routes::config::refused;
+use crate::routes::config::{check_revision, last_read, refused, require_writable};
 use crate::text::{Text, WaitText};
 
 /// One key of `[Definition]` or `[Init]`.
@@ -285,15 +285,7 @@ impl ConfigDefsApi {
     }
 
     async fn root(&self) -> ApiResult<String> {
-        config_tree::last_read(&self.db)
-            .await?
-            .map(|r| r.root)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotReady,
-                    "the scheduler has not read fail2ban's configuration yet",
-                )
-            })
+        Ok(last_read(&self.db).await?.root)
     }
 
     async fn list(
@@ -349,21 +341,8 @@ impl ConfigDefsApi {
     }
 
     async fn writable(&self) -> ApiResult<String> {
-        let read = config_tree::last_read(&self.db).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotReady,
-                "the scheduler has not read fail2ban's configuration yet",
-            )
-        })?;
-        if !read.writable {
-            return Err(ApiError::new(
-                ErrorCode::ConfigReadOnly,
-                format!(
-                    "the scheduler cannot write {}: BanGUI shows the configuration read-only",
-                    read.root
-                ),
-            ));
-        }
+        let read = last_read(&self.db).await?;
+        require_writable(&read)?;
         Ok(read.root.trim_end_matches('/').to_owned())
     }
 
@@ -399,18 +378,11 @@ impl ConfigDefsApi {
             name: name.clone(),
         };
         let current = self.file_text(&root, &file.relative()).await?;
-        let expected = Revision::parse(&change.expected_revision)
-            .map_err(|e| refused("expected_revision", e.to_string()))?;
-        let on_record = Revision::of(current.as_deref());
-        if expected != on_record {
-            return Err(ApiError::new(
-                ErrorCode::ConfigChanged,
-                format!(
-                    "{file} changed since revision {expected}; reload it and make the change again"
-                ),
-            )
-            .with_details(json!({ "path": file.relative(), "revision": on_record.as_str() })));
-        }
+        let expected = check_revision(
+            &file.relative(),
+            &change.expected_revision,
+            current.as_deref(),
+        )?;
         let structured = change.definition.is_some()
             || change.init.is_some()
             || change.unset_definition.is_some()

@@ -12,7 +12,6 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 use shared::commands::Command;
 use shared::config_edit::{Revision, SERVER_LOCAL};
 use shared::server_settings::{
@@ -23,10 +22,10 @@ use shared::store::config_tree;
 use shared::store::server_settings as runtime;
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::routes::ApiTags;
 use crate::routes::commands::{CommandResponse, parse_wait, submit};
-use crate::routes::config::{LocalFileView, refused};
+use crate::routes::config::{LocalFileView, check_revision, last_read, refused, require_writable};
 use crate::text::{Text, WaitText};
 use crate::time::from_epoch_ms;
 
@@ -122,12 +121,7 @@ impl ServerConfigApi {
     }
 
     async fn root(&self) -> ApiResult<config_tree::ReadRow> {
-        config_tree::last_read(&self.db).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotReady,
-                "the scheduler has not read fail2ban's configuration yet",
-            )
-        })
+        last_read(&self.db).await
     }
 
     async fn local(&self, root: &str) -> ApiResult<Option<String>> {
@@ -274,27 +268,9 @@ impl ServerConfigApi {
         let wait = parse_wait(wait.0.as_deref())?;
         let settings = Self::settings(&body.0)?;
         let read = self.root().await?;
-        if !read.writable {
-            return Err(ApiError::new(
-                ErrorCode::ConfigReadOnly,
-                format!(
-                    "the scheduler cannot write {}: BanGUI shows the configuration read-only",
-                    read.root
-                ),
-            ));
-        }
-        let expected = Revision::parse(&body.0.expected_revision)
-            .map_err(|e| refused("expected_revision", e.to_string()))?;
-        let on_record = Revision::of(self.local(&read.root).await?.as_deref());
-        if expected != on_record {
-            return Err(ApiError::new(
-                ErrorCode::ConfigChanged,
-                format!(
-                    "{SERVER_LOCAL} changed since revision {expected}; reload it and make the change again"
-                ),
-            )
-            .with_details(json!({ "path": SERVER_LOCAL, "revision": on_record.as_str() })));
-        }
+        require_writable(&read)?;
+        let local = self.local(&read.root).await?;
+        let expected = check_revision(SERVER_LOCAL, &body.0.expected_revision, local.as_deref())?;
         let command = Command::ServerSet {
             settings,
             expected_revision: expected,

@@ -328,6 +328,52 @@ async fn filters_are_created_assigned_and_guarded() {
         for jail in ["sshd", "web-auth"] {
             assert!(status.contains(jail), "{status}");
         }
+
+        // A new action: created from its keys, then deleted (no jail names it).
+        let (code, cmd) = s
+            .command(
+                reqwest::Method::POST,
+                "/config/actions",
+                Some(json!({
+                    "name": "bangui-notify",
+                    "definition": {
+                        "actionban": "logger -t bangui \"ban <ip> in <name>\"",
+                        "actionunban": "logger -t bangui \"unban <ip> in <name>\""
+                    },
+                    "init": { "name": "default" }
+                })),
+            )
+            .await;
+        succeeded(code, &cmd);
+        let written =
+            std::fs::read_to_string(conf.join("action.d/bangui-notify.conf")).expect("conf");
+        assert!(
+            written.contains("[Init]") && written.contains("actionban = logger"),
+            "{written}"
+        );
+        let a = s
+            .eventually("the action is read", Duration::from_secs(10), || async {
+                let a = s.get("/config/actions/bangui-notify").await;
+                (a["created_by_bangui"] == true).then_some(a)
+            })
+            .await;
+        assert_eq!(a["init"]["name"]["raw"], "default", "{a}");
+        let (code, cmd) = send(
+            &s,
+            reqwest::Method::DELETE,
+            "/config/actions/bangui-notify",
+            None,
+        )
+        .await;
+        succeeded(code, &cmd);
+        assert!(!conf.join("action.d/bangui-notify.conf").exists());
+        // Stock actions are not BanGUI's to delete.
+        let (code, e) = send(&s, reqwest::Method::DELETE, "/config/actions/dummy", None).await;
+        assert_eq!(code, 409, "{e}");
+        assert!(
+            e["error_code"] == "config_in_use" || e["error_code"] == "config_not_owned",
+            "{e}"
+        );
         s.stop().await;
     }
 }

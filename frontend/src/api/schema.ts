@@ -965,7 +965,7 @@ export interface paths {
             cookie?: never;
         };
         /** The tail of fail2ban's own log, as the scheduler read it from fail2ban's
-         *     `logtarget` file (every `BANGUI_LOG_TAIL_INTERVAL`; the newest 5 000 entries are
+         *     `logtarget` file or the journal (every `BANGUI_LOG_TAIL_INTERVAL`; the newest 5 000 entries are
          *     kept): `lines` (1–5 000, default 200) of them at `level` or above whose message or
          *     logger holds `q`. Role: viewer. */
         get: operations["get_fail2ban_log"];
@@ -1905,11 +1905,14 @@ export interface components {
         };
         /** LogView */
         LogView: {
-            /** @description fail2ban's `logtarget`: a file, or `SYSLOG`, `SYSTEMD-JOURNAL`, `STDOUT`, `STDERR`
-             *     (which BanGUI does not read: `lines` is empty). Null until the scheduler asked. */
+            /** @description fail2ban's `logtarget`: a file, `SYSTEMD-JOURNAL` (read with `journalctl`), or
+             *     `SYSLOG`, `STDOUT`, `STDERR` (which BanGUI does not read: `lines` is empty). Null
+             *     until the scheduler asked. */
             target?: string | null;
-            /** @description Whether the target is a file BanGUI reads. */
+            /** @description Whether the target is a file. */
             file: boolean;
+            /** @description Whether BanGUI reads the target (a file, or the journal). */
+            readable: boolean;
             /**
              * Format: date-time
              * @description When the scheduler last looked (null: never).
