@@ -12,5 +12,6 @@ pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod leadership;
+pub mod net;
 pub mod regex_test;
 pub mod server_ops;

@@ -107,6 +107,18 @@ vocabulary! {
         /// The regex test did not end within its time limit (a catastrophic pattern);
         /// it was stopped.
         RegexTimeout => "regex_timeout",
+        /// A URL BanGUI does not fetch: not http(s), credentials in it, or a host that
+        /// resolves to a loopback, private, link-local, CGNAT, unique-local, multicast,
+        /// unspecified or cloud metadata address outside `BANGUI_BLOCKLIST_ALLOW_NETS`.
+        SsrfRefused => "ssrf_refused",
+        /// A download over `BANGUI_BLOCKLIST_MAX_BYTES` (also once unpacked).
+        TooLarge => "too_large",
+        /// A download that did not complete in time.
+        Timeout => "timeout",
+        /// The server answered with an error status.
+        HttpStatus => "http_status",
+        /// The name did not resolve, or the connection or TLS failed.
+        NetworkError => "network_error",
     }
 }
 
@@ -121,9 +133,8 @@ impl ErrorCode {
             ValidationFailed | InvalidIp | PrefixTooBroad | IpNotAllowed | TooManyIps
             | InvalidJailName | InvalidWait | InvalidUsername | InvalidTimezone | WeakPassword
             | InvalidRange | InvalidCountry | InvalidAsn | InvalidIpSearch | PageTooDeep
-            | ConfigRefused | AllowlistTooBroad | RegexInvalid | TooManyLines | LogPathRefused => {
-                422
-            }
+            | ConfigRefused | AllowlistTooBroad | RegexInvalid | TooManyLines | LogPathRefused
+            | SsrfRefused => 422,
             Unauthorized | InvalidCredentials => 401,
             Forbidden | CsrfFailed => 403,
             NotFound | UnknownJail | UnknownFilter | UnknownAction | IpNotSeen | GeoNotResolved => {
@@ -137,6 +148,7 @@ impl ErrorCode {
             RateLimited => 429,
             Internal | Fail2banError | Fail2banClientFailed | JailNotStarted | Interrupted
             | ConfigInvalid | ConfigRolledBack | ConfigPathRefused | RegexTimeout => 500,
+            TooLarge | Timeout | HttpStatus | NetworkError => 502,
             DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady
             | SchedulerUnavailable | Fail2banUnavailable => 503,
         }

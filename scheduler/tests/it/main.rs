@@ -7,6 +7,7 @@ mod client_program;
 mod config_files;
 mod config_ini;
 mod config_jails;
+mod guarded_fetch;
 mod lease_processes;
 mod lease_sql;
 
