@@ -588,6 +588,16 @@ pub async fn delete_def(
         kind,
         name: name.clone(),
     };
+    let local = ConfigFile::DefLocal {
+        kind,
+        name: name.clone(),
+    };
+    // Run again after a lost leader removed both files: it is done.
+    if resolve_in_tree(ctx, &conf).await?.current.is_none()
+        && resolve_in_tree(ctx, &local).await?.current.is_none()
+    {
+        return Ok(json!({ "removed": [] }));
+    }
     if !config_revisions::created_by_bangui(&ctx.db, &conf.relative()).await? {
         return Err(Refusal::new(
             ErrorCode::ConfigNotOwned,
@@ -621,13 +631,7 @@ pub async fn delete_def(
         ));
     }
     let mut removed = Vec::new();
-    for file in [
-        ConfigFile::DefLocal {
-            kind,
-            name: name.clone(),
-        },
-        conf,
-    ] {
+    for file in [local, conf] {
         let target = resolve_in_tree(ctx, &file).await?;
         if target.current.is_none() {
             continue;
@@ -946,7 +950,7 @@ fn server_value_is(key: &str, value: &str, got: &crate::fail2ban::codec::Value) 
             _ => false,
         },
         "dbmaxmatches" => got.as_int().map(|n| n.to_string()).as_deref() == Some(value),
-        _ => got.as_str().is_some_and(|g| g.eq_ignore_ascii_case(value)),
+        _ => crate::server_ops::setting_text(got).is_some_and(|g| g.eq_ignore_ascii_case(value)),
     }
 }
 

@@ -43,11 +43,8 @@ pub async fn observe(ctx: &JobContext) -> Result<(), JobError> {
                 continue;
             }
         };
-        let text = match value {
-            Value::Str(s) => s,
-            Value::Int(n) => n.to_string(),
-            Value::None => continue,
-            other => other.to_string(),
+        let Some(text) = setting_text(&value) else {
+            continue;
         };
         settings.insert((*key).to_owned(), text.into());
     }
@@ -68,6 +65,18 @@ pub async fn observe(ctx: &JobContext) -> Result<(), JobError> {
     let txn = ctx.fenced_txn().await?;
     store::put(&txn, &row).await?;
     ctx.commit(txn).await
+}
+
+/// A setting's answer as text: a word, a number, or the first word of a list (some
+/// versions answer `logtarget` with a list of targets).
+pub fn setting_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::List(items) | Value::Tuple(items) => items.iter().find_map(setting_text),
+        _ => None,
+    }
 }
 
 /// `server_set`: each given setting set at runtime and written into `fail2ban.local`.
