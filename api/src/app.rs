@@ -88,7 +88,12 @@ pub fn build_routes(
         config.cookie_secure,
         config.trusted_proxies.clone(),
     );
-    let api = routes::api_service(db.clone(), config.command_expiry, auth.clone());
+    let api = routes::api_service(
+        db.clone(),
+        config.command_expiry,
+        auth.clone(),
+        config.fail2ban.blocklist_jail.clone(),
+    );
     let generated = api.spec();
     let contract = Arc::new(Contract::new(&generated));
     // The explorer shows the served document: poem-openapi's page embeds the generated

@@ -319,6 +319,7 @@ async fn main() {
             geo: Arc::new(Geo::new(geo_box, None, "synthetic".into())),
             history: config.history.clone(),
             command_expiry: Duration::from_secs(60),
+            guard: Arc::new(scheduler::blocklist::guard(&config.blocklists)),
         },
         valid_rx,
     );

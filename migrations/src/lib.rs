@@ -28,6 +28,7 @@ mod m20261203_000015_allowlist;
 mod m20261203_000016_fail2ban_log;
 mod m20261203_000017_config_defs;
 mod m20261203_000018_server_settings;
+mod m20261203_000019_blocklists;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_fail2ban_log::Migration),
             Box::new(m20261203_000017_config_defs::Migration),
             Box::new(m20261203_000018_server_settings::Migration),
+            Box::new(m20261203_000019_blocklists::Migration),
         ]
     }
 }

@@ -52,6 +52,7 @@ impl App {
             geo,
             history: config.history.clone(),
             command_expiry: config.command_expiry,
+            guard: Arc::new(crate::blocklist::guard(&config.blocklists)),
         };
         let leadership =
             Leadership::new(db.clone(), store, config.lease, jobs, status.clone(), deps);

@@ -647,12 +647,17 @@ pub async fn delete_current<C: ConnectionTrait>(
 
 /// Every current ban (the snapshot the next sync diffs against).
 pub async fn load_current<C: ConnectionTrait>(db: &C) -> Result<Vec<CurrentBan>, DbErr> {
-    let rows = db::query_all(
-        db,
-        "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures FROM f2b_bans",
-        [],
-    )
-    .await?;
+    load_current_where(db, "", Vec::new()).await
+}
+
+const CURRENT: &str = "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures FROM f2b_bans";
+
+async fn load_current_where<C: ConnectionTrait>(
+    db: &C,
+    where_sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<CurrentBan>, DbErr> {
+    let rows = db::query_all(db, &format!("{CURRENT}{where_sql}"), values).await?;
     rows.iter()
         .map(|r| {
             Ok(CurrentBan {
@@ -669,6 +674,22 @@ pub async fn load_current<C: ConnectionTrait>(db: &C) -> Result<Vec<CurrentBan>,
             })
         })
         .collect()
+}
+
+/// The current bans of these IPs (in any jail).
+async fn load_current_of<C: ConnectionTrait>(
+    db: &C,
+    ips: &[String],
+) -> Result<Vec<CurrentBan>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in ips.chunks(BATCH) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let values = chunk.iter().map(|ip| Value::from(ip.clone())).collect();
+        out.extend(
+            load_current_where(db, &format!(" WHERE ip IN ({})", marks.join(", ")), values).await?,
+        );
+    }
+    Ok(out)
 }
 
 /// The configured ban time of each jail, from the jail snapshot (seconds; -1 permanent).
@@ -688,6 +709,111 @@ pub async fn jail_bantimes<C: ConnectionTrait>(
         }
     }
     Ok(out)
+}
+
+/// Records bans a command made (`ips` as fail2ban was given them): the ones the snapshot
+/// does not hold yet become current bans and `ban` events, with `origin` and who asked.
+pub async fn record_bans<C: ConnectionTrait>(
+    txn: &C,
+    jail: &str,
+    ips: &[String],
+    origin: Origin,
+    actor: Option<&str>,
+    geo: &Geo,
+    now: i64,
+) -> Result<(), DbErr> {
+    let bantime = jail_bantimes(txn).await?.get(jail).copied();
+    // Only the rows of these IPs: a blocklist jail may hold hundreds of thousands.
+    let mut existing: HashSet<String> = HashSet::new();
+    for chunk in ips.chunks(BATCH) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut values: Vec<Value> = vec![jail.into()];
+        values.extend(chunk.iter().map(|ip| Value::from(ip.clone())));
+        existing.extend(
+            db::query_all(
+                txn,
+                &format!(
+                    "SELECT ip FROM f2b_bans WHERE jail = $1 AND ip IN ({})",
+                    marks.join(", ")
+                ),
+                values,
+            )
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "ip").ok()),
+        );
+    }
+    let new: Vec<CurrentBan> = ips
+        .iter()
+        .filter(|ip| !existing.contains(*ip))
+        .map(|ip| CurrentBan {
+            jail: jail.to_owned(),
+            ip: ip.clone(),
+            banned_at_ms: now,
+            expires_at_ms: bantime.filter(|b| *b >= 0).map(|b| now + b * 1000),
+            bantime_s: bantime,
+            bancount: 1,
+            origin,
+            failures: Some(0),
+            matches: None,
+        })
+        .collect();
+    let events: Vec<BanEvent> = new
+        .iter()
+        .map(|b| BanEvent {
+            kind: EventKind::Ban,
+            at_ms: now,
+            ban: b.clone(),
+            source: Source::Command,
+            actor: actor.map(str::to_owned),
+        })
+        .collect();
+    insert_events(txn, &events, geo, Duplicates::Skip).await?;
+    upsert_current(txn, &new, now).await
+}
+
+/// Records unbans a command made: the current bans of `targets` (in `jail`, or in every
+/// jail) end with an `unban` event.
+pub async fn record_unbans<C: ConnectionTrait>(
+    txn: &C,
+    jail: Option<&str>,
+    targets: &[String],
+    actor: Option<&str>,
+    geo: &Geo,
+    now: i64,
+) -> Result<(), DbErr> {
+    let gone: Vec<CurrentBan> = load_current_of(txn, targets)
+        .await?
+        .into_iter()
+        .filter(|b| jail.is_none_or(|j| j == b.jail))
+        .collect();
+    end_bans(txn, gone, now, actor, geo).await
+}
+
+/// Ends current bans with `unban` events (a command's doing).
+pub async fn end_bans<C: ConnectionTrait>(
+    txn: &C,
+    gone: Vec<CurrentBan>,
+    now: i64,
+    actor: Option<&str>,
+    geo: &Geo,
+) -> Result<(), DbErr> {
+    let pairs: Vec<(String, String)> = gone
+        .iter()
+        .map(|b| (b.jail.clone(), b.ip.clone()))
+        .collect();
+    let events: Vec<BanEvent> = gone
+        .into_iter()
+        .map(|ban| BanEvent {
+            kind: EventKind::Unban,
+            at_ms: now,
+            ban,
+            source: Source::Command,
+            actor: actor.map(str::to_owned),
+        })
+        .collect();
+    insert_events(txn, &events, geo, Duplicates::Skip).await?;
+    delete_current(txn, &pairs).await
 }
 
 #[cfg(test)]

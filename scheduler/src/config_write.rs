@@ -61,7 +61,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -422,6 +422,15 @@ async fn test_change(
             expected: all.into_iter().find(|j| j.name == jail.as_str()),
             touches_default: default_section(target.current.as_deref()) != default_section(text),
         },
+        ConfigFile::BlocklistJail => {
+            let jail = ctx.f2b.config.blocklist_jail.clone();
+            Effect::Jail {
+                expected: all.into_iter().find(|j| j.name == jail.as_str()),
+                jail,
+                touches_default: default_section(target.current.as_deref())
+                    != default_section(text),
+            }
+        }
         ConfigFile::DefLocal { kind, name } | ConfigFile::DefConf { kind, name } => {
             let users = users_of(&all, *kind, name.as_str());
             if *kind == DefKind::Filter && text.is_some() {
@@ -814,6 +823,11 @@ async fn undo_of(ctx: &JobContext, target: &Target) -> Effect {
             )
         }
         ConfigFile::ServerLocal => Effect::Server(Vec::new()),
+        ConfigFile::BlocklistJail => Effect::Jail {
+            jail: ctx.f2b.config.blocklist_jail.clone(),
+            expected: None,
+            touches_default: true,
+        },
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod allowlist;
 pub mod app;
 pub mod ban_writer;
+pub mod blocklist;
 pub mod commands;
 pub mod config_tree;
 pub mod config_write;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::blocklist::{ImportTrigger, ListFormat, SourceUrl};
 use crate::config_edit::{ConfigFile, DefKind, LocalText, Revision, WriteReason};
 use crate::domain::{FilterName, IpOrNet, JailName, vocabulary};
 use crate::regex_test::RegexTest;
@@ -50,6 +51,9 @@ vocabulary! {
         ServerSet => "server_set",
         ServerFlushLogs => "server_flush_logs",
         ServerRestart => "server_restart",
+        BlocklistImport => "blocklist_import",
+        BlocklistPreview => "blocklist_preview",
+        BlocklistPurge => "blocklist_purge",
     }
 }
 
@@ -147,6 +151,23 @@ pub enum Command {
     /// Restarts fail2ban (its own `restart`, or every jail where BanGUI may not start the
     /// server) and waits until it answers again with its jails.
     ServerRestart,
+    /// Downloads a source's list and applies the difference to fail2ban (ADR 0009): new
+    /// entries banned, dropped ones unbanned, in chunks, fenced and resumable.
+    BlocklistImport {
+        source: i64,
+        trigger: ImportTrigger,
+    },
+    /// Downloads and parses a list without banning anything: counts, the first entries
+    /// and the invalid lines.
+    BlocklistPreview {
+        url: SourceUrl,
+        format: ListFormat,
+    },
+    /// Unbans what a source holds (unless another source holds it too) and forgets the
+    /// source with its import log.
+    BlocklistPurge {
+        source: i64,
+    },
 }
 
 impl Command {
@@ -172,6 +193,9 @@ impl Command {
             Command::ServerSet { .. } => CommandKind::ServerSet,
             Command::ServerFlushLogs => CommandKind::ServerFlushLogs,
             Command::ServerRestart => CommandKind::ServerRestart,
+            Command::BlocklistImport { .. } => CommandKind::BlocklistImport,
+            Command::BlocklistPreview { .. } => CommandKind::BlocklistPreview,
+            Command::BlocklistPurge { .. } => CommandKind::BlocklistPurge,
         }
     }
 
@@ -197,7 +221,10 @@ impl Command {
             | Command::DefDelete { .. }
             | Command::ServerSet { .. }
             | Command::ServerFlushLogs
-            | Command::ServerRestart => None,
+            | Command::ServerRestart
+            | Command::BlocklistImport { .. }
+            | Command::BlocklistPreview { .. }
+            | Command::BlocklistPurge { .. } => None,
         }
     }
 
@@ -359,7 +386,19 @@ b"],"subject":{"from":"lines","lines":[]}}"#,
             },
             Command::ServerFlushLogs,
             Command::ServerRestart,
+            Command::BlocklistImport {
+                source: 1,
+                trigger: ImportTrigger::Manual,
+            },
+            Command::BlocklistPreview {
+                url: SourceUrl::parse("https://lists.example.org/drop.txt").expect("url"),
+                format: ListFormat::PLAIN,
+            },
+            Command::BlocklistPurge { source: 1 },
         ];
+        let preview =
+            r#"{"kind":"blocklist_preview","url":"file:///etc/passwd","format":{"kind":"plain"}}"#;
+        assert!(Command::from_payload(preview).is_err());
         // A file write names only files BanGUI writes, checked again when read back.
         let write = r#"{"kind":"file_write","file":{"type":"def_local","kind":"filter","name":"../jail"},"text":"","expected_revision":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","reason":"edit"}"#;
         assert!(Command::from_payload(write).is_err());

@@ -165,6 +165,23 @@ pub struct HistoryConfig {
     pub geo_http_per_minute: u32,
 }
 
+/// Blocklist downloads and imports (scheduler side; issue #20).
+#[derive(Debug, Clone)]
+pub struct BlocklistConfig {
+    /// Networks a list may be fetched from although they are private, loopback or
+    /// otherwise refused (an internal mirror).
+    pub allow_nets: Vec<crate::domain::IpOrNet>,
+    /// The most bytes one list may take, on the wire and unpacked.
+    pub max_bytes: u64,
+    /// The whole of one download attempt.
+    pub timeout: Duration,
+    /// Fixed answers for host names (`host=address`, like curl's `--resolve`), looked
+    /// up instead of the system's resolver; their addresses are checked all the same.
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// How often due schedules are looked for.
+    pub schedule_interval: Duration,
+}
+
 /// Everything both binaries read. Each binary uses the part it needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -183,6 +200,7 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
     pub trusted_proxies: Vec<crate::domain::IpOrNet>,
     pub log: LogConfig,
+    pub blocklists: BlocklistConfig,
 }
 
 /// Where raw settings come from: the environment first, then the optional file.
@@ -338,6 +356,53 @@ fn history_config(src: &Sources) -> Result<HistoryConfig, ConfigError> {
     })
 }
 
+fn blocklist_config(src: &Sources) -> Result<BlocklistConfig, ConfigError> {
+    let allow_nets = src
+        .string_or("BANGUI_BLOCKLIST_ALLOW_NETS", "")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| proxy_net(p).map_err(|e| invalid("BANGUI_BLOCKLIST_ALLOW_NETS", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_bytes = src.usize_or("BANGUI_BLOCKLIST_MAX_BYTES", 32 * 1024 * 1024)? as u64;
+    if max_bytes < 1024 {
+        return Err(invalid(
+            "BANGUI_BLOCKLIST_MAX_BYTES",
+            "must be at least 1024",
+        ));
+    }
+    let resolve = src
+        .string_or("BANGUI_BLOCKLIST_RESOLVE", "")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let bad = || {
+                invalid(
+                    "BANGUI_BLOCKLIST_RESOLVE",
+                    format!("{pair:?} is not host=address"),
+                )
+            };
+            let (host, addr) = pair.split_once('=').ok_or_else(bad)?;
+            let host = host.trim().to_ascii_lowercase();
+            if host.is_empty() {
+                return Err(bad());
+            }
+            Ok((host, addr.trim().parse().map_err(|_| bad())?))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BlocklistConfig {
+        allow_nets,
+        max_bytes,
+        timeout: src.duration_or("BANGUI_BLOCKLIST_TIMEOUT", Duration::from_secs(60))?,
+        resolve,
+        schedule_interval: src.interval_or(
+            "BANGUI_BLOCKLIST_SCHEDULE_INTERVAL",
+            Duration::from_secs(30),
+        )?,
+    })
+}
+
 /// A trusted proxy address or network; unlike a ban target, loopback is fine here.
 fn proxy_net(raw: &str) -> Result<crate::domain::IpOrNet, String> {
     crate::domain::IpOrNet::parse_any(raw).map_err(|e| e.to_string())
@@ -471,6 +536,7 @@ impl Config {
             cookie_secure,
             trusted_proxies,
             log: LogConfig { format, filter },
+            blocklists: blocklist_config(src)?,
         })
     }
 }

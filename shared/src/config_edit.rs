@@ -180,13 +180,16 @@ pub enum ConfigFile {
     DefConf { kind: DefKind, name: FilterName },
     /// `fail2ban.local`: the server's own settings.
     ServerLocal,
+    /// `jail.d/bangui-blocklist.local`: the jail blocklist imports ban into
+    /// (`BANGUI_BLOCKLIST_JAIL`), when BanGUI creates it.
+    BlocklistJail,
 }
 
 impl ConfigFile {
     /// The folder it lives in, relative (empty for the configuration folder itself).
     pub fn folder(&self) -> &'static str {
         match self {
-            ConfigFile::JailLocal { .. } => "jail.d",
+            ConfigFile::JailLocal { .. } | ConfigFile::BlocklistJail => "jail.d",
             ConfigFile::DefLocal { kind, .. } | ConfigFile::DefConf { kind, .. } => kind.folder(),
             ConfigFile::ServerLocal => "",
         }
@@ -198,6 +201,7 @@ impl ConfigFile {
             ConfigFile::DefLocal { kind, name } => format!("{}/{name}.local", kind.folder()),
             ConfigFile::DefConf { kind, name } => format!("{}/{name}.conf", kind.folder()),
             ConfigFile::ServerLocal => SERVER_LOCAL.to_owned(),
+            ConfigFile::BlocklistJail => BLOCKLIST_JAIL_LOCAL.to_owned(),
         }
     }
 
@@ -205,6 +209,9 @@ impl ConfigFile {
     pub fn from_relative(path: &str) -> Option<Self> {
         if path == SERVER_LOCAL {
             return Some(ConfigFile::ServerLocal);
+        }
+        if path == BLOCKLIST_JAIL_LOCAL {
+            return Some(ConfigFile::BlocklistJail);
         }
         let (folder, file) = path.split_once('/')?;
         let (stem, ext) = file.rsplit_once('.')?;
@@ -257,6 +264,8 @@ pub fn referenced(value: &str) -> impl Iterator<Item = &str> {
 
 /// fail2ban's own settings override, relative to its folder.
 pub const SERVER_LOCAL: &str = "fail2ban.local";
+/// The file of the jail BanGUI creates for blocklist imports.
+pub const BLOCKLIST_JAIL_LOCAL: &str = "jail.d/bangui-blocklist.local";
 
 vocabulary! {
     /// How a write ended (`config_revisions.state`).

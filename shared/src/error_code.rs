@@ -78,6 +78,8 @@ vocabulary! {
         ConfigInUse => "config_in_use",
         /// BanGUI deletes only the filters and actions it created.
         ConfigNotOwned => "config_not_owned",
+        /// A blocklist source with that URL exists already.
+        BlocklistExists => "blocklist_exists",
         // The request itself (413, 415, 429).
         PayloadTooLarge => "payload_too_large",
         UnsupportedMediaType => "unsupported_media_type",
@@ -142,7 +144,9 @@ impl ErrorCode {
             }
             MethodNotAllowed => 405,
             SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly
-            | AllowlistExists | ConfigExists | ConfigInUse | ConfigNotOwned => 409,
+            | AllowlistExists | ConfigExists | ConfigInUse | ConfigNotOwned | BlocklistExists => {
+                409
+            }
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             RateLimited => 429,

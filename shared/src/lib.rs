@@ -2,6 +2,7 @@
 //! telemetry and small domain types.
 
 pub mod archive;
+pub mod blocklist;
 pub mod commands;
 pub mod config;
 pub mod config_edit;

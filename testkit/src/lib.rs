@@ -13,6 +13,7 @@ mod config;
 pub use config::config;
 pub mod db;
 pub mod fail2ban;
+pub mod list_server;
 pub mod processes;
 #[cfg(feature = "api")]
 pub mod stack;

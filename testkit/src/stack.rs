@@ -21,6 +21,8 @@ pub struct Stack {
     pub http: reqwest::Client,
     pub test_db: TestDb,
     api_shutdown: CancellationToken,
+    /// The scheduler's environment, for a standby ([`Self::standby`]).
+    scheduler_env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -44,11 +46,19 @@ impl Stack {
         );
         let scheduler = SchedulerProcess::spawn_with(&test_db.url, Timings::SHORT, "e2e", &env);
         scheduler.wait_healthy().await;
-        let env: HashMap<String, String> = HashMap::from([
+        let scheduler_env = env;
+        let mut env: HashMap<String, String> = HashMap::from([
             ("BANGUI_DATABASE_URL".into(), test_db.url.clone()),
             ("BANGUI_API_ADDR".into(), "127.0.0.1:0".into()),
             ("BANGUI_LOG".into(), "warn".into()),
         ]);
+        // Both binaries read the blocklist jail: the API validates sources against it.
+        env.extend(
+            scheduler_env
+                .iter()
+                .filter(|(k, _)| k == "BANGUI_BLOCKLIST_JAIL")
+                .cloned(),
+        );
         let config = Config::from_sources(&Sources::from_env(env).expect("env")).expect("config");
         let app = api::app::App::build(config).await.expect("api");
         let base = format!("http://{}/api/v1", app.local_addr());
@@ -62,6 +72,7 @@ impl Stack {
             http,
             test_db,
             api_shutdown,
+            scheduler_env,
         };
         stack
             .eventually("the jails are synced", Duration::from_secs(20), || async {
@@ -73,6 +84,19 @@ impl Stack {
             })
             .await;
         stack
+    }
+
+    /// A second scheduler over the same database and fail2ban: a standby while the first
+    /// leads.
+    pub async fn standby(&self, name: &str) -> SchedulerProcess {
+        let p = SchedulerProcess::spawn_with(
+            &self.test_db.url,
+            Timings::SHORT,
+            name,
+            &self.scheduler_env,
+        );
+        p.wait_healthy().await;
+        p
     }
 
     pub async fn get(&self, path: &str) -> Value {

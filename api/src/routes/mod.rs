@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod allowlist;
 pub mod bans;
+pub mod blocklists;
 pub mod client_errors;
 pub mod commands;
 pub mod config;
@@ -42,6 +43,8 @@ pub enum ApiTags {
     /// fail2ban's configuration: jails as configured, their overrides, validated
     /// changes and revisions.
     Config,
+    /// Blocklist sources, their imports into fail2ban and the import log.
+    Blocklists,
 }
 
 pub type Apis = (
@@ -60,6 +63,7 @@ pub type Apis = (
     fail2ban_log::Fail2banLogApi,
     config_defs::ConfigDefsApi,
     server_config::ServerConfigApi,
+    blocklists::BlocklistsApi,
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -76,6 +80,7 @@ pub fn api_service(
     db: DatabaseConnection,
     command_expiry: Duration,
     auth: std::sync::Arc<crate::auth::Auth>,
+    blocklist_jail: shared::domain::JailName,
 ) -> ApiService {
     OpenApiService::new(
         (
@@ -93,7 +98,8 @@ pub fn api_service(
             regex_test::RegexTestApi::new(db.clone(), command_expiry, auth.clone()),
             fail2ban_log::Fail2banLogApi::new(db.clone(), auth.clone()),
             config_defs::ConfigDefsApi::new(db.clone(), command_expiry, auth.clone()),
-            server_config::ServerConfigApi::new(db, command_expiry, auth),
+            server_config::ServerConfigApi::new(db.clone(), command_expiry, auth.clone()),
+            blocklists::BlocklistsApi::new(db, command_expiry, auth, blocklist_jail),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

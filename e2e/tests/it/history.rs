@@ -86,6 +86,7 @@ impl Harness {
             geo: Arc::new(Geo::new(geo, None, "test".into())),
             history: self.config.history.clone(),
             command_expiry: Duration::from_secs(60),
+            guard: Arc::new(scheduler::blocklist::guard(&self.config.blocklists)),
         };
         JobContext::new(
             self.db.clone(),
@@ -137,6 +138,7 @@ fn variant(
         geo,
         history: ctx.history.clone(),
         command_expiry: ctx.command_expiry,
+        guard: ctx.guard.clone(),
     };
     JobContext::new(db, ctx.fence.clone(), deps, valid_until)
 }

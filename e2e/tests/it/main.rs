@@ -3,6 +3,7 @@
 //! one. Each test says what it proves in its name.
 
 mod allowlist;
+mod blocklists;
 mod config_def_writes;
 mod config_defs;
 mod config_tree;

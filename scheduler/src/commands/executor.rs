@@ -10,13 +10,14 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
 use shared::commands::{Command, CommandKind};
 use shared::db;
+use shared::domain::JailName;
 use shared::error_code::ErrorCode;
 use shared::store::commands::{self as queue, Claimed, Finish, Scope};
 use tokio::sync::MutexGuard;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::ban_writer::{self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes};
+use crate::ban_writer::{self, Origin};
 use crate::config_write;
 use crate::fail2ban::Fail2ban;
 use crate::fail2ban::client::ClientError;
@@ -115,25 +116,37 @@ async fn step(ctx: &JobContext, reach: &mut Reachability) -> Result<bool, JobErr
         return Ok(false);
     }
     expire_stale(ctx).await?;
-    // Regex tests run beside the queue, two at a time: with both slots taken, the next
-    // command that is not one is taken instead, so bans never wait behind them.
-    let slot = ctx.f2b.regex_tests.clone().try_acquire_owned().ok();
-    let skip = slot.is_none().then_some(CommandKind::RegexTest);
-    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, skip).await? else {
+    // Regex tests and blocklist previews (bounded reads) run beside the queue, two at a
+    // time; blocklist imports and purges (long, many fail2ban calls) one at a time. With
+    // a kind's slots taken, the next command of another kind is taken instead, so bans
+    // never wait behind them.
+    let read_slot = ctx.f2b.regex_tests.clone().try_acquire_owned().ok();
+    let import_slot = ctx.blocklist_slot.clone().try_acquire_owned().ok();
+    let mut skip = Vec::new();
+    if read_slot.is_none() {
+        skip.extend([CommandKind::RegexTest, CommandKind::BlocklistPreview]);
+    }
+    if import_slot.is_none() {
+        skip.extend([CommandKind::BlocklistImport, CommandKind::BlocklistPurge]);
+    }
+    let Some(cmd) = queue::claim(&ctx.db, &ctx.fence, &skip).await? else {
         return Ok(false);
     };
     let span = tracing::info_span!("command", id = cmd.id, kind = %cmd.kind, request_id = cmd.request_id.as_deref().unwrap_or("-"));
-    if cmd.kind == CommandKind::RegexTest
-        && let Some(permit) = slot
-    {
-        // A regex test may take its whole time limit: it runs beside the queue.
+    let permit = match cmd.kind {
+        CommandKind::RegexTest | CommandKind::BlocklistPreview => read_slot,
+        CommandKind::BlocklistImport | CommandKind::BlocklistPurge => import_slot,
+        _ => None,
+    };
+    if let Some(permit) = permit {
+        // It may take its whole time: it runs beside the queue.
         let ctx = ctx.clone();
         tokio::spawn(
             async move {
                 let _permit = permit;
                 let mut own = Reachability::default();
                 if let Err(e) = run_claimed(&ctx, cmd, &mut own).await {
-                    tracing::warn!(error = %e, "the regex test's outcome was not recorded");
+                    tracing::warn!(error = %e, "the command's outcome was not recorded");
                 }
             }
             .instrument(span),
@@ -251,6 +264,22 @@ fn control_failure(e: ControlError) -> Outcome {
     }
 }
 
+fn blocklist_outcome(result: Result<serde_json::Value, crate::blocklist::Failure>) -> Outcome {
+    match result {
+        Ok(v) => Outcome::Succeeded(v),
+        Err(crate::blocklist::Failure::Refused(r)) => Outcome::Failed {
+            code: r.code,
+            message: r.message,
+        },
+        Err(crate::blocklist::Failure::Retry(message)) => Outcome::Retry(message),
+        // Recorded only if the lease is still ours after all; the next leader (this one
+        // again, or another) continues from the first chunk not done.
+        Err(crate::blocklist::Failure::Lost) => {
+            Outcome::Retry("leadership changed during the import".into())
+        }
+    }
+}
+
 async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome {
     let refused = |r: config_write::Refusal| Outcome::Failed {
         code: r.code,
@@ -304,6 +333,17 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
             return crate::regex_test::run(ctx, test)
                 .await
                 .map_or_else(refused, Outcome::Succeeded);
+        }
+        Command::BlocklistPreview { url, format } => {
+            return crate::blocklist::preview(ctx, url.as_str(), *format)
+                .await
+                .map_or_else(refused, Outcome::Succeeded);
+        }
+        Command::BlocklistImport { source, trigger } => {
+            return blocklist_outcome(crate::blocklist::import(ctx, cmd, *source, *trigger).await);
+        }
+        Command::BlocklistPurge { source } => {
+            return blocklist_outcome(crate::blocklist::purge(ctx, *source).await);
         }
         _ => {}
     }
@@ -370,7 +410,10 @@ async fn execute(ctx: &JobContext, cmd: &Claimed, command: &Command) -> Outcome 
             | Command::DefDelete { .. }
             | Command::ServerSet { .. }
             | Command::ServerFlushLogs
-            | Command::ServerRestart => {
+            | Command::ServerRestart
+            | Command::BlocklistImport { .. }
+            | Command::BlocklistPreview { .. }
+            | Command::BlocklistPurge { .. } => {
                 unreachable!("handled above")
             }
         })
@@ -395,7 +438,14 @@ async fn refresh_jails(ctx: &JobContext, command: &Command) -> Vec<ObservedJail>
         Command::ConfigTest { .. }
         | Command::RegexTest(_)
         | Command::ServerSet { .. }
-        | Command::ServerFlushLogs => return Vec::new(),
+        | Command::ServerFlushLogs
+        | Command::BlocklistPreview { .. } => return Vec::new(),
+        Command::BlocklistImport { .. } | Command::BlocklistPurge { .. } => {
+            // The import recorded its bans itself; the jail's counters follow at the next
+            // sync, and a created jail's settings are read afresh.
+            cache.clear();
+            return Vec::new();
+        }
         Command::AllowlistApply
         | Command::FileWrite { .. }
         | Command::DefDelete { .. }
@@ -469,14 +519,7 @@ async fn record(
                 jail_sync::store(&txn, jail, now).await?;
             }
             if let Some(command) = command {
-                apply_to_snapshot(
-                    &txn,
-                    command,
-                    cmd.requested_by.as_deref(),
-                    ctx.f2b.config.blocklist_jail.as_str(),
-                    &ctx.geo,
-                )
-                .await?;
+                apply_to_snapshot(&txn, command, cmd.requested_by.as_deref(), &ctx.geo).await?;
             }
             tracing::info!("command succeeded");
             Finish::Succeeded(result)
@@ -514,55 +557,16 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
     txn: &C,
     command: &Command,
     actor: Option<&str>,
-    blocklist_jail: &str,
     geo: &Geo,
 ) -> Result<(), DbErr> {
     let now = db::db_now_ms(txn).await?;
     match command {
         Command::Ban { jail, ips } => {
-            let bantime = jail_bantimes(txn).await?.get(jail.as_str()).copied();
-            let origin = if jail.as_str() == blocklist_jail {
-                Origin::Blocklist
-            } else {
-                Origin::Manual
-            };
-            let existing: std::collections::HashSet<String> = db::query_all(
-                txn,
-                "SELECT ip FROM f2b_bans WHERE jail = $1",
-                [jail.as_str().into()],
-            )
-            .await?
-            .iter()
-            .filter_map(|r| r.try_get::<String>("", "ip").ok())
-            .collect();
-            let new: Vec<CurrentBan> = ips
-                .iter()
-                .map(|ip| ip.to_string())
-                .filter(|ip| !existing.contains(ip))
-                .map(|ip| CurrentBan {
-                    jail: jail.to_string(),
-                    ip,
-                    banned_at_ms: now,
-                    expires_at_ms: bantime.filter(|b| *b >= 0).map(|b| now + b * 1000),
-                    bantime_s: bantime,
-                    bancount: 1,
-                    origin,
-                    failures: Some(0),
-                    matches: None,
-                })
-                .collect();
-            let events: Vec<BanEvent> = new
-                .iter()
-                .map(|b| BanEvent {
-                    kind: EventKind::Ban,
-                    at_ms: now,
-                    ban: b.clone(),
-                    source: Source::Command,
-                    actor: actor.map(str::to_owned),
-                })
-                .collect();
-            ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;
-            ban_writer::upsert_current(txn, &new, now).await?;
+            // A ban asked for through the API is manual, whatever the jail: a blocklist
+            // import must not unban it when the list drops the address.
+            let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
+            ban_writer::record_bans(txn, jail.as_str(), &ips, Origin::Manual, actor, geo, now)
+                .await?;
         }
         Command::Unban { ips, jail } => {
             let targets: Vec<String> = ips
@@ -570,18 +574,12 @@ async fn apply_to_snapshot<C: ConnectionTrait>(
                 .filter(|i| i.is_single())
                 .map(ToString::to_string)
                 .collect();
-            let gone: Vec<CurrentBan> = ban_writer::load_current(txn)
-                .await?
-                .into_iter()
-                .filter(|b| {
-                    targets.contains(&b.ip) && jail.as_ref().is_none_or(|j| j.as_str() == b.jail)
-                })
-                .collect();
-            end_bans(txn, gone, now, actor, geo).await?;
+            let jail = jail.as_ref().map(JailName::as_str);
+            ban_writer::record_unbans(txn, jail, &targets, actor, geo, now).await?;
         }
         Command::UnbanAll => {
             let all = ban_writer::load_current(txn).await?;
-            end_bans(txn, all, now, actor, geo).await?;
+            ban_writer::end_bans(txn, all, now, actor, geo).await?;
         }
         Command::JailIdle { jail, on } => {
             db::execute(
@@ -631,31 +629,6 @@ async fn count_running_jails<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     )
     .await?;
     Ok(())
-}
-
-async fn end_bans<C: ConnectionTrait>(
-    txn: &C,
-    gone: Vec<CurrentBan>,
-    now: i64,
-    actor: Option<&str>,
-    geo: &Geo,
-) -> Result<(), DbErr> {
-    let pairs: Vec<(String, String)> = gone
-        .iter()
-        .map(|b| (b.jail.clone(), b.ip.clone()))
-        .collect();
-    let events: Vec<BanEvent> = gone
-        .into_iter()
-        .map(|ban| BanEvent {
-            kind: EventKind::Unban,
-            at_ms: now,
-            ban,
-            source: Source::Command,
-            actor: actor.map(str::to_owned),
-        })
-        .collect();
-    ban_writer::insert_events(txn, &events, geo, ban_writer::Duplicates::Skip).await?;
-    ban_writer::delete_current(txn, &pairs).await
 }
 
 #[cfg(test)]

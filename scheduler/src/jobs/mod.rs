@@ -68,6 +68,8 @@ pub struct JobDeps {
     pub history: HistoryConfig,
     /// Pending commands older than this fail with `scheduler_unavailable`.
     pub command_expiry: Duration,
+    /// The one way out to the network (blocklists).
+    pub guard: Arc<crate::net::Guard>,
 }
 
 /// What a job may use: the database, its fence, fail2ban, geo data, and the local
@@ -81,6 +83,9 @@ pub struct JobContext {
     pub history: HistoryConfig,
     /// Pending commands older than this fail with `scheduler_unavailable`.
     pub command_expiry: Duration,
+    pub guard: Arc<crate::net::Guard>,
+    /// Blocklist imports and purges run beside the command queue, one at a time.
+    pub blocklist_slot: Arc<tokio::sync::Semaphore>,
     valid_until: watch::Receiver<Instant>,
 }
 
@@ -98,6 +103,8 @@ impl JobContext {
             geo: deps.geo,
             history: deps.history,
             command_expiry: deps.command_expiry,
+            guard: deps.guard,
+            blocklist_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             valid_until,
         }
     }
@@ -267,6 +274,7 @@ impl JobSet {
                 geo_resolve::job(config.history.geo_interval),
                 rollups::job(config.history.rollup_interval),
                 retention::job(config.history.retention_interval),
+                crate::blocklist::schedule_job(config.blocklists.schedule_interval),
             ],
             vec![crate::commands::executor::worker()],
         )

@@ -14,7 +14,7 @@ use crate::db;
 use crate::error_code::ErrorCode;
 use crate::lease::{Fence, fenced_execute, fenced_query};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::{Count, fetch_one, fetch_optional, fetch_page, write_transaction};
+use crate::store::{Count, fetch_all, fetch_one, fetch_optional, fetch_page, write_transaction};
 
 /// A command row as stored.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -158,6 +158,24 @@ pub async fn in_flight<C: ConnectionTrait>(
     Ok(row.map(|r| r.id))
 }
 
+/// The payloads of the pending or running commands of a kind.
+pub async fn unfinished_payloads<C: ConnectionTrait>(
+    db: &C,
+    kind: CommandKind,
+) -> Result<Vec<String>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        payload: String,
+    }
+    let rows: Vec<Row> = fetch_all(
+        db,
+        "SELECT payload FROM commands WHERE kind = $1 AND status IN ('pending', 'running')",
+        [kind.into()],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.payload).collect())
+}
+
 /// What to list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filter {
@@ -210,7 +228,10 @@ pub async fn expire(
              error_code = CASE WHEN attempts > 0 THEN '{f2b}' ELSE '{sched}' END, \
              error = CASE WHEN attempts > 0 THEN 'fail2ban could not be reached before the command expired' \
                      ELSE 'no scheduler picked the command up in time: is bangui-scheduler running?' END \
-             WHERE status = 'pending' AND created_at_ms < {{now_ms}} - $1 AND {scope_sql}",
+             WHERE status = 'pending' AND created_at_ms < {{now_ms}} - $1 AND {scope_sql} \
+             AND NOT (kind IN ('blocklist_import', 'blocklist_purge') AND EXISTS \
+                 (SELECT 1 FROM commands r WHERE r.status = 'running' \
+                  AND r.kind IN ('blocklist_import', 'blocklist_purge')))",
             f2b = ErrorCode::Fail2banUnavailable,
             sched = ErrorCode::SchedulerUnavailable,
         )
@@ -258,7 +279,7 @@ pub struct Claimed {
 pub async fn claim(
     db: &DatabaseConnection,
     fence: &Fence,
-    skip_kind: Option<CommandKind>,
+    skip_kinds: &[CommandKind],
 ) -> Result<Option<Claimed>, DbErr> {
     let skip_locked = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         " FOR UPDATE SKIP LOCKED"
@@ -266,12 +287,14 @@ pub async fn claim(
         ""
     };
     let mut values = vec![fence.token.into()];
-    let skip = match skip_kind {
-        Some(kind) => {
-            values.push(kind.as_str().into());
-            " AND kind <> $2"
-        }
-        None => "",
+    let skip = if skip_kinds.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (0..skip_kinds.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        values.extend(skip_kinds.iter().map(|k| Value::from(k.as_str())));
+        format!(" AND kind NOT IN ({})", marks.join(", "))
     };
     let sql = format!(
         "UPDATE commands SET status = 'running', started_at_ms = {{now_ms}}, attempts = attempts + 1, \

@@ -11,6 +11,7 @@
 
 pub mod allowlist;
 pub mod audit;
+pub mod blocklists;
 pub mod commands;
 pub mod config_revisions;
 pub mod config_tree;
