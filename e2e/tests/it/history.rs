@@ -1053,8 +1053,39 @@ async fn geo_retry_rollup_recovery_and_retention_keep_aggregates_exact() {
             .expect("its ban")
             .clone();
         insert(&ctx, std::slice::from_ref(&old_ban)).await;
+        // The blocklist import log goes with the history; an unfinished import stays.
+        for (started, finished) in [
+            (cutoff - DAY_MS, Some(cutoff - DAY_MS + 1)),
+            (cutoff - DAY_MS, None),
+            (now, Some(now)),
+        ] {
+            db::execute(
+                &h.db,
+                "INSERT INTO blocklist_imports (source_id, trigger_kind, started_at_ms, finished_at_ms, \
+                 outcome, phase) VALUES (1, 'schedule', $1, $2, 'applied', 'done')",
+                [started.into(), finished.into()],
+            )
+            .await
+            .expect("import row");
+        }
         let purged = retention::purge(&ctx).await.expect("purge");
         assert!(purged > 0);
+        let kept: Vec<(i64, Option<i64>)> = db::query_all(
+            &h.db,
+            "SELECT started_at_ms, finished_at_ms FROM blocklist_imports ORDER BY id",
+            [],
+        )
+        .await
+        .expect("imports")
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "started_at_ms").expect("s"),
+                r.try_get("", "finished_at_ms").expect("f"),
+            )
+        })
+        .collect();
+        assert_eq!(kept, [(cutoff - DAY_MS, None), (now, Some(now))]);
         let left = all_bans(&h.db).await;
         assert!(left.iter().all(|r| r.at >= cutoff));
         assert_eq!(left.len(), rows.iter().filter(|r| r.at >= cutoff).count());

@@ -97,7 +97,7 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
 /// The other tables: each a bounded delete, repeated until nothing is left to delete.
 async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), JobError> {
     let command_cutoff = now - ms(ctx.history.command_retention);
-    let jobs: [(&str, &str, i64); 5] = [
+    let jobs: [(&str, &str, i64); 6] = [
         (
             "sessions",
             "token_hash IN (SELECT token_hash FROM sessions WHERE expires_at_ms < $1 LIMIT 5000)",
@@ -118,6 +118,13 @@ async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), Job
         (
             "audit_log",
             "id IN (SELECT id FROM audit_log WHERE at_ms < $1 LIMIT 5000)",
+            cutoff,
+        ),
+        (
+            // The import log, kept as long as the history (a running import stays).
+            "blocklist_imports",
+            "id IN (SELECT id FROM blocklist_imports WHERE started_at_ms < $1 \
+             AND finished_at_ms IS NOT NULL LIMIT 5000)",
             cutoff,
         ),
         (

@@ -759,14 +759,3 @@ pub async fn finish_import<C: ConnectionTrait>(
     .await
     .map(|_| ())
 }
-
-/// Drops import log rows older than `before_ms` (retention, with the rest of the
-/// history); unfinished ones stay.
-pub async fn purge_imports<C: ConnectionTrait>(db: &C, before_ms: i64) -> Result<u64, DbErr> {
-    crate::db::execute(
-        db,
-        "DELETE FROM blocklist_imports WHERE started_at_ms < $1 AND finished_at_ms IS NOT NULL",
-        [before_ms.into()],
-    )
-    .await
-}
