@@ -64,6 +64,8 @@ export async function startStack({ databaseUrl, binDir }) {
     BANGUI_ARCHIVE_SYNC_INTERVAL: "2s",
     BANGUI_ROLLUP_INTERVAL: "2s",
     BANGUI_GEO_INTERVAL: "2s",
+    // The blocklist tests serve their lists from loopback.
+    BANGUI_BLOCKLIST_ALLOW_NETS: "127.0.0.1/32",
   };
   if (existsSync(geo)) {
     env.BANGUI_GEOIP_COUNTRY_DB = join(geo, "geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb");

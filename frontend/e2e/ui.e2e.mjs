@@ -12,6 +12,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -715,6 +716,50 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await ctx.close();
   });
 
+  it("adds a blocklist source with a live preview, imports it now and shows the import log", async () => {
+    const list = "# test list\n198.18.77.1\n198.18.78.0/24 ; a network\n2001:db8:beef::/48\nnot-an-address\n";
+    const server = createServer((_, res) => res.end(list));
+    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+    const url = `http://127.0.0.1:${server.address().port}/drop.txt`;
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.base}/`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Blocklists" }).click();
+    await page.waitForURL("**/blocklists");
+    await page.getByRole("button", { name: "Add source" }).click();
+    const form = page.getByRole("form", { name: "Add a blocklist source" });
+    await form.getByRole("textbox", { name: /^Name/ }).fill("UI test list");
+    await form.getByRole("textbox", { name: /^URL/ }).fill(url);
+    await form.getByRole("button", { name: "Preview" }).click();
+    const preview = form.getByLabel("Preview");
+    await preview.getByText(/3 entries, 1 invalid lines/).waitFor({ timeout: 30_000 });
+    await preview.getByText(/not-an-address/).waitFor();
+    await page.screenshot({ path: join(SHOTS, "blocklist-preview.png"), fullPage: true });
+    await form.getByRole("checkbox", { name: /Enabled/ }).uncheck();
+    await form.getByRole("button", { name: "Add source" }).click();
+    await form.waitFor({ state: "detached", timeout: 20_000 });
+    await page.getByRole("button", { name: "Import UI test list now" }).click();
+    await page.getByText(/Import UI test list: applied/).waitFor({ timeout: 60_000 });
+    await waitFor("fail2ban bans the list", async () => stack.f2b.client("get", "blocklist-import", "banip").includes("198.18.77.1"), 30_000);
+    const log = page.getByRole("table", { name: "Import log" });
+    await log.getByText("applied").first().waitFor({ timeout: 20_000 });
+    await log.getByRole("button", { name: "Details" }).first().click();
+    await page.getByText(/\+3 banned/).waitFor();
+    await page.screenshot({ path: join(SHOTS, "blocklists.png"), fullPage: true });
+    const phone = await context({ storageState: adminState, viewport: PHONE, colorScheme: "dark" });
+    const p = await phone.newPage();
+    await p.goto(`${stack.base}/blocklists`);
+    await p.getByRole("list", { name: "Blocklist sources" }).getByText("UI test list").waitFor({ timeout: 20_000 });
+    await p.screenshot({ path: join(SHOTS, "blocklists-phone-populated.png"), fullPage: true });
+    await phone.close();
+    // Deleted with its entries: fail2ban no longer holds them.
+    await page.getByRole("button", { name: "Remove UI test list" }).click();
+    await page.getByRole("dialog", { name: "Remove UI test list?" }).getByRole("button", { name: "Delete and unban" }).click();
+    await waitFor("fail2ban lifts the list", async () => !stack.f2b.client("get", "blocklist-import", "banip").includes("198.18.77.1"), 30_000);
+    await ctx.close();
+    server.close();
+  });
+
   it(`lays out every page without sideways scrolling or overlapping cells (${SWEEP ? "390×844 and 1440×900" : "1440×900"}, both themes), saves screenshots, and passes WCAG 2.1 AA checks`, async () => {
     const pages = [
       ["dashboard", "/"],
@@ -733,6 +778,7 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["regex-tester", "/config/regex"],
       ["fail2ban-log", "/config/log"],
       ["server", "/config/server"],
+      ["blocklists", "/blocklists"],
       ["login", "/login"],
     ];
     const problems = [];

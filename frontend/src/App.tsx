@@ -25,6 +25,7 @@ const RegexTester = lazy(() => import("./features/config/RegexTesterPage"));
 const Fail2banLog = lazy(() => import("./features/config/LogPage"));
 const Defs = lazy(() => import("./features/config/DefsPage"));
 const Server = lazy(() => import("./features/config/ServerPage"));
+const Blocklists = lazy(() => import("./features/blocklists/BlocklistsPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -71,6 +72,7 @@ export function App() {
             <Route path="/jails/:name" element={<Guard><JailDetail /></Guard>} />
             <Route path="/history" element={<Guard><History /></Guard>} />
             <Route path="/history/:ip" element={<Guard><IpTimeline /></Guard>} />
+            <Route path="/blocklists" element={<Guard><Blocklists /></Guard>} />
             <Route path="/config" element={<Navigate to="/config/jails" replace />} />
             <Route path="/config/jails" element={<Guard><Config /></Guard>} />
             <Route path="/config/jails/:name" element={<Guard><JailConfig /></Guard>} />

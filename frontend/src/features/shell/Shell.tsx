@@ -29,6 +29,7 @@ import {
   Navigation20Regular,
   Settings20Regular,
   ShieldLock20Regular,
+  ShieldProhibited20Regular,
   SignOut20Regular,
 } from "@fluentui/react-icons";
 import { api, unwrap } from "../../api/client";
@@ -112,6 +113,7 @@ const NAV = [
   { to: "/map", label: "World Map", icon: <Globe20Regular /> },
   { to: "/jails", label: "Jails", icon: <ShieldLock20Regular /> },
   { to: "/history", label: "History", icon: <History20Regular /> },
+  { to: "/blocklists", label: "Blocklists", icon: <ShieldProhibited20Regular /> },
   { to: "/config", label: "Configuration", icon: <Settings20Regular /> },
 ];
 
