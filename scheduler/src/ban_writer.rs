@@ -676,18 +676,27 @@ async fn load_current_where<C: ConnectionTrait>(
         .collect()
 }
 
-/// The current bans of these IPs (in any jail).
+/// The current bans of these IPs, in `jail` (so the key's index serves it) or in any
+/// jail.
 async fn load_current_of<C: ConnectionTrait>(
     db: &C,
+    jail: Option<&str>,
     ips: &[String],
 ) -> Result<Vec<CurrentBan>, DbErr> {
     let mut out = Vec::new();
+    let first = usize::from(jail.is_some()) + 1;
+    let by_jail = if jail.is_some() { "jail = $1 AND " } else { "" };
     for chunk in ips.chunks(BATCH) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
-        let values = chunk.iter().map(|ip| Value::from(ip.clone())).collect();
-        out.extend(
-            load_current_where(db, &format!(" WHERE ip IN ({})", marks.join(", ")), values).await?,
-        );
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("${}", i + first))
+            .collect();
+        let mut values: Vec<Value> = jail
+            .map(|j| Value::from(j.to_owned()))
+            .into_iter()
+            .collect();
+        values.extend(chunk.iter().map(|ip| Value::from(ip.clone())));
+        let where_sql = format!(" WHERE {by_jail}ip IN ({})", marks.join(", "));
+        out.extend(load_current_where(db, &where_sql, values).await?);
     }
     Ok(out)
 }
@@ -782,11 +791,7 @@ pub async fn record_unbans<C: ConnectionTrait>(
     geo: &Geo,
     now: i64,
 ) -> Result<(), DbErr> {
-    let gone: Vec<CurrentBan> = load_current_of(txn, targets)
-        .await?
-        .into_iter()
-        .filter(|b| jail.is_none_or(|j| j == b.jail))
-        .collect();
+    let gone: Vec<CurrentBan> = load_current_of(txn, jail, targets).await?;
     end_bans(txn, gone, now, actor, geo).await
 }
 

@@ -36,6 +36,15 @@ use crate::net::{FetchError, Fetched, Guard, Limits, Resolver, SystemResolver, V
 
 /// Entries per fail2ban call (`set <jail> banip a b c …`).
 pub const CHUNK: usize = 500;
+/// fail2ban calls whose bans are recorded in one transaction (a new leader may ask
+/// fail2ban again for at most this many calls' entries, which it already holds).
+const GROUP: usize = 10;
+/// Groups after which the snapshot lock is let go (the pipeline drained).
+const DRAIN: usize = 4;
+/// Groups after which PostgreSQL's statistics are refreshed (the ban snapshot grows).
+const ANALYZE_EVERY: usize = 8;
+/// Rows written per transaction when staging a large difference.
+const ROWS_PER_TXN: usize = 5_000;
 /// Entries a preview shows.
 const PREVIEW_ENTRIES: usize = 100;
 
@@ -325,7 +334,9 @@ async fn fetch_and_stage(
     } else {
         Validators::default()
     };
+    let t0 = Instant::now();
     let fetched = ctx.guard.fetch(&source.url, &validators).await;
+    let fetch_ms = t0.elapsed().as_millis() as u64;
     let fetched = match fetched {
         Ok(f) => f,
         Err(e) => {
@@ -381,6 +392,7 @@ async fn fetch_and_stage(
         }
     };
     let diff = Diff::of(&previous, &new_set, &banned_now);
+    let read_ms = t0.elapsed().as_millis() as u64 - fetch_ms;
     // Dropped entries another source banning into this jail holds, or that a manual ban
     // holds, stay banned.
     let others = store::held_by_others(&ctx.db, source.id, jail.as_str(), &diff.dropped).await?;
@@ -410,6 +422,9 @@ async fn fetch_and_stage(
         invalid_samples: samples,
         allowlisted: counts.allowlisted,
         total_ops: (bans.len() + unban.len()) as u64,
+        added: bans.len() as u64,
+        removed: unban.len() as u64,
+        kept: keep.len() as u64,
         content_sha256: sha.as_deref(),
         etag: new_validators.etag.as_deref(),
         last_modified: new_validators.last_modified.as_deref(),
@@ -449,11 +464,33 @@ async fn fetch_and_stage(
     if !bans.is_empty() {
         ensure_jail(ctx, cmd, source, jail, import_id).await?;
     }
+    tracing::info!(
+        source = %source.name,
+        fetch_ms,
+        read_ms,
+        to_ban = bans.len(),
+        to_unban = unban.len(),
+        "blocklist list read"
+    );
+    // Staged in short transactions (SQLite has one writer, and the lease must renew
+    // meanwhile); the import is `applying` only once all of it is there, so a leader lost
+    // half-way stages it again from the start.
     ctx.ensure_leading()?;
     let txn = ctx.fenced_txn().await?;
-    store::stage(&txn, import_id, BAN, &bans).await?;
-    store::stage(&txn, import_id, UNBAN, &unban).await?;
-    store::stage(&txn, import_id, KEEP, &keep).await?;
+    store::clear_staged(&txn, import_id).await?;
+    ctx.commit(txn).await?;
+    for (action, entries) in [(BAN, &bans), (UNBAN, &unban), (KEEP, &keep)] {
+        for chunk in entries.chunks(ROWS_PER_TXN) {
+            ctx.ensure_leading()?;
+            let txn = ctx.fenced_txn().await?;
+            store::stage(&txn, import_id, action, chunk).await?;
+            ctx.commit(txn).await?;
+        }
+    }
+    if bans.len() + unban.len() >= ROWS_PER_TXN {
+        store::refresh_statistics(&ctx.db).await?;
+    }
+    let txn = ctx.fenced_txn().await?;
     store::parsed(&txn, import_id, &parsed).await?;
     if !diff.missing.is_empty() {
         store::note(
@@ -606,6 +643,77 @@ pub fn blocklist_jail_text(jail: &JailName) -> String {
     )
 }
 
+/// Asks fail2ban to ban (or unban) a group, 500 entries a call; returns the calls made.
+async fn ask(
+    ctx: &JobContext,
+    jail: &JailName,
+    action: &str,
+    group: &[String],
+) -> Result<u64, Failure> {
+    let mut calls = 0;
+    for chunk in group.chunks(CHUNK) {
+        let ips: Vec<IpOrNet> = chunk
+            .iter()
+            .filter_map(|e| IpOrNet::parse(e).ok())
+            .collect();
+        ctx.ensure_leading()?;
+        let client = &ctx.f2b.client;
+        if action == BAN {
+            client.ban(jail, &ips).await.map_err(client_failure)?;
+        } else {
+            client
+                .unban(Some(jail), &ips)
+                .await
+                .map_err(client_failure)?;
+        }
+        calls += 1;
+    }
+    Ok(calls)
+}
+
+/// Records a group fail2ban took (bans or unbans in the archive and the snapshot, the
+/// group marked done) in one fenced transaction; returns the time it took (ms).
+async fn record(
+    ctx: &JobContext,
+    import_id: i64,
+    jail: &JailName,
+    action: &str,
+    actor: &str,
+    taken: Option<(Vec<String>, u64)>,
+) -> Result<u64, Failure> {
+    let Some((group, calls)) = taken else {
+        return Ok(0);
+    };
+    let started = Instant::now();
+    let txn = ctx.fenced_txn().await?;
+    let now = db::db_now_ms(&txn).await?;
+    if action == BAN {
+        ban_writer::record_bans(
+            &txn,
+            jail.as_str(),
+            &group,
+            Origin::Blocklist,
+            Some(actor),
+            &ctx.geo,
+            now,
+        )
+        .await?;
+    } else {
+        ban_writer::record_unbans(
+            &txn,
+            Some(jail.as_str()),
+            &group,
+            Some(actor),
+            &ctx.geo,
+            now,
+        )
+        .await?;
+    }
+    store::chunk_done(&txn, import_id, action, &group, calls).await?;
+    ctx.commit(txn).await?;
+    Ok(started.elapsed().as_millis() as u64)
+}
+
 /// Applies the staged difference chunk by chunk, then records the new set.
 async fn apply(
     ctx: &JobContext,
@@ -615,64 +723,58 @@ async fn apply(
     started: Instant,
 ) -> Result<serde_json::Value, Failure> {
     let actor = format!("blocklist:{}", source.name);
+    let (mut fail2ban_ms, mut record_ms, mut chunks) = (0u64, 0u64, 0u64);
+    let mut recorded_groups = 0usize;
     for action in [BAN, UNBAN] {
+        let mut after: Option<String> = None;
+        // Pipelined: while the database records the group fail2ban took last, fail2ban
+        // takes the next one. The snapshot lock is held while a taken group is not
+        // recorded yet (a ban sync would record it as fail2ban's own), and let go every
+        // DRAIN groups so other writers wait at most that long.
+        let mut taken: Option<(Vec<String>, u64)> = None;
+        let mut writer = None;
+        let mut steps = 0;
         loop {
-            let chunk = store::pending(&ctx.db, row.id, action, CHUNK).await?;
-            if chunk.is_empty() {
+            let next =
+                store::pending(&ctx.db, row.id, action, after.as_deref(), CHUNK * GROUP).await?;
+            if let Some(last) = next.last() {
+                after = Some(last.clone());
+            }
+            if next.is_empty() && taken.is_none() {
                 break;
             }
-            let ips: Vec<IpOrNet> = chunk
-                .iter()
-                .filter_map(|e| IpOrNet::parse(e).ok())
-                .collect();
             ctx.ensure_leading()?;
-            // Held from before fail2ban is asked until the bans are recorded: a ban sync in
-            // between would record them as fail2ban's own.
-            let _writer = ctx.f2b.snapshot_writer.lock().await;
-            let client = &ctx.f2b.client;
-            if action == BAN {
-                client.ban(jail, &ips).await.map_err(client_failure)?;
-            } else {
-                client
-                    .unban(Some(jail), &ips)
-                    .await
-                    .map_err(client_failure)?;
+            if writer.is_none() {
+                writer = Some(ctx.f2b.snapshot_writer.lock().await);
             }
-            let txn = ctx.fenced_txn().await?;
-            let now = db::db_now_ms(&txn).await?;
-            if action == BAN {
-                ban_writer::record_bans(
-                    &txn,
-                    jail.as_str(),
-                    &chunk,
-                    Origin::Blocklist,
-                    Some(&actor),
-                    &ctx.geo,
-                    now,
-                )
-                .await?;
-            } else {
-                ban_writer::record_unbans(
-                    &txn,
-                    Some(jail.as_str()),
-                    &chunk,
-                    Some(&actor),
-                    &ctx.geo,
-                    now,
-                )
-                .await?;
+            let asked = Instant::now();
+            let (calls, recorded) = tokio::join!(
+                ask(ctx, jail, action, &next),
+                record(ctx, row.id, jail, action, &actor, taken.take())
+            );
+            fail2ban_ms += asked.elapsed().as_millis() as u64;
+            record_ms += recorded?;
+            let calls = calls?;
+            chunks += calls;
+            steps += 1;
+            recorded_groups += 1;
+            if !next.is_empty() {
+                taken = Some((next, calls));
             }
-            store::chunk_done(&txn, row.id, action, &chunk, 1).await?;
-            ctx.commit(txn).await?;
+            if steps % DRAIN == 0 || taken.is_none() {
+                record_ms += record(ctx, row.id, jail, action, &actor, taken.take()).await?;
+                writer = None;
+            }
+            if recorded_groups % ANALYZE_EVERY == 0 {
+                store::refresh_statistics(&ctx.db).await?;
+            }
         }
+        drop(writer);
     }
-    let added = store::staged(&ctx.db, row.id, BAN).await?;
-    let unbanned = store::staged(&ctx.db, row.id, UNBAN).await?;
-    let kept = store::staged(&ctx.db, row.id, KEEP).await?;
-    let removed: Vec<String> = unbanned.iter().chain(&kept).cloned().collect();
+    let finishing = Instant::now();
     ctx.ensure_leading()?;
     let txn = ctx.fenced_txn().await?;
-    store::apply_entries(&txn, source.id, &added, &removed).await?;
+    store::commit_entries(&txn, row.id, source.id).await?;
     store::remember_content(
         &txn,
         source.id,
@@ -685,10 +787,11 @@ async fn apply(
         &txn,
         row.id,
         &Finish {
+            // As staged: a leader lost while the staged rows went reads fewer of them.
             outcome: ImportOutcome::Applied,
-            added: added.len() as u64,
-            removed: unbanned.len() as u64,
-            kept: kept.len() as u64,
+            added: u64::try_from(row.added).unwrap_or(0),
+            removed: u64::try_from(row.removed).unwrap_or(0),
+            kept: u64::try_from(row.kept).unwrap_or(0),
             error_code: None,
             error: None,
         },
@@ -698,9 +801,13 @@ async fn apply(
     let done = store::import(&ctx.db, row.id).await?;
     tracing::info!(
         source = %source.name,
-        added = added.len(),
-        removed = unbanned.len(),
-        kept = kept.len(),
+        added = row.added,
+        removed = row.removed,
+        kept = row.kept,
+        chunks,
+        fail2ban_ms,
+        record_ms,
+        finish_ms = finishing.elapsed().as_millis() as u64,
         ms = started.elapsed().as_millis() as u64,
         "blocklist import applied"
     );
@@ -711,7 +818,7 @@ async fn apply(
         "unchanged": done.as_ref().map_or(0, |d| d.unchanged),
         "invalid": done.as_ref().map_or(0, |d| d.invalid),
         "allowlisted": done.as_ref().map_or(0, |d| d.allowlisted),
-        "added": added.len(), "removed": unbanned.len(), "kept": kept.len(),
+        "added": row.added, "removed": row.removed, "kept": row.kept,
         "fail2ban_calls": done.as_ref().map_or(0, |d| d.fail2ban_calls),
     }))
 }

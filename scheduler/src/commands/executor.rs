@@ -507,9 +507,21 @@ async fn record(
     reach: &mut Reachability,
     writer: Option<MutexGuard<'_, ()>>,
 ) -> Result<(), JobError> {
+    // Commands that record their own bans (blocklist imports) or none leave the snapshot
+    // alone here: they need not wait for a ban sync of a large jail.
+    let own_records = matches!(
+        command,
+        Some(
+            Command::BlocklistImport { .. }
+                | Command::BlocklistPreview { .. }
+                | Command::BlocklistPurge { .. }
+                | Command::RegexTest(_)
+        )
+    );
     let _writer = match writer {
-        Some(held) => held,
-        None => ctx.f2b.snapshot_writer.lock().await,
+        Some(held) => Some(held),
+        None if own_records => None,
+        None => Some(ctx.f2b.snapshot_writer.lock().await),
     };
     let txn = ctx.fenced_txn().await?;
     let finish = match outcome {

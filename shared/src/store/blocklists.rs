@@ -559,6 +559,10 @@ pub struct Parsed<'a> {
     pub invalid_samples: Option<String>,
     pub allowlisted: u64,
     pub total_ops: u64,
+    /// What the difference will do: entries to ban, to unban, and dropped ones kept.
+    pub added: u64,
+    pub removed: u64,
+    pub kept: u64,
     pub content_sha256: Option<&'a str>,
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
@@ -573,7 +577,8 @@ pub async fn parsed<C: ConnectionTrait>(db: &C, id: i64, p: &Parsed<'_>) -> Resu
         db,
         "UPDATE blocklist_imports SET phase = 'applying', http_status = $2, bytes = $3, entries = $4, \
          unchanged = $5, invalid = $6, invalid_samples = $7, allowlisted = $8, total_ops = $9, \
-         content_sha256 = $10, etag = $11, last_modified = $12 WHERE id = $1",
+         content_sha256 = $10, etag = $11, last_modified = $12, added = $13, removed = $14, \
+         kept = $15 WHERE id = $1",
         [
             id.into(),
             p.http_status.map(i32::from).into(),
@@ -587,6 +592,9 @@ pub async fn parsed<C: ConnectionTrait>(db: &C, id: i64, p: &Parsed<'_>) -> Resu
             p.content_sha256.into(),
             p.etag.into(),
             p.last_modified.into(),
+            n(p.added),
+            n(p.removed),
+            n(p.kept),
         ],
     )
     .await
@@ -612,37 +620,76 @@ pub async fn note<C: ConnectionTrait>(db: &C, id: i64, text: &str) -> Result<(),
     .map(|_| ())
 }
 
-/// Stages the difference an import applies (once, before the first fail2ban call).
+/// A JSON array of texts as a set of rows (`SELECT value FROM …`), one parameter however
+/// many: `json_each` on SQLite, `jsonb_array_elements_text` on PostgreSQL.
+fn json_rows<C: ConnectionTrait>(db: &C, param: &str) -> String {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            format!("(SELECT jsonb_array_elements_text({param}::jsonb) AS value)")
+        }
+        _ => format!("(SELECT value FROM json_each({param}))"),
+    }
+}
+
+/// Stages part of the difference an import applies (before the first fail2ban call).
 pub async fn stage<C: ConnectionTrait>(
     db: &C,
     import_id: i64,
     action: &str,
     entries: &[String],
 ) -> Result<(), DbErr> {
-    for chunk in entries.chunks(CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, $2, ${}, false)", i + 3))
-            .collect();
-        let mut values: Vec<Value> = vec![import_id.into(), action.into()];
-        values.extend(chunk.iter().map(|e| Value::from(e.clone())));
-        crate::db::execute(
-            db,
-            &format!(
-                "INSERT INTO blocklist_staged (import_id, action, entry, done) VALUES {}",
-                rows.join(", ")
-            ),
-            values,
-        )
-        .await?;
+    if entries.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let list = serde_json::to_string(entries).unwrap_or_else(|_| "[]".into());
+    crate::db::execute(
+        db,
+        &format!(
+            "INSERT INTO blocklist_staged (import_id, action, entry, done) \
+             SELECT $1, $2, value, false FROM {} v",
+            json_rows(db, "$3")
+        ),
+        [import_id.into(), action.into(), list.into()],
+    )
+    .await
+    .map(|_| ())
 }
 
-/// Staged entries of `action` not done yet, at most `limit`, in a stable order.
+/// The source's set becomes what the import applied: its staged bans join it, its
+/// dropped entries (unbanned or kept) leave it. Set-based; may run again.
+pub async fn commit_entries<C: ConnectionTrait>(
+    db: &C,
+    import_id: i64,
+    source_id: i64,
+) -> Result<(), DbErr> {
+    let insert = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            "INSERT INTO blocklist_entries (source_id, entry) SELECT $1, entry FROM blocklist_staged \
+             WHERE import_id = $2 AND action = 'ban' ON CONFLICT DO NOTHING"
+        }
+        _ => {
+            "INSERT OR IGNORE INTO blocklist_entries (source_id, entry) SELECT $1, entry \
+             FROM blocklist_staged WHERE import_id = $2 AND action = 'ban'"
+        }
+    };
+    crate::db::execute(db, insert, [source_id.into(), import_id.into()]).await?;
+    crate::db::execute(
+        db,
+        "DELETE FROM blocklist_entries WHERE source_id = $1 AND entry IN \
+         (SELECT entry FROM blocklist_staged WHERE import_id = $2 AND action IN ('unban', 'keep'))",
+        [source_id.into(), import_id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Staged entries of `action` not done yet, after `after` (the last of the previous
+/// chunk; the key order), at most `limit`.
 pub async fn pending<C: ConnectionTrait>(
     db: &C,
     import_id: i64,
     action: &str,
+    after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<String>, DbErr> {
     #[derive(FromQueryResult)]
@@ -652,10 +699,11 @@ pub async fn pending<C: ConnectionTrait>(
     let rows: Vec<Row> = fetch_all(
         db,
         "SELECT entry FROM blocklist_staged WHERE import_id = $1 AND action = $2 AND done = false \
-         ORDER BY entry LIMIT $3",
+         AND ($3 IS NULL OR entry > $3) ORDER BY entry LIMIT $4",
         [
             import_id.into(),
             action.into(),
+            after.into(),
             i64::try_from(limit).unwrap_or(i64::MAX).into(),
         ],
     )
@@ -663,26 +711,29 @@ pub async fn pending<C: ConnectionTrait>(
     Ok(rows.into_iter().map(|r| r.entry).collect())
 }
 
-/// Every staged entry of `action`, done or not.
-pub async fn staged<C: ConnectionTrait>(
-    db: &C,
-    import_id: i64,
-    action: &str,
-) -> Result<Vec<String>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        entry: String,
+/// Refreshes PostgreSQL's statistics of the tables a large import just grew, so its
+/// lookups by key use the indexes (a table the planner still thinks empty is scanned
+/// whole for every list of 500). Nothing to do on SQLite.
+pub async fn refresh_statistics<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        crate::db::execute(db, "ANALYZE blocklist_staged, f2b_bans", []).await?;
     }
-    let rows: Vec<Row> = fetch_all(
-        db,
-        "SELECT entry FROM blocklist_staged WHERE import_id = $1 AND action = $2 ORDER BY entry",
-        [import_id.into(), action.into()],
-    )
-    .await?;
-    Ok(rows.into_iter().map(|r| r.entry).collect())
+    Ok(())
 }
 
-/// Marks a chunk done once fail2ban answered, and counts the progress and the call.
+/// Forgets what an import staged (before it stages again).
+pub async fn clear_staged<C: ConnectionTrait>(db: &C, import_id: i64) -> Result<(), DbErr> {
+    crate::db::execute(
+        db,
+        "DELETE FROM blocklist_staged WHERE import_id = $1",
+        [import_id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Marks a group [`pending`] gave done once fail2ban answered, and counts the progress
+/// and the calls.
 pub async fn chunk_done<C: ConnectionTrait>(
     db: &C,
     import_id: i64,
@@ -690,18 +741,19 @@ pub async fn chunk_done<C: ConnectionTrait>(
     entries: &[String],
     calls: u64,
 ) -> Result<(), DbErr> {
-    let marks: Vec<String> = (0..entries.len()).map(|i| format!("${}", i + 3)).collect();
-    let mut values: Vec<Value> = vec![import_id.into(), action.into()];
-    values.extend(entries.iter().map(|e| Value::from(e.clone())));
-    if !entries.is_empty() {
+    // The group is every entry not done from its first to its last (the order
+    // `pending` reads them in): a range, which the primary key serves.
+    if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
         crate::db::execute(
             db,
-            &format!(
-                "UPDATE blocklist_staged SET done = true WHERE import_id = $1 AND action = $2 \
-                 AND entry IN ({})",
-                marks.join(", ")
-            ),
-            values,
+            "UPDATE blocklist_staged SET done = true WHERE import_id = $1 AND action = $2 \
+             AND entry >= $3 AND entry <= $4",
+            [
+                import_id.into(),
+                action.into(),
+                first.clone().into(),
+                last.clone().into(),
+            ],
         )
         .await?;
     }
@@ -709,11 +761,7 @@ pub async fn chunk_done<C: ConnectionTrait>(
         db,
         "UPDATE blocklist_imports SET done_ops = done_ops + $2, fail2ban_calls = fail2ban_calls + $3 \
          WHERE id = $1",
-        [
-            import_id.into(),
-            n(entries.len() as u64),
-            n(calls),
-        ],
+        [import_id.into(), n(entries.len() as u64), n(calls)],
     )
     .await
     .map(|_| ())
