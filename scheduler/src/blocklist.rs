@@ -42,7 +42,7 @@ const GROUP: usize = 10;
 /// Groups after which the snapshot lock is let go (the pipeline drained).
 const DRAIN: usize = 4;
 /// Groups after which PostgreSQL's statistics are refreshed (the ban snapshot grows).
-const ANALYZE_EVERY: usize = 8;
+const ANALYZE_EVERY: usize = 2;
 /// Rows written per transaction when staging a large difference.
 const ROWS_PER_TXN: usize = 5_000;
 /// Entries a preview shows.
@@ -733,7 +733,7 @@ async fn apply(
         // DRAIN groups so other writers wait at most that long.
         let mut taken: Option<(Vec<String>, u64)> = None;
         let mut writer = None;
-        let mut steps = 0;
+        let mut steps = 0usize;
         loop {
             let next =
                 store::pending(&ctx.db, row.id, action, after.as_deref(), CHUNK * GROUP).await?;
@@ -761,15 +761,18 @@ async fn apply(
             if !next.is_empty() {
                 taken = Some((next, calls));
             }
-            if steps % DRAIN == 0 || taken.is_none() {
+            if steps.is_multiple_of(DRAIN) || taken.is_none() {
                 record_ms += record(ctx, row.id, jail, action, &actor, taken.take()).await?;
                 writer = None;
             }
-            if recorded_groups % ANALYZE_EVERY == 0 {
+            if recorded_groups.is_multiple_of(ANALYZE_EVERY) {
                 store::refresh_statistics(&ctx.db).await?;
             }
         }
         drop(writer);
+    }
+    if row.added >= ROWS_PER_TXN as i64 {
+        store::refresh_archive_statistics(&ctx.db).await?;
     }
     let finishing = Instant::now();
     ctx.ensure_leading()?;

@@ -721,6 +721,15 @@ pub async fn refresh_statistics<C: ConnectionTrait>(db: &C) -> Result<(), DbErr>
     Ok(())
 }
 
+/// The same for the archive, after an import added many bans: the next import's unbans
+/// find the bans they end by key (a sample of rows, whatever the archive's size).
+pub async fn refresh_archive_statistics<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        crate::db::execute(db, "ANALYZE ban_events", []).await?;
+    }
+    Ok(())
+}
+
 /// Forgets what an import staged (before it stages again).
 pub async fn clear_staged<C: ConnectionTrait>(db: &C, import_id: i64) -> Result<(), DbErr> {
     crate::db::execute(
