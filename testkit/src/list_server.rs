@@ -59,7 +59,7 @@ impl ListServer {
 }
 
 /// A request's path and headers (lower-cased names).
-async fn read_head(sock: &mut TcpStream) -> Option<(String, HashMap<String, String>)> {
+pub async fn read_head(sock: &mut TcpStream) -> Option<(String, HashMap<String, String>)> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -78,7 +78,8 @@ async fn read_head(sock: &mut TcpStream) -> Option<(String, HashMap<String, Stri
     Some((path, headers))
 }
 
-async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+/// Writes a whole HTTP/1.1 answer (the connection closes after it).
+pub async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
     let mut head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));

@@ -47,7 +47,7 @@ pub struct ScheduleSpec {
     pub kind: ScheduleKind,
     #[oai(validator(minimum(value = "5"), maximum(value = "40320")))]
     pub minutes: Option<u32>,
-    #[oai(validator(maximum(value = "59")))]
+    #[oai(validator(minimum(value = "0"), maximum(value = "59")))]
     pub minute: Option<u32>,
     pub weekday: Option<Weekday>,
     /// `HH:MM`, 24-hour.
@@ -474,10 +474,15 @@ impl BlocklistsApi {
             .collect())
     }
 
-    async fn view(&self, id: i64) -> ApiResult<SourceView> {
-        let row = store::source(&self.db, id)
+    /// A source, or 404.
+    async fn source(&self, id: i64) -> ApiResult<SourceRow> {
+        store::source(&self.db, id)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no blocklist source {id}")))?;
+            .ok_or_else(|| ApiError::not_found(format!("no blocklist source {id}")))
+    }
+
+    async fn view(&self, id: i64) -> ApiResult<SourceView> {
+        let row = self.source(id).await?;
         Ok(self.views(vec![row]).await?.remove(0))
     }
 
@@ -583,9 +588,7 @@ impl BlocklistsApi {
         body: Json<SourceChange>,
     ) -> ApiResult<Json<SourceView>> {
         let caller = self.auth.require(req, Role::Operator).await?;
-        let row = store::source(&self.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no blocklist source {}", id.0)))?;
+        let row = self.source(id.0).await?;
         let b = body.0;
         let before = row.list_format();
         let kind = b.format.unwrap_or(before.kind);
@@ -655,9 +658,7 @@ impl BlocklistsApi {
     ) -> ApiResult<Removal> {
         let caller = self.auth.require(req, Role::Operator).await?;
         if purge.0 == Some(true) {
-            let row = store::source(&self.db, id.0)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("no blocklist source {}", id.0)))?;
+            let row = self.source(id.0).await?;
             if row.enabled {
                 // No scheduled import may start while it is being purged.
                 let mut fields = fields_of(&row);
@@ -697,9 +698,7 @@ impl BlocklistsApi {
         wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
-        let row = store::source(&self.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no blocklist source {}", id.0)))?;
+        let row = self.source(id.0).await?;
         let command = Command::BlocklistPreview {
             url: url_of(&row.url)?,
             format: row.list_format(),
@@ -747,9 +746,7 @@ impl BlocklistsApi {
         wait: Query<Option<WaitText>>,
     ) -> ApiResult<CommandResponse> {
         let caller = self.auth.require(req, Role::Operator).await?;
-        if store::source(&self.db, id.0).await?.is_none() {
-            return Err(ApiError::not_found(format!("no blocklist source {}", id.0)));
-        }
+        self.source(id.0).await?;
         self.command(
             &caller,
             Command::BlocklistImport {
@@ -780,9 +777,7 @@ impl BlocklistsApi {
         limit: Query<u32>,
     ) -> ApiResult<Json<ImportList>> {
         self.auth.require(req, Role::Viewer).await?;
-        if store::source(&self.db, id.0).await?.is_none() {
-            return Err(ApiError::not_found(format!("no blocklist source {}", id.0)));
-        }
+        self.source(id.0).await?;
         self.page(Some(id.0), before.0, limit.0).await
     }
 

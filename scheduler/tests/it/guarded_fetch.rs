@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,8 +16,9 @@ use std::time::Duration;
 use scheduler::net::{FetchError, Fetched, Guard, Limits, Resolver, Validators};
 use shared::domain::IpOrNet;
 use shared::error_code::ErrorCode;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use testkit::list_server::{gzip, read_head, respond};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 /// A map of names to addresses, as the system resolver would answer.
 struct Names(HashMap<String, IpAddr>);
@@ -41,42 +41,6 @@ impl Resolver for Names {
 struct Server {
     addr: SocketAddr,
     requests: Arc<AtomicUsize>,
-}
-
-/// Reads a request's head; the path and the headers (lower-cased names).
-async fn read_head(sock: &mut TcpStream) -> Option<(String, HashMap<String, String>)> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if sock.read(&mut byte).await.ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let mut lines = text.lines();
-    let path = lines.next()?.split_whitespace().nth(1)?.to_owned();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
-        .collect();
-    Some((path, headers))
-}
-
-async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = sock.write_all(head.as_bytes()).await;
-    let _ = sock.write_all(body).await;
-}
-
-fn gzip(text: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(text).expect("gzip");
-    enc.finish().expect("gzip")
 }
 
 /// The list server: every route the tests need. `other` is the refused server's address.
