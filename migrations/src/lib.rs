@@ -29,6 +29,7 @@ mod m20261203_000016_fail2ban_log;
 mod m20261203_000017_config_defs;
 mod m20261203_000018_server_settings;
 mod m20261203_000019_blocklists;
+mod m20261204_000020_blocklist_deleting;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_config_defs::Migration),
             Box::new(m20261203_000018_server_settings::Migration),
             Box::new(m20261203_000019_blocklists::Migration),
+            Box::new(m20261204_000020_blocklist_deleting::Migration),
         ]
     }
 }

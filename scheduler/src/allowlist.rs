@@ -9,6 +9,7 @@
 //! Run by the `allowlist_apply` command (after every change through the API) and by the
 //! `allowlist_expiry` job (expired entries removed, then the files brought in line).
 
+use shared::domain::JobName;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -186,7 +187,12 @@ async fn record(ctx: &JobContext, jail: &JailName, want: &[String]) -> Result<()
 /// was, the files are brought in line through an `allowlist_apply` command (the one path
 /// for writes).
 pub fn expiry_job(every: Duration) -> Job {
-    Job::new("allowlist_expiry", every, Duration::from_secs(30), expire)
+    Job::new(
+        JobName::AllowlistExpiry,
+        every,
+        Duration::from_secs(30),
+        expire,
+    )
 }
 
 async fn expire(ctx: JobContext) -> Result<(), JobError> {

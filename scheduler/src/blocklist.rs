@@ -9,6 +9,7 @@
 //! twice, nothing is missed. The `blocklist_schedule` job queues the imports whose time
 //! has come; slots missed while no scheduler ran collapse into one run.
 
+use shared::domain::JobName;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::net::IpAddr;
@@ -723,7 +724,8 @@ async fn apply(
     started: Instant,
 ) -> Result<serde_json::Value, Failure> {
     let actor = format!("blocklist:{}", source.name);
-    let (mut fail2ban_ms, mut record_ms, mut chunks) = (0u64, 0u64, 0u64);
+    let (mut fail2ban_ms, mut record_ms, mut lock_wait_ms, mut chunks) = (0u64, 0u64, 0u64, 0u64);
+    let applying_from_ms = started.elapsed().as_millis() as u64;
     let mut recorded_groups = 0usize;
     for action in [BAN, UNBAN] {
         let mut after: Option<String> = None;
@@ -745,7 +747,9 @@ async fn apply(
             }
             ctx.ensure_leading()?;
             if writer.is_none() {
+                let waiting = Instant::now();
                 writer = Some(ctx.f2b.snapshot_writer.lock().await);
+                lock_wait_ms += waiting.elapsed().as_millis() as u64;
             }
             let asked = Instant::now();
             let (calls, recorded) = tokio::join!(
@@ -808,6 +812,8 @@ async fn apply(
         removed = row.removed,
         kept = row.kept,
         chunks,
+        staged_after_ms = applying_from_ms,
+        lock_wait_ms,
         fail2ban_ms,
         record_ms,
         finish_ms = finishing.elapsed().as_millis() as u64,
@@ -826,16 +832,20 @@ async fn apply(
     }))
 }
 
-/// `blocklist_purge`: the source's entries unbanned (those no other source or manual ban
-/// holds), then the source forgotten with its import log. Run again, it finds less to do.
+/// `blocklist_purge`: the entries of a source being deleted unbanned (those no other
+/// source or manual ban holds; with those an interrupted import staged), then the source
+/// forgotten with its import log. Run again, it finds less to do.
 pub async fn purge(ctx: &JobContext, source_id: i64) -> Result<serde_json::Value, Failure> {
-    let Some(source) = store::source(&ctx.db, source_id).await? else {
+    let Some(source) = store::source_even_deleted(&ctx.db, source_id).await? else {
         return Ok(json!({ "source": source_id, "purged": true, "unbanned": 0 }));
     };
     let jail = JailName::parse(&source.jail)
         .map_err(|e| Refusal::new(ErrorCode::InvalidJailName, e.to_string()))?;
     let actor = format!("blocklist:{}", source.name);
-    let entries = store::entries(&ctx.db, source_id).await?;
+    let mut entries = store::entries(&ctx.db, source_id).await?;
+    entries.extend(store::staged_bans(&ctx.db, source_id).await?);
+    entries.sort_unstable();
+    entries.dedup();
     let others = store::held_by_others(&ctx.db, source_id, jail.as_str(), &entries).await?;
     let manual: HashSet<String> = db::query_all(
         &ctx.db,
@@ -881,38 +891,49 @@ pub async fn purge(ctx: &JobContext, source_id: i64) -> Result<serde_json::Value
 /// The `blocklist_schedule` job: queues an import for every enabled source whose time
 /// has come and moves its next run to the first slot after now (missed slots collapse
 /// into this one run). A source with an import queued or running is not queued twice.
+/// A source being deleted whose purge is no longer queued or running (it failed, or
+/// expired while fail2ban was away) gets its purge queued again.
 pub fn schedule_job(every: Duration) -> Job {
     Job::new(
-        "blocklist_schedule",
+        JobName::BlocklistSchedule,
         every,
         Duration::from_secs(60),
         |ctx| async move { run_schedules(ctx).await },
     )
 }
 
+/// The sources a queued or running command of `kind` works on.
+async fn busy_sources(ctx: &JobContext, kind: CommandKind) -> Result<HashSet<i64>, sea_orm::DbErr> {
+    Ok(queue::unfinished_payloads(&ctx.db, kind)
+        .await?
+        .iter()
+        .filter_map(|p| match Command::from_payload(p) {
+            Ok(Command::BlocklistImport { source, .. } | Command::BlocklistPurge { source }) => {
+                Some(source)
+            }
+            _ => None,
+        })
+        .collect())
+}
+
 async fn run_schedules(ctx: JobContext) -> Result<(), JobError> {
     let due = store::due(&ctx.db).await?;
-    if due.is_empty() {
+    let deleting = store::deleting(&ctx.db).await?;
+    if due.is_empty() && deleting.is_empty() {
         return Ok(());
     }
     let tz = TimeZone::parse(&settings::timezone(&ctx.db).await?)
         .unwrap_or(TimeZone::UTC)
         .tz();
-    let busy: HashSet<i64> = queue::unfinished_payloads(&ctx.db, CommandKind::BlocklistImport)
-        .await?
-        .iter()
-        .filter_map(|p| match Command::from_payload(p) {
-            Ok(Command::BlocklistImport { source, .. }) => Some(source),
-            _ => None,
-        })
-        .collect();
+    let importing = busy_sources(&ctx, CommandKind::BlocklistImport).await?;
+    let purging = busy_sources(&ctx, CommandKind::BlocklistPurge).await?;
     ctx.ensure_leading()?;
     let txn = ctx.fenced_txn().await?;
     let now = db::db_now_ms(&txn).await?;
     for source in &due {
         let schedule: Schedule = source.schedule();
         store::set_next_run(&txn, source.id, Some(schedule.next_after(now, tz))).await?;
-        if busy.contains(&source.id) {
+        if importing.contains(&source.id) {
             continue;
         }
         queue::enqueue_system(
@@ -921,10 +942,22 @@ async fn run_schedules(ctx: JobContext) -> Result<(), JobError> {
                 source: source.id,
                 trigger: ImportTrigger::Schedule,
             },
-            "blocklist_schedule",
+            JobName::BlocklistSchedule.as_str(),
         )
         .await?;
         tracing::info!(source = %source.name, "scheduled blocklist import queued");
+    }
+    for source in deleting.into_iter().filter(|s| !purging.contains(s)) {
+        queue::enqueue_system(
+            &txn,
+            &Command::BlocklistPurge { source },
+            JobName::BlocklistSchedule.as_str(),
+        )
+        .await?;
+        tracing::warn!(
+            source,
+            "the purge of a deleted blocklist source queued again"
+        );
     }
     ctx.commit(txn).await
 }

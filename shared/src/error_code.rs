@@ -80,6 +80,8 @@ vocabulary! {
         ConfigNotOwned => "config_not_owned",
         /// A blocklist source with that URL exists already.
         BlocklistExists => "blocklist_exists",
+        /// A blocklist source with import history deleted without `?purge=true`.
+        BlocklistHasHistory => "blocklist_has_history",
         // The request itself (413, 415, 429).
         PayloadTooLarge => "payload_too_large",
         UnsupportedMediaType => "unsupported_media_type",
@@ -144,9 +146,8 @@ impl ErrorCode {
             }
             MethodNotAllowed => 405,
             SetupDone | UsernameTaken | LastAdmin | Conflict | ConfigChanged | ConfigReadOnly
-            | AllowlistExists | ConfigExists | ConfigInUse | ConfigNotOwned | BlocklistExists => {
-                409
-            }
+            | AllowlistExists | ConfigExists | ConfigInUse | ConfigNotOwned | BlocklistExists
+            | BlocklistHasHistory => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             RateLimited => 429,

@@ -367,11 +367,8 @@ pub enum Removal {
     /// Deleted: it had never been imported.
     #[oai(status = 204)]
     Deleted,
-    /// It has import history: disabled and kept (its entries stay banned). Delete with
-    /// `?purge=true` to unban them and forget it.
-    #[oai(status = 200)]
-    Disabled(Json<Box<SourceView>>),
-    /// `?purge=true`: the scheduler unbans its entries and forgets it (the command).
+    /// `?purge=true`: the source is gone from the API at once; the scheduler unbans its
+    /// entries and forgets its import log (the command).
     #[oai(status = 202)]
     Purging(Json<Box<crate::routes::commands::CommandView>>),
 }
@@ -640,10 +637,12 @@ impl BlocklistsApi {
         Ok(Json(self.view(id.0).await?))
     }
 
-    /// Remove a source. One that was never imported is deleted (204); one with import
-    /// history is disabled and kept, its entries still banned (200), unless
-    /// `purge=true`: then the scheduler unbans its entries (those no other source or
-    /// manual ban holds) and forgets it with its import log (202, the command).
+    /// Delete a source. One that was never imported is deleted (204). One with import
+    /// history goes only with `purge=true`, which confirms that its import log goes too:
+    /// it is gone from the API at once, and the scheduler unbans its entries (those no
+    /// other source or manual ban holds) and forgets it (202, the command). Without it,
+    /// the source is disabled, not deleted: no more imports, its entries stay banned, and
+    /// the answer is 409 `blocklist_has_history` (so no client takes it for deleted).
     /// Role: operator.
     #[oai(
         path = "/blocklists/:id",
@@ -657,27 +656,30 @@ impl BlocklistsApi {
         purge: Query<Option<bool>>,
     ) -> ApiResult<Removal> {
         let caller = self.auth.require(req, Role::Operator).await?;
-        if purge.0 == Some(true) {
-            let row = self.source(id.0).await?;
-            if row.enabled {
-                // No scheduled import may start while it is being purged.
-                let mut fields = fields_of(&row);
-                fields.enabled = false;
-                store::update(&self.db, &(&caller).into(), id.0, &fields, None).await?;
-            }
-            let queued = self
-                .command(&caller, Command::BlocklistPurge { source: id.0 }, None)
-                .await?;
-            return Ok(match queued {
-                CommandResponse::Accepted(view) | CommandResponse::Done(view) => {
-                    Removal::Purging(Json(Box::new(view.0)))
-                }
-            });
-        }
-        match store::remove(&self.db, &(&caller).into(), id.0).await? {
+        let purge = purge.0 == Some(true);
+        match store::remove(&self.db, &(&caller).into(), id.0, purge).await? {
             Removed::NotFound => Err(ApiError::not_found(format!("no blocklist source {}", id.0))),
             Removed::Deleted => Ok(Removal::Deleted),
-            Removed::Disabled => Ok(Removal::Disabled(Json(Box::new(self.view(id.0).await?)))),
+            Removed::HasHistory { imports, entries } => Err(ApiError::new(
+                ErrorCode::BlocklistHasHistory,
+                format!(
+                    "blocklist source {} has {imports} imports and holds {entries} banned entries: \
+                     it was disabled, not deleted (its entries stay banned); delete it with \
+                     ?purge=true to unban them and forget its import log",
+                    id.0
+                ),
+            )
+            .with_details(json!({ "imports": imports, "entries": entries, "disabled": true }))),
+            Removed::Deleting => {
+                let queued = self
+                    .command(&caller, Command::BlocklistPurge { source: id.0 }, None)
+                    .await?;
+                Ok(match queued {
+                    CommandResponse::Accepted(view) | CommandResponse::Done(view) => {
+                        Removal::Purging(Json(Box::new(view.0)))
+                    }
+                })
+            }
         }
     }
 
@@ -804,17 +806,6 @@ impl BlocklistsApi {
 
 fn default_limit() -> u32 {
     50
-}
-
-fn fields_of(row: &SourceRow) -> SourceFields {
-    SourceFields {
-        name: row.name.clone(),
-        url: row.url.clone(),
-        format: row.list_format(),
-        jail: row.jail.clone(),
-        schedule: row.schedule(),
-        enabled: row.enabled,
-    }
 }
 
 impl BlocklistsApi {

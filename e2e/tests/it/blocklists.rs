@@ -6,9 +6,10 @@
 //! applies only the difference; an entry another source holds stays banned; refusals
 //! (`ssrf_refused` for 127.0.0.2 by address, by a name mapped to it and by a redirect;
 //! `too_large`; `timeout`) before a second server on 127.0.0.2 sees any request; the
-//! blocklist jail created through the write path when missing; a purge unbans; and a
-//! leading scheduler killed mid-import leaves a standby to finish it with fail2ban
-//! holding exactly the list and nothing recorded twice.
+//! blocklist jail created through the write path when missing; a source with history is
+//! disabled, not deleted, unless `?purge=true`, which unbans (a purge lost is queued
+//! again); and a leading scheduler killed mid-import leaves a standby to finish it with
+//! fail2ban holding exactly the list and nothing recorded twice.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -305,10 +306,53 @@ async fn blocklist_imports_apply_only_the_difference_and_refuse_what_is_not_allo
             );
             let log = last_import(&s, bad).await;
             assert_eq!(log["error_code"], "ssrf_refused", "{log}");
-            let (code, _) = s
+            let (code, v) = s
                 .send(reqwest::Method::DELETE, &format!("/blocklists/{bad}"), None)
                 .await;
-            assert_eq!(code, 200, "a source with history is disabled, not deleted");
+            assert_eq!(
+                (
+                    code,
+                    v["error_code"].as_str(),
+                    v["details"]["imports"].as_i64()
+                ),
+                (409, Some("blocklist_has_history"), Some(1)),
+                "a source with history goes only with ?purge=true: {v}"
+            );
+            let kept = s.get(&format!("/blocklists/{bad}")).await;
+            assert_eq!(
+                (kept["name"].as_str(), kept["enabled"].as_bool()),
+                (Some("bad"), Some(false)),
+                "disabled, not deleted: {kept}"
+            );
+            if url.contains("evil.test") {
+                // A deletion whose purge never ran (the command lost): the schedule job
+                // queues the purge again, and the source goes with its import log.
+                let db = s.test_db.connect().await;
+                shared::db::execute(
+                    &db,
+                    "UPDATE blocklist_sources SET enabled = false, deleted_at_ms = 1 WHERE id = $1",
+                    [bad.into()],
+                )
+                .await
+                .expect("mark deleted");
+                let (code, _) = s
+                    .send(reqwest::Method::GET, &format!("/blocklists/{bad}"), None)
+                    .await;
+                assert_eq!(code, 404, "a source being deleted is gone from the API");
+                s.eventually(
+                    "the purge queued again",
+                    Duration::from_secs(30),
+                    || async {
+                        let all = s.get("/blocklists/imports").await;
+                        let left = all["items"].as_array().is_some_and(|a| {
+                            a.iter().any(|i| i["source_id"].as_i64() == Some(bad))
+                        });
+                        (!left).then_some(())
+                    },
+                )
+                .await;
+                continue;
+            }
             let (code, cmd) = s
                 .command(
                     reqwest::Method::DELETE,
@@ -406,10 +450,17 @@ async fn blocklist_imports_apply_only_the_difference_and_refuse_what_is_not_allo
             "{cmd}"
         );
         assert_eq!(banned(&s, JAIL), canonical(["45.10.0.1".to_owned()]));
+        for path in [
+            format!("/blocklists/{id}"),
+            format!("/blocklists/{id}/imports"),
+        ] {
+            let (code, _) = s.send(reqwest::Method::GET, &path, None).await;
+            assert_eq!(code, 404, "{path}");
+        }
         let (code, _) = s
-            .send(reqwest::Method::GET, &format!("/blocklists/{id}"), None)
+            .send(reqwest::Method::DELETE, &format!("/blocklists/{id}"), None)
             .await;
-        assert_eq!(code, 404);
+        assert_eq!(code, 404, "deleted already");
         s.stop().await;
     }
 }

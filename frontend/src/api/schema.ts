@@ -1160,10 +1160,12 @@ export interface paths {
         get: operations["get_blocklist"];
         put?: never;
         post?: never;
-        /** Remove a source. One that was never imported is deleted (204); one with import
-         *     history is disabled and kept, its entries still banned (200), unless
-         *     `purge=true`: then the scheduler unbans its entries (those no other source or
-         *     manual ban holds) and forgets it with its import log (202, the command).
+        /** Delete a source. One that was never imported is deleted (204). One with import
+         *     history goes only with `purge=true`, which confirms that its import log goes too:
+         *     it is gone from the API at once, and the scheduler unbans its entries (those no
+         *     other source or manual ban holds) and forgets it (202, the command). Without it,
+         *     the source is disabled, not deleted: no more imports, its entries stay banned, and
+         *     the answer is 409 `blocklist_has_history` (so no client takes it for deleted).
          *     Role: operator. */
         delete: operations["delete_blocklist"];
         options?: never;
@@ -1796,7 +1798,7 @@ export interface components {
          * @description A stable, machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "regex_invalid" | "too_many_lines" | "log_path_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "unknown_filter" | "unknown_action" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "config_exists" | "config_in_use" | "config_not_owned" | "blocklist_exists" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused" | "regex_timeout" | "ssrf_refused" | "too_large" | "timeout" | "http_status" | "network_error";
+        ErrorCode: "bad_request" | "invalid_origin" | "invalid_state" | "invalid_sort" | "invalid_series" | "validation_failed" | "invalid_ip" | "prefix_too_broad" | "ip_not_allowed" | "too_many_ips" | "invalid_jail_name" | "invalid_wait" | "invalid_username" | "invalid_timezone" | "weak_password" | "invalid_range" | "invalid_country" | "invalid_asn" | "invalid_ip_search" | "page_too_deep" | "config_refused" | "allowlist_too_broad" | "regex_invalid" | "too_many_lines" | "log_path_refused" | "unauthorized" | "invalid_credentials" | "forbidden" | "csrf_failed" | "not_found" | "unknown_jail" | "unknown_filter" | "unknown_action" | "ip_not_seen" | "geo_not_resolved" | "method_not_allowed" | "setup_done" | "username_taken" | "last_admin" | "conflict" | "config_changed" | "config_read_only" | "allowlist_exists" | "config_exists" | "config_in_use" | "config_not_owned" | "blocklist_exists" | "blocklist_has_history" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "database_unavailable" | "service_unavailable" | "setup_required" | "not_ready" | "scheduler_unavailable" | "fail2ban_unavailable" | "fail2ban_error" | "fail2ban_client_failed" | "jail_not_started" | "interrupted" | "invalid_command" | "config_invalid" | "config_rolled_back" | "config_path_refused" | "regex_timeout" | "ssrf_refused" | "too_large" | "timeout" | "http_status" | "network_error";
         /**
          * @description Who placed an IP on the map.
          * @enum {string}
@@ -2095,7 +2097,7 @@ export interface components {
          * @description The scheduler's jobs, as the job-run table and the API name them.
          * @enum {string}
          */
-        JobName: "heartbeat" | "status_probe" | "jail_sync" | "config_sync" | "allowlist_expiry" | "log_tail" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "command_executor";
+        JobName: "heartbeat" | "status_probe" | "jail_sync" | "config_sync" | "allowlist_expiry" | "log_tail" | "ban_sync" | "archive_sync" | "geo_resolve" | "rollups" | "retention" | "blocklist_schedule" | "command_executor";
         /** JobRunView */
         JobRunView: {
             job: components["schemas"]["JobName"];
@@ -13701,17 +13703,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description It has import history: disabled and kept (its entries stay banned). Delete with
-             *     `?purge=true` to unban them and forget it. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["SourceView"];
-                };
-            };
-            /** @description `?purge=true`: the scheduler unbans its entries and forgets it (the command). */
+            /** @description `?purge=true`: the source is gone from the API at once; the scheduler unbans its
+             *     entries and forgets its import log (the command). */
             202: {
                 headers: {
                     [name: string]: unknown;

@@ -4,6 +4,7 @@
 //! already over by now also gets its `expire` event. fail2ban forgets bans after a day
 //! and at once on unban; this copy is what survives.
 
+use shared::domain::JobName;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ const BATCH: i64 = 5_000;
 const STATE_KEY: &str = "fail2ban_bans";
 
 pub fn job(every: Duration) -> Job {
-    Job::new("archive_sync", every, Duration::from_secs(60), import)
+    Job::new(JobName::ArchiveSync, every, Duration::from_secs(60), import)
 }
 
 async fn import(ctx: JobContext) -> Result<(), JobError> {

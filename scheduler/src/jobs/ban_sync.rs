@@ -3,6 +3,7 @@
 //! events, vanished pairs become `expire` (their time was up) or `unban` events, and
 //! `f2b_bans` is replaced by what fail2ban says now. One fenced transaction per run.
 
+use shared::domain::JobName;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,7 +20,12 @@ use crate::fail2ban::database::ArchivedBan;
 const EXPIRY_SLACK_MS: i64 = 2_000;
 
 pub fn job(every: Duration) -> Job {
-    Job::new("ban_sync", every, every.max(Duration::from_secs(30)), sync)
+    Job::new(
+        JobName::BanSync,
+        every,
+        every.max(Duration::from_secs(30)),
+        sync,
+    )
 }
 
 type Key = (String, String);

@@ -5,6 +5,7 @@
 //! SHA-256, and every jail with its jail-level settings and their origins. A tree that
 //! cannot be read keeps the last good snapshot and records the error.
 
+use shared::domain::JobName;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -18,7 +19,7 @@ use super::{Job, JobContext, JobError};
 use crate::config_tree::{defs, jails};
 
 pub fn job(every: Duration) -> Job {
-    Job::new("config_sync", every, Duration::from_secs(30), sync)
+    Job::new(JobName::ConfigSync, every, Duration::from_secs(30), sync)
 }
 
 /// How often the scheduler checks that it can still write `jail.d/` when nothing changed.

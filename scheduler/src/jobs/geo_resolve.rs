@@ -9,6 +9,7 @@
 //!    answers `GET /geo/{ip}` with current data; archived bans keep where the IP was
 //!    when it was banned).
 
+use shared::domain::JobName;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ const REFRESH_BATCH: u64 = 500;
 
 pub fn job(every: Duration) -> Job {
     Job::new(
-        "geo_resolve",
+        JobName::GeoResolve,
         every,
         Duration::from_secs(120),
         |ctx| async move {

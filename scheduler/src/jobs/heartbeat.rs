@@ -2,6 +2,7 @@
 //! fenced by the lease. The table is the proof that leaders never interleave: ordered by
 //! id, the tokens never go down. It also trims its own and the job-run history.
 
+use shared::domain::JobName;
 use std::time::Duration;
 
 use shared::lease::fenced_execute;
@@ -12,7 +13,7 @@ use super::{Job, JobContext, JobError};
 const KEEP_MS: i64 = 3_600_000;
 
 pub fn job(every: Duration) -> Job {
-    Job::new("heartbeat", every, Duration::from_secs(10), beat)
+    Job::new(JobName::Heartbeat, every, Duration::from_secs(10), beat)
 }
 
 async fn beat(ctx: JobContext) -> Result<(), JobError> {

@@ -2,6 +2,7 @@
 //! settings (`get <jail> …`) into `f2b_jails`. Jails that stopped keep their row with
 //! `running = false`, so the UI can offer to start them again.
 
+use shared::domain::JobName;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -60,7 +61,12 @@ pub struct ObservedJail {
 }
 
 pub fn job(every: Duration) -> Job {
-    Job::new("jail_sync", every, every.max(Duration::from_secs(20)), sync)
+    Job::new(
+        JobName::JailSync,
+        every,
+        every.max(Duration::from_secs(20)),
+        sync,
+    )
 }
 
 static IDLE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);

@@ -7,6 +7,7 @@
 //! journal or `BANGUI_FAIL2BAN_JOURNAL_DIR`. The API serves them; it never sees the file.
 //! Other targets (`SYSLOG`, `STDOUT`) are recorded as such, with no entries.
 
+use shared::domain::JobName;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use crate::fail2ban::codec::Value;
 const CHUNK: u64 = 1 << 20;
 
 pub fn job(every: Duration) -> Job {
-    Job::new("log_tail", every, Duration::from_secs(30), tail)
+    Job::new(JobName::LogTail, every, Duration::from_secs(30), tail)
 }
 
 /// The host's local time, as fail2ban writes it, in UTC epoch milliseconds.

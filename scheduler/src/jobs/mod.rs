@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use clokwerk::{AsyncScheduler, Interval};
 use sea_orm::DatabaseConnection;
 use shared::config::Config;
+use shared::domain::JobName;
 use shared::lease::{Fence, fenced_execute};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -150,14 +151,14 @@ type JobFn = Arc<dyn Fn(JobContext) -> JobFuture + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Job {
-    pub name: &'static str,
+    pub name: JobName,
     pub every: Duration,
     pub timeout: Duration,
     run: JobFn,
 }
 
 impl Job {
-    pub fn new<F, Fut>(name: &'static str, every: Duration, timeout: Duration, f: F) -> Self
+    pub fn new<F, Fut>(name: JobName, every: Duration, timeout: Duration, f: F) -> Self
     where
         F: Fn(JobContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
@@ -181,25 +182,26 @@ impl Job {
             Err(_) => Err(JobError::TimedOut(self.timeout)),
         };
         let elapsed = started.elapsed();
-        metrics::counter!("scheduler_job_runs_total", "job" => self.name).increment(1);
-        metrics::histogram!("scheduler_job_duration_seconds", "job" => self.name)
+        metrics::counter!("scheduler_job_runs_total", "job" => self.name.as_str()).increment(1);
+        metrics::histogram!("scheduler_job_duration_seconds", "job" => self.name.as_str())
             .record(elapsed.as_secs_f64());
         if let Err(e) = &result {
-            metrics::counter!("scheduler_job_failures_total", "job" => self.name).increment(1);
-            tracing::warn!(job = self.name, error = %e, "job failed");
+            metrics::counter!("scheduler_job_failures_total", "job" => self.name.as_str())
+                .increment(1);
+            tracing::warn!(job = %self.name, error = %e, "job failed");
         }
         if matches!(result, Err(JobError::Fenced | JobError::NotLeader)) {
             return;
         }
         if let Err(e) = record_run(&ctx, self.name, elapsed, result.as_ref().err()).await {
-            tracing::debug!(job = self.name, error = %e, "could not record the job run");
+            tracing::debug!(job = %self.name, error = %e, "could not record the job run");
         }
     }
 }
 
 async fn record_run(
     ctx: &JobContext,
-    job: &str,
+    job: JobName,
     elapsed: Duration,
     error: Option<&JobError>,
 ) -> Result<u64, sea_orm::DbErr> {
@@ -210,7 +212,7 @@ async fn record_run(
         "INSERT INTO scheduler_job_runs (job, holder, token, started_at_ms, finished_at_ms, ok, error) \
          SELECT $1, $2, $3, {now_ms} - $4, {now_ms}, $5, $6 WHERE {fence}",
         vec![
-            job.into(),
+            job.as_str().into(),
             ctx.fence.holder.clone().into(),
             ctx.fence.token.into(),
             elapsed_ms.into(),

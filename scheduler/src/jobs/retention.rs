@@ -6,6 +6,7 @@
 //! rows, finished commands past `BANGUI_COMMAND_RETENTION`, audit rows past the archive
 //! retention, and geo answers for IPs no longer in the archive.
 
+use shared::domain::JobName;
 use std::time::Duration;
 
 use shared::archive::{self, Grain};
@@ -18,7 +19,7 @@ pub const BATCH: i64 = 5_000;
 
 pub fn job(every: Duration) -> Job {
     Job::new(
-        "retention",
+        JobName::Retention,
         every,
         Duration::from_secs(1800),
         |ctx| async move { purge(&ctx).await.map(|_| ()) },

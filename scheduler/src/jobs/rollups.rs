@@ -9,6 +9,7 @@
 //! id up to it belongs to a finished write (the archive import's two lanes take ids at
 //! the same time and commit one after the other; see `archive_sync::write_events`).
 
+use shared::domain::JobName;
 use std::time::Duration;
 
 use shared::{archive, db};
@@ -21,7 +22,7 @@ pub const BATCH: i64 = 20_000;
 
 pub fn job(every: Duration) -> Job {
     Job::new(
-        "rollups",
+        JobName::Rollups,
         every,
         Duration::from_secs(600),
         |ctx| async move { catch_up(&ctx, BATCH).await.map(|_| ()) },

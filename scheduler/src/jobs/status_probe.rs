@@ -3,6 +3,7 @@
 //! (reachable = false, the error) and keeps the last known figures, so the API can serve
 //! the last snapshot with its age.
 
+use shared::domain::JobName;
 use std::time::Duration;
 
 use sea_orm::Value;
@@ -15,7 +16,7 @@ pub const SERVER: &str = "default";
 
 pub fn job(every: Duration) -> Job {
     Job::new(
-        "status_probe",
+        JobName::StatusProbe,
         every,
         every.max(Duration::from_secs(10)),
         probe,

@@ -157,6 +157,7 @@ vocabulary! {
         GeoResolve => "geo_resolve",
         Rollups => "rollups",
         Retention => "retention",
+        BlocklistSchedule => "blocklist_schedule",
         CommandExecutor => "command_executor",
     }
 }

@@ -31,6 +31,8 @@ pub struct SourceRow {
     pub created_by: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Set while the source is being deleted (its purge not finished).
+    pub deleted_at_ms: Option<i64>,
 }
 
 impl SourceRow {
@@ -46,15 +48,52 @@ impl SourceRow {
 }
 
 const SOURCE: &str = "SELECT id, name, url, format, csv_column, jail, schedule, enabled, etag, \
-    last_modified, content_sha256, next_run_at_ms, created_by, created_at_ms, updated_at_ms \
-    FROM blocklist_sources";
+    last_modified, content_sha256, next_run_at_ms, created_by, created_at_ms, updated_at_ms, \
+    deleted_at_ms FROM blocklist_sources";
 
+/// The sources, without those being deleted.
 pub async fn sources<C: ConnectionTrait>(db: &C) -> Result<Vec<SourceRow>, DbErr> {
-    fetch_all(db, &format!("{SOURCE} ORDER BY name, id"), []).await
+    fetch_all(
+        db,
+        &format!("{SOURCE} WHERE deleted_at_ms IS NULL ORDER BY name, id"),
+        [],
+    )
+    .await
 }
 
+/// A source, unless it is being deleted.
 pub async fn source<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<SourceRow>, DbErr> {
+    fetch_optional(
+        db,
+        &format!("{SOURCE} WHERE id = $1 AND deleted_at_ms IS NULL"),
+        [id.into()],
+    )
+    .await
+}
+
+/// A source, also one being deleted (the purge's view).
+pub async fn source_even_deleted<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<SourceRow>, DbErr> {
     fetch_optional(db, &format!("{SOURCE} WHERE id = $1"), [id.into()]).await
+}
+
+/// The sources being deleted (their purge not finished yet).
+pub async fn deleting<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    Ok(fetch_all::<Id, _>(
+        db,
+        "SELECT id FROM blocklist_sources WHERE deleted_at_ms IS NOT NULL ORDER BY id",
+        [],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect())
 }
 
 /// A source's fields as the API validated them.
@@ -180,19 +219,42 @@ pub async fn update(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removed {
     NotFound,
-    /// It had no import history: gone.
+    /// It had no import history and held no entry: gone.
     Deleted,
-    /// It has import history: disabled, kept.
-    Disabled,
+    /// It has import history and the caller did not confirm that it goes too: disabled
+    /// (no more imports, its entries stay banned), not deleted.
+    HasHistory {
+        imports: i64,
+        entries: i64,
+    },
+    /// Confirmed: hidden from now on, disabled; its entries are to be unbanned and it is
+    /// to be forgotten by a purge command.
+    Deleting,
 }
 
-/// Deletes a source without import history; one with history is disabled instead (its
-/// entries stay banned). Audited (`blocklist.delete` / `blocklist.disable`).
-pub async fn remove(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<Removed, DbErr> {
+/// Removes a source, audited (`blocklist.delete`, or `blocklist.disable`). One without
+/// import history is deleted; one with history only when `purge` confirms its history
+/// goes too: then it is marked deleted (the API no longer shows it) and the caller queues
+/// the purge. Without that confirmation it is disabled instead. A source already
+/// being deleted answers `Deleting` again when `purge` is asked (the purge is queued
+/// again), else `NotFound`.
+pub async fn remove(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    purge: bool,
+) -> Result<Removed, DbErr> {
     let txn = write_transaction(db).await?;
-    let Some(row) = source(&txn, id).await? else {
+    let Some(row) = source_even_deleted(&txn, id).await? else {
         return Ok(Removed::NotFound);
     };
+    if row.deleted_at_ms.is_some() {
+        return Ok(if purge {
+            Removed::Deleting
+        } else {
+            Removed::NotFound
+        });
+    }
     let history: Count = fetch_one(
         &txn,
         "SELECT COUNT(*) AS n FROM blocklist_imports WHERE source_id = $1",
@@ -205,16 +267,7 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<R
         [id.into()],
     )
     .await?;
-    let outcome = if history.n > 0 || held.n > 0 {
-        crate::db::execute(
-            &txn,
-            "UPDATE blocklist_sources SET enabled = false, next_run_at_ms = NULL, \
-             updated_at_ms = {now_ms} WHERE id = $1",
-            [id.into()],
-        )
-        .await?;
-        Removed::Disabled
-    } else {
+    let outcome = if history.n == 0 && held.n == 0 {
         crate::db::execute(
             &txn,
             "DELETE FROM blocklist_sources WHERE id = $1",
@@ -222,19 +275,44 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<R
         )
         .await?;
         Removed::Deleted
+    } else if purge {
+        crate::db::execute(
+            &txn,
+            "UPDATE blocklist_sources SET enabled = false, next_run_at_ms = NULL, \
+             deleted_at_ms = {now_ms}, updated_at_ms = {now_ms} WHERE id = $1",
+            [id.into()],
+        )
+        .await?;
+        Removed::Deleting
+    } else {
+        // Not confirmed: disabled, not deleted (PRODUCT.md §1.8); its entries stay banned.
+        crate::db::execute(
+            &txn,
+            "UPDATE blocklist_sources SET enabled = false, next_run_at_ms = NULL, \
+             updated_at_ms = {now_ms} WHERE id = $1",
+            [id.into()],
+        )
+        .await?;
+        Removed::HasHistory {
+            imports: history.n,
+            entries: held.n,
+        }
     };
     audit::record(
         &txn,
         actor,
         Entry {
-            action: if outcome == Removed::Deleted {
-                "blocklist.delete"
-            } else {
+            action: if matches!(outcome, Removed::HasHistory { .. }) {
                 "blocklist.disable"
+            } else {
+                "blocklist.delete"
             },
             target: Some(&row.url),
             result: "ok",
-            details: Some(serde_json::json!({ "id": id, "name": row.name, "imports": history.n })),
+            details: Some(serde_json::json!({
+                "id": id, "name": row.name, "imports": history.n, "entries": held.n,
+                "purge": outcome == Removed::Deleting,
+            })),
         },
     )
     .await?;
@@ -253,6 +331,25 @@ pub async fn forget<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbErr> {
         crate::db::execute(db, sql, [id.into()]).await?;
     }
     Ok(())
+}
+
+/// The entries an unfinished import of the source staged to ban: fail2ban may hold
+/// some of them already (a leader lost mid-import), so a purge unbans them too.
+pub async fn staged_bans<C: ConnectionTrait>(db: &C, source_id: i64) -> Result<Vec<String>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        entry: String,
+    }
+    Ok(fetch_all::<Row, _>(
+        db,
+        "SELECT s.entry FROM blocklist_staged s JOIN blocklist_imports i ON i.id = s.import_id \
+         WHERE i.source_id = $1 AND i.finished_at_ms IS NULL AND s.action = 'ban'",
+        [source_id.into()],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.entry)
+    .collect())
 }
 
 /// How many entries each source holds in fail2ban.

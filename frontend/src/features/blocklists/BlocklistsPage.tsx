@@ -287,15 +287,23 @@ function SourceForm({ source, jails, defaultJail, onDone }: { source?: Source; j
   );
 }
 
-/** Remove a source: deleted when never imported; else disabled, or purged on request. */
+/**
+ * Remove a source: one never imported is deleted; one with import history is deleted
+ * only with its entries unbanned and its import log (the API refuses otherwise), or
+ * disabled to keep both.
+ */
 function RemoveSource({ source, onDone }: { source: Source; onDone: () => void }) {
   const { notify } = useNotices();
   const [open, setOpen] = useState(false);
   const imported = source.last_import !== null && source.last_import !== undefined;
-  const disable = async () => {
+  const keep = async () => {
     setOpen(false);
     try {
-      await unwrap(api.DELETE("/blocklists/{id}", { params: { path: { id: source.id } } }));
+      if (imported) {
+        await unwrap(api.PATCH("/blocklists/{id}", { params: { path: { id: source.id } }, body: { enabled: false } }));
+      } else {
+        await unwrap(api.DELETE("/blocklists/{id}", { params: { path: { id: source.id } } }));
+      }
       notify({ id: `bl-${source.id}-rm`, intent: "success", title: imported ? `Disabled ${source.name}` : `Deleted ${source.name}` });
       afterCommand();
       onDone();
@@ -332,14 +340,16 @@ function RemoveSource({ source, onDone }: { source: Source; onDone: () => void }
             <DialogTitle>Remove {source.name}?</DialogTitle>
             <DialogContent>
               {imported
-                ? `It has been imported: its ${source.entries.toLocaleString()} entries are banned in ${source.jail}. Disable it to keep them banned and its import log, or delete it to unban them (those no other source or manual ban holds) and forget its import log.`
+                ? `It has been imported: its ${source.entries.toLocaleString()} entries are banned in ${source.jail}. Deleting it unbans them (those no other source or manual ban holds) and deletes its import log.${source.enabled ? " Disable it instead to keep both and stop importing." : ""}`
                 : "It has never been imported; it is deleted."}
             </DialogContent>
             <DialogActions>
               <Button onClick={() => setOpen(false)}>Cancel</Button>
-              <Button appearance={imported ? "secondary" : "primary"} onClick={() => void disable()}>
-                {imported ? "Disable" : "Delete"}
-              </Button>
+              {(!imported || source.enabled) && (
+                <Button appearance={imported ? "secondary" : "primary"} onClick={() => void keep()}>
+                  {imported ? "Disable" : "Delete"}
+                </Button>
+              )}
               {imported && (
                 <Button appearance="primary" onClick={() => void purge()}>
                   Delete and unban
