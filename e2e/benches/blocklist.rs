@@ -83,7 +83,10 @@ async fn main() {
             backend,
             &[
                 ("BANGUI_BLOCKLIST_ALLOW_NETS", "127.0.0.1/32"),
-                ("BANGUI_LOG", "warn,scheduler::blocklist=info"),
+                (
+                    "BANGUI_LOG",
+                    "warn,scheduler::blocklist=info,scheduler::jobs=debug",
+                ),
             ],
         )
         .await;
@@ -186,7 +189,7 @@ async fn main() {
             .scheduler
             .log_text()
             .lines()
-            .filter(|l| l.contains("blocklist"))
+            .filter(|l| l.contains("blocklist") || std::env::var_os("BENCH_ALL_LOG").is_some())
         {
             println!("    | {line}");
         }

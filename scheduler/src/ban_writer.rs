@@ -650,6 +650,23 @@ pub async fn load_current<C: ConnectionTrait>(db: &C) -> Result<Vec<CurrentBan>,
     load_current_where(db, "", Vec::new()).await
 }
 
+/// The current bans but those of the jails in `except`.
+pub async fn load_current_except<C: ConnectionTrait>(
+    db: &C,
+    except: &[String],
+) -> Result<Vec<CurrentBan>, DbErr> {
+    if except.is_empty() {
+        return load_current(db).await;
+    }
+    let marks: Vec<String> = (1..=except.len()).map(|i| format!("${i}")).collect();
+    load_current_where(
+        db,
+        &format!(" WHERE jail NOT IN ({})", marks.join(", ")),
+        except.iter().map(|j| Value::from(j.clone())).collect(),
+    )
+    .await
+}
+
 const CURRENT: &str = "SELECT jail, ip, banned_at_ms, expires_at_ms, bantime_s, bancount, origin, failures FROM f2b_bans";
 
 async fn load_current_where<C: ConnectionTrait>(

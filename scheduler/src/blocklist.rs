@@ -724,6 +724,7 @@ async fn apply(
     started: Instant,
 ) -> Result<serde_json::Value, Failure> {
     let actor = format!("blocklist:{}", source.name);
+    let importing = ctx.f2b.importing(jail.as_str());
     let (mut fail2ban_ms, mut record_ms, mut lock_wait_ms, mut chunks) = (0u64, 0u64, 0u64, 0u64);
     let applying_from_ms = started.elapsed().as_millis() as u64;
     let mut recorded_groups = 0usize;
@@ -774,6 +775,13 @@ async fn apply(
             }
         }
         drop(writer);
+    }
+    {
+        // Everything done is recorded: the ban sync need not read the jail again.
+        let _writer = ctx.f2b.snapshot_writer.lock().await;
+        if let Ok(c) = ctx.f2b.client.jail_counters(jail).await {
+            importing.settle(ctx.fence.token, (c.currently_banned, c.total_banned));
+        }
     }
     if row.added >= ROWS_PER_TXN as i64 {
         store::refresh_archive_statistics(&ctx.db).await?;
@@ -842,6 +850,7 @@ pub async fn purge(ctx: &JobContext, source_id: i64) -> Result<serde_json::Value
     let jail = JailName::parse(&source.jail)
         .map_err(|e| Refusal::new(ErrorCode::InvalidJailName, e.to_string()))?;
     let actor = format!("blocklist:{}", source.name);
+    let _importing = ctx.f2b.importing(jail.as_str());
     let mut entries = store::entries(&ctx.db, source_id).await?;
     entries.extend(store::staged_bans(&ctx.db, source_id).await?);
     entries.sort_unstable();

@@ -156,6 +156,11 @@ impl Fail2banClient {
         replies::banned_map(&self.call(&["banned"], None).await?)
     }
 
+    /// The current bans of one jail (`get <jail> banned`).
+    pub async fn banned_in(&self, jail: &JailName) -> Result<Vec<String>, ClientError> {
+        replies::string_list(&self.get(jail, "banned").await?)
+    }
+
     pub async fn get(&self, jail: &JailName, key: &str) -> Result<Value, ClientError> {
         self.call(&["get", jail.as_str(), key], None).await
     }

@@ -77,13 +77,19 @@ impl Fail2banDb {
         .await
     }
 
-    /// The latest ban of each current (ip, jail) pair, from `bips`.
-    pub async fn current(&self) -> Result<Vec<ArchivedBan>, DbErr> {
-        self.query(
+    /// The latest ban of each current (ip, jail) pair, from `bips`, but for the jails in
+    /// `except` (the ban sync did not read them from fail2ban this time).
+    pub async fn current(&self, except: &[String]) -> Result<Vec<ArchivedBan>, DbErr> {
+        let mut sql = String::from(
             "SELECT jail, ip, timeofban, bantime, bancount, CAST(data AS TEXT) AS data FROM bips",
-            vec![],
-        )
-        .await
+        );
+        if !except.is_empty() {
+            sql.push_str(" WHERE jail NOT IN (");
+            sql.push_str(&vec!["?"; except.len()].join(", "));
+            sql.push(')');
+        }
+        self.query(&sql, except.iter().map(|j| j.clone().into()).collect())
+            .await
     }
 
     async fn query(

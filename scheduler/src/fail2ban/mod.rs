@@ -9,6 +9,7 @@ pub mod database;
 pub mod replies;
 pub mod warm;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -45,7 +46,47 @@ pub struct Fail2ban {
     /// fail2ban-regex's code, warm, for the regex tester (started on its first test;
     /// `None` when warm runs are off).
     pub regex_runner: Option<warm::WarmRunner>,
+    /// Jails an import is banning into right now (`blocklist::apply`): the ban sync leaves
+    /// them alone meanwhile (the import records what it bans), so a 100 000-entry import
+    /// is not slowed by re-reading its own bans every few seconds.
+    importing: std::sync::Mutex<HashSet<String>>,
+    /// What the ban sync read last (`jobs::ban_sync`), so unchanged jails are not re-read.
+    pub ban_sync_memo: std::sync::Mutex<crate::jobs::ban_sync::Memo>,
     db: Mutex<Option<Fail2banDb>>,
+}
+
+/// Marks a jail as being imported into until dropped ([`Fail2ban::importing`]).
+pub struct Importing<'a> {
+    f2b: &'a Fail2ban,
+    jail: String,
+    /// Set by [`Importing::settle`]: (lease token, the jail's counters).
+    settled: Option<(i64, (i64, i64))>,
+}
+
+impl Importing<'_> {
+    /// The import recorded all it did; the jail now shows these (currently banned, total
+    /// banned) counters. Call it holding the snapshot lock.
+    pub fn settle(mut self, token: i64, counters: (i64, i64)) {
+        self.settled = Some((token, counters));
+    }
+}
+
+impl Drop for Importing<'_> {
+    fn drop(&mut self) {
+        lock(&self.f2b.importing).remove(&self.jail);
+        let mut memo = lock(&self.f2b.ban_sync_memo);
+        match self.settled {
+            Some((token, counters)) => memo.settled(token, &self.jail, counters),
+            // Unknown how far it went: the next sync reads the jail in full.
+            None => memo.forget(&self.jail),
+        }
+    }
+}
+
+/// A std mutex's guard; a panic elsewhere while holding it left plain data behind, still
+/// usable.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Fail2ban {
@@ -71,8 +112,25 @@ impl Fail2ban {
             defs_read: std::sync::Mutex::new(None),
             regex_tests: Arc::new(tokio::sync::Semaphore::new(2)),
             regex_runner,
+            importing: Default::default(),
+            ban_sync_memo: Default::default(),
             db: Mutex::new(None),
         }
+    }
+
+    /// Marks `jail` as being imported into while the guard lives.
+    pub fn importing(&self, jail: &str) -> Importing<'_> {
+        lock(&self.importing).insert(jail.to_owned());
+        Importing {
+            f2b: self,
+            jail: jail.to_owned(),
+            settled: None,
+        }
+    }
+
+    /// The jails being imported into now.
+    pub fn importing_jails(&self) -> HashSet<String> {
+        lock(&self.importing).clone()
     }
 
     /// fail2ban's database, opened on first use (from `BANGUI_FAIL2BAN_DB`, else from

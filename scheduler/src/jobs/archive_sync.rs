@@ -5,7 +5,7 @@
 //! and at once on unban; this copy is what survives.
 
 use shared::domain::JobName;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sea_orm::DatabaseBackend;
@@ -27,6 +27,11 @@ pub fn job(every: Duration) -> Job {
 }
 
 async fn import(ctx: JobContext) -> Result<(), JobError> {
+    if !ctx.f2b.importing_jails().is_empty() {
+        // A blocklist import records its own bans (the rows it adds to fail2ban's table
+        // are read afterwards, found recorded): waiting keeps the database for it.
+        return Ok(());
+    }
     let Some(f2b_db) = ctx.f2b.archive_db().await else {
         return Ok(());
     };
@@ -69,29 +74,42 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
     let min_ms = rows.iter().map(|r| r.time_of_ban_s).min().unwrap_or(0) * 1000;
     // Bans the sync or the executor already recorded, within a few seconds of fail2ban's
     // own (second-resolution) time. Nothing else writes them while we hold the lock.
-    let known: Vec<(String, String, i64)> = db::query_all(
+    // By (jail, ip): a blocklist import puts 100 000 bans in one window, and the batch
+    // looks each of its rows up.
+    let mut known: HashMap<(String, String), Vec<i64>> = HashMap::new();
+    for r in db::query_all(
         &ctx.db,
         "SELECT jail, ip, banned_at_ms FROM ban_events WHERE kind = 'ban' AND at_ms >= $1 AND at_ms <= $2",
         [(min_ms - 5_000).into(), (max_seen * 1000 + 5_000).into()],
     )
     .await?
-    .iter()
-    .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?, r.try_get("", "banned_at_ms")?)))
-    .collect::<Result<_, sea_orm::DbErr>>()?;
-    let current: HashSet<(String, String)> =
+    {
+        known
+            .entry((r.try_get("", "jail")?, r.try_get("", "ip")?))
+            .or_default()
+            .push(r.try_get("", "banned_at_ms")?);
+    }
+    // Only a batch with bans already over needs to know which are still current.
+    let any_over = rows
+        .iter()
+        .any(|r| r.expires_at_s().is_some_and(|e| e * 1000 <= now));
+    let current: HashSet<(String, String)> = if any_over {
         db::query_all(&ctx.db, "SELECT jail, ip FROM f2b_bans", [])
             .await?
             .iter()
             .map(|r| Ok((r.try_get("", "jail")?, r.try_get("", "ip")?)))
-            .collect::<Result<_, sea_orm::DbErr>>()?;
+            .collect::<Result<_, sea_orm::DbErr>>()?
+    } else {
+        HashSet::new()
+    };
 
     let mut events = Vec::new();
     for row in &rows {
         let ip = normalize_ip(&row.ip);
         let banned_at_ms = row.time_of_ban_s * 1000;
         let recorded = known
-            .iter()
-            .any(|(j, i, at)| *j == row.jail && *i == ip && (at - banned_at_ms).abs() <= 5_000);
+            .get(&(row.jail.clone(), ip.clone()))
+            .is_some_and(|ats| ats.iter().any(|at| (at - banned_at_ms).abs() <= 5_000));
         let origin = if row.jail == blocklist_jail {
             Origin::Blocklist
         } else if row.looks_manual() {

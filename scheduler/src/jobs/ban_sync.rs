@@ -2,18 +2,26 @@
 //! database when there is one, diffed against the last snapshot. New pairs become `ban`
 //! events, vanished pairs become `expire` (their time was up) or `unban` events, and
 //! `f2b_bans` is replaced by what fail2ban says now. One fenced transaction per run.
+//!
+//! Only the jails whose ban counters moved since the last read are read and diffed (see
+//! [`Memo`]; everything at least once a minute and on every new lease term), and a jail
+//! an import is banning into is left to the import: a blocklist jail holding 100 000
+//! bans would otherwise be read in full every few seconds.
 
 use shared::domain::JobName;
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use shared::domain::JailName;
 
 use shared::db;
 
 use super::{Job, JobContext, JobError};
 use crate::ban_writer::{
-    self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes, load_current,
+    self, BanEvent, CurrentBan, EventKind, Origin, Source, jail_bantimes, load_current_except,
     normalize_ip,
 };
+use crate::fail2ban::client::ClientError;
 use crate::fail2ban::database::ArchivedBan;
 
 /// A vanished ban whose expiry is this close is taken to have expired, not been lifted.
@@ -35,24 +43,32 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
     // and our diff would otherwise look like an unban.
     let _writer = ctx.f2b.snapshot_writer.lock().await;
     let started = std::time::Instant::now();
-    let banned = match ctx.f2b.client.banned().await {
+    let plan = match plan(&ctx).await {
+        Ok(p) => p,
+        Err(e) if e.is_unavailable() => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let banned = match read_bans(&ctx, &plan).await {
         Ok(b) => b,
         Err(e) if e.is_unavailable() => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let enrich = enrichment(&ctx).await;
+    let enrich = enrichment(&ctx, &plan.skipped).await;
     let blocklist_jail = ctx.f2b.config.blocklist_jail.as_str().to_owned();
     ctx.ensure_leading()?;
 
     let read_ms = started.elapsed().as_millis() as u64;
-    let txn = ctx.fenced_txn().await?;
-    let now = db::db_now_ms(&txn).await?;
-    let previous: HashMap<Key, CurrentBan> = load_current(&txn)
+    // Read outside the write transaction: only holders of the snapshot lock write the
+    // snapshot, and SQLite's one writer (the lease's renewal among others) need not wait
+    // while 100 000 bans are compared.
+    let now = db::db_now_ms(&ctx.db).await?;
+    // The jails skipped keep their rows as they are.
+    let previous: HashMap<Key, CurrentBan> = load_current_except(&ctx.db, &plan.skipped)
         .await?
         .into_iter()
         .map(|b| ((b.jail.clone(), b.ip.clone()), b))
         .collect();
-    let bantimes = jail_bantimes(&txn).await?;
+    let bantimes = jail_bantimes(&ctx.db).await?;
 
     let mut current: HashMap<Key, CurrentBan> = HashMap::new();
     for (jail, ips) in &banned {
@@ -142,29 +158,164 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         gone.push(key.clone());
     }
 
-    ban_writer::insert_events(&txn, &events, &ctx.geo, ban_writer::Duplicates::Skip).await?;
-    ban_writer::upsert_current(&txn, &changed, now).await?;
-    ban_writer::delete_current(&txn, &gone).await?;
-    ctx.commit(txn).await?;
+    if !(events.is_empty() && changed.is_empty() && gone.is_empty()) {
+        let txn = ctx.fenced_txn().await?;
+        ban_writer::insert_events(&txn, &events, &ctx.geo, ban_writer::Duplicates::Skip).await?;
+        ban_writer::upsert_current(&txn, &changed, now).await?;
+        ban_writer::delete_current(&txn, &gone).await?;
+        ctx.commit(txn).await?;
+    }
+    ctx.ensure_leading()?;
+    plan.remember(&ctx);
     if !events.is_empty() {
         tracing::info!(
             events = events.len(),
-            current = current.len(),
+            read = current.len(),
+            jails_read = plan.read.len(),
+            jails_skipped = plan.skipped.len(),
             read_ms,
             write_ms = (started.elapsed().as_millis() as u64).saturating_sub(read_ms),
             "ban snapshot updated"
         );
     }
-    metrics::gauge!("fail2ban_current_bans").set(current.len() as f64);
+    metrics::gauge!("fail2ban_current_bans").set(plan.banned_now() as f64);
     Ok(())
 }
 
+/// Every jail is read in full at least this often, whatever its counters say.
+const FULL_EVERY: Duration = Duration::from_secs(60);
+
+/// What the last sync read: each jail's (currently banned, total banned) counters then.
+/// A jail whose counters have not moved since holds the same bans (every ban adds to the
+/// total, every end takes from the current count), so it is not read again; a jail that
+/// changed is read once more on the next sync, because fail2ban writes a ban's database
+/// row (failures, matches) just after the ban itself.
+#[derive(Debug, Default, Clone)]
+pub struct Memo {
+    /// The lease token the memo was made under: a new term reads everything.
+    token: Option<i64>,
+    full_at: Option<Instant>,
+    seen: HashMap<String, (i64, i64)>,
+    changed: HashSet<String>,
+}
+
+impl Memo {
+    /// The jail is read in full next time.
+    pub fn forget(&mut self, jail: &str) {
+        self.seen.remove(jail);
+    }
+
+    /// An import recorded everything it did in the jail, which now shows `counters`: the
+    /// snapshot holds what fail2ban holds, so the next sync need not read it again (a
+    /// ban fail2ban made itself in that jail meanwhile is read by the next full sync).
+    pub fn settled(&mut self, token: i64, jail: &str, counters: (i64, i64)) {
+        if self.token == Some(token) {
+            self.seen.insert(jail.to_owned(), counters);
+            self.changed.remove(jail);
+        }
+    }
+}
+
+/// This sync's reading plan.
+struct Plan {
+    full: bool,
+    /// Every running jail's counters.
+    counters: HashMap<String, (i64, i64)>,
+    /// The jails to read from fail2ban and diff.
+    read: Vec<JailName>,
+    /// The jails left alone: unchanged since the last read, or being imported into.
+    skipped: Vec<String>,
+    importing: HashSet<String>,
+}
+
+async fn plan(ctx: &JobContext) -> Result<Plan, ClientError> {
+    let client = &ctx.f2b.client;
+    let jails = client.jails().await?;
+    let importing = ctx.f2b.importing_jails();
+    let memo = crate::fail2ban::lock(&ctx.f2b.ban_sync_memo).clone();
+    let full = memo.token != Some(ctx.fence.token)
+        || memo.full_at.is_none_or(|t| t.elapsed() >= FULL_EVERY);
+    let mut plan = Plan {
+        full,
+        counters: HashMap::new(),
+        read: Vec::new(),
+        skipped: Vec::new(),
+        importing,
+    };
+    for jail in jails {
+        let c = client.jail_counters(&jail).await?;
+        let counters = (c.currently_banned, c.total_banned);
+        let name = jail.as_str().to_owned();
+        let unchanged =
+            !full && memo.seen.get(&name) == Some(&counters) && !memo.changed.contains(&name);
+        if plan.importing.contains(&name) || unchanged {
+            plan.skipped.push(name.clone());
+        } else {
+            plan.read.push(jail);
+        }
+        plan.counters.insert(name, counters);
+    }
+    Ok(plan)
+}
+
+impl Plan {
+    /// How many bans fail2ban holds now, in every jail.
+    fn banned_now(&self) -> i64 {
+        self.counters.values().map(|c| c.0).sum()
+    }
+
+    /// Stores what was read, once it is in the database.
+    fn remember(&self, ctx: &JobContext) {
+        let mut memo = crate::fail2ban::lock(&ctx.f2b.ban_sync_memo);
+        if memo.token != Some(ctx.fence.token) {
+            *memo = Memo {
+                token: Some(ctx.fence.token),
+                ..Memo::default()
+            };
+        }
+        let mut changed = HashSet::new();
+        for jail in &self.read {
+            let name = jail.as_str();
+            let now = self.counters.get(name).copied();
+            if memo.seen.get(name).copied() != now {
+                changed.insert(name.to_owned());
+            }
+            if let Some(c) = now {
+                memo.seen.insert(name.to_owned(), c);
+            }
+        }
+        memo.seen
+            .retain(|j, _| self.counters.contains_key(j) && !self.importing.contains(j));
+        memo.changed = changed;
+        if self.full {
+            memo.full_at = Some(Instant::now());
+        }
+    }
+}
+
+/// The bans of the jails to read: one `banned` call when that is every jail, else one
+/// `get <jail> banned` per jail.
+async fn read_bans(
+    ctx: &JobContext,
+    plan: &Plan,
+) -> Result<Vec<(JailName, Vec<String>)>, ClientError> {
+    let client = &ctx.f2b.client;
+    if plan.skipped.is_empty() {
+        return client.banned().await;
+    }
+    let mut out = Vec::with_capacity(plan.read.len());
+    for jail in &plan.read {
+        out.push((jail.clone(), client.banned_in(jail).await?));
+    }
+    Ok(out)
+}
+
 /// fail2ban's `bips` table by (jail, ip), or nothing when its database is unavailable.
-async fn enrichment(ctx: &JobContext) -> HashMap<Key, ArchivedBan> {
+async fn enrichment(ctx: &JobContext, skipped: &[String]) -> HashMap<Key, ArchivedBan> {
     let Some(db) = ctx.f2b.archive_db().await else {
         return HashMap::new();
     };
-    match db.current().await {
+    match db.current(skipped).await {
         Ok(rows) => rows
             .into_iter()
             .map(|b| ((b.jail.clone(), normalize_ip(&b.ip)), b))

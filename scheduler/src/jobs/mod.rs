@@ -182,6 +182,7 @@ impl Job {
             Err(_) => Err(JobError::TimedOut(self.timeout)),
         };
         let elapsed = started.elapsed();
+        tracing::debug!(job = %self.name, ms = elapsed.as_millis() as u64, "job ran");
         metrics::counter!("scheduler_job_runs_total", "job" => self.name.as_str()).increment(1);
         metrics::histogram!("scheduler_job_duration_seconds", "job" => self.name.as_str())
             .record(elapsed.as_secs_f64());
