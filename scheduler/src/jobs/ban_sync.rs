@@ -200,6 +200,12 @@ pub struct Memo {
 }
 
 impl Memo {
+    /// Whether the snapshot still holds the jail's bans: its counters are those read
+    /// last, and that read found nothing changed.
+    fn holds(&self, jail: &str, counters: (i64, i64)) -> bool {
+        self.seen.get(jail) == Some(&counters) && !self.changed.contains(jail)
+    }
+
     /// The jail is read in full next time.
     pub fn forget(&mut self, jail: &str) {
         self.seen.remove(jail);
@@ -246,9 +252,7 @@ async fn plan(ctx: &JobContext) -> Result<Plan, ClientError> {
         let c = client.jail_counters(&jail).await?;
         let counters = (c.currently_banned, c.total_banned);
         let name = jail.as_str().to_owned();
-        let unchanged =
-            !full && memo.seen.get(&name) == Some(&counters) && !memo.changed.contains(&name);
-        if plan.importing.contains(&name) || unchanged {
+        if plan.importing.contains(&name) || (!full && memo.holds(&name, counters)) {
             plan.skipped.push(name.clone());
         } else {
             plan.read.push(jail);
@@ -389,6 +393,34 @@ mod tests {
 
     fn key(j: &str, ip: &str) -> Key {
         (j.into(), ip.into())
+    }
+
+    #[test]
+    fn a_jail_is_read_again_only_when_its_counters_move() {
+        let mut memo = Memo {
+            token: Some(7),
+            ..Memo::default()
+        };
+        assert!(!memo.holds("sshd", (0, 0)), "never read");
+        memo.seen.insert("sshd".into(), (2, 5));
+        memo.changed.insert("sshd".into());
+        assert!(
+            !memo.holds("sshd", (2, 5)),
+            "changed at the last read: once more"
+        );
+        memo.changed.clear();
+        assert!(memo.holds("sshd", (2, 5)));
+        assert!(!memo.holds("sshd", (1, 5)), "a ban ended");
+        assert!(!memo.holds("sshd", (2, 6)), "one ended, one began");
+        memo.settled(8, "sshd", (9, 9));
+        assert!(
+            memo.holds("sshd", (2, 5)),
+            "settled under another term: ignored"
+        );
+        memo.settled(7, "sshd", (9, 9));
+        assert!(memo.holds("sshd", (9, 9)), "an import settled it");
+        memo.forget("sshd");
+        assert!(!memo.holds("sshd", (9, 9)));
     }
 
     #[test]
