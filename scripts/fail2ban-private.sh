@@ -6,7 +6,11 @@
 #   scripts/fail2ban-private.sh stop DIR       # stop it
 #   scripts/fail2ban-private.sh attack DIR     # write failed logins from test networks, forever
 #
-# F2B_STOCK_TREE=1 starts it on a full copy of Debian's /etc/fail2ban instead.
+# F2B_STOCK_TREE=1 starts it on a full copy of the stock tree instead.
+# F2B_VERSION=0.11.2|1.0.2|1.1.0 picks the fail2ban (default: Debian's package, 1.0.2):
+# another version runs through fail2ban-at (FAIL2BAN_AT, default
+# ../shared/fail2ban/versions/fail2ban-at beside the project) on that version's own stock
+# tree (filters, actions, jail.conf); DIR/bin/fail2ban-client runs its client.
 # Jails: sshd (stock sshd filter on DIR/auth.log), web-auth (DIR/web.log, lines
 # "<epoch> failure from <ip>"), bulk (same format, no action: fast bulk bans) and
 # blocklist-import (no action; filled by BanGUI's blocklist imports).
@@ -16,21 +20,48 @@ T=${2:?usage: fail2ban-private.sh start|stop|attack DIR}
 mkdir -p "$T"
 T=$(cd "$T" && pwd)
 
+version=${F2B_VERSION:-1.0.2}
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$version" = 1.0.2 ]; then
+  server=(fail2ban-server); client=(fail2ban-client); stock=/etc/fail2ban
+else
+  at=${FAIL2BAN_AT:-$here/../../shared/fail2ban/versions/fail2ban-at}
+  [ -x "$at" ] || { echo "fail2ban $version needs fail2ban-at (FAIL2BAN_AT): $at not found" >&2; exit 1; }
+  server=("$at" "$version" fail2ban-server); client=("$at" "$version" fail2ban-client)
+  stock=${FAIL2BAN_AT_CACHE:-$HOME/.cache/fail2ban-at}/fail2ban-$version/config
+fi
+
 start() {
   command -v fail2ban-server >/dev/null || { echo "fail2ban is not installed (apt-get install fail2ban)" >&2; exit 1; }
-  mkdir -p "$T/conf"
+  mkdir -p "$T/conf" "$T/bin"
+  # The client of this version, as one program (BANGUI_FAIL2BAN_CLIENT). It brings the
+  # HOME and PATH fail2ban-at finds its Python with: the scheduler runs it with its own.
+  {
+    echo '#!/bin/bash'
+    printf 'export HOME=%q PATH=%q"${PATH:+:$PATH}"\n' "$HOME" "$PATH"
+    # 0.11.2's client starts the server as `python3 fail2ban-server`: under pyenv, that
+    # python3 must be the one fail2ban-at picked (0.11.2 does not run on 3.10+).
+    if [ "$version" = 0.11.2 ] && command -v pyenv >/dev/null; then
+      pv=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(9|8|7)\.' | tail -1 || true)
+      [ -n "$pv" ] && printf 'export PYENV_VERSION=%q\n' "$pv"
+    fi
+    printf 'exec %s "$@"\n' "$(printf '%q ' "${client[@]}")"
+  } > "$T/bin/fail2ban-client"
+  chmod +x "$T/bin/fail2ban-client"
+  # fail2ban-at unpacks the version's sources on first use.
+  "${client[@]}" --version >"$T/version.out" 2>&1 || { cat "$T/version.out" >&2; exit 1; }
   # F2B_STOCK_TREE=1: a full copy of Debian's /etc/fail2ban (every stock jail, filter and
   # action, files BanGUI may write), our jails and settings in jail.local over it.
   # Otherwise a small tree of our own with copies of Debian's filters and actions.
   jails_file="$T/conf/jail.conf"
   if [ "${F2B_STOCK_TREE:-0}" = 1 ]; then
-    [ -f "$T/conf/jail.conf" ] || cp -r /etc/fail2ban/. "$T/conf/"
+    [ -f "$T/conf/jail.conf" ] || cp -r "$stock/." "$T/conf/"
     jails_file="$T/conf/jail.local"
   else
     # Copies, not links: BanGUI writes filters and actions only inside the tree.
     for d in action.d filter.d; do
       [ -L "$T/conf/$d" ] && rm "$T/conf/$d"
-      [ -d "$T/conf/$d" ] || cp -r "/etc/fail2ban/$d" "$T/conf/$d"
+      [ -d "$T/conf/$d" ] || cp -r "$stock/$d" "$T/conf/$d"
     done
   fi
   cat > "$T/conf/fail2ban.conf" <<CONF
@@ -84,13 +115,15 @@ action      =
 bantime     = 1d
 CONF
   touch "$T/auth.log" "$T/web.log" "$T/bulk.log" "$T/blocklist.log"
-  if [ -S "$T/f2b.sock" ] && fail2ban-client -s "$T/f2b.sock" ping >/dev/null 2>&1; then
+  if [ -S "$T/f2b.sock" ] && "${client[@]}" -s "$T/f2b.sock" ping >/dev/null 2>&1; then
     echo "$T: already running"; return 0
   fi
-  fail2ban-server -f -x -c "$T/conf" -s "$T/f2b.sock" -p "$T/f2b.pid" start >"$T/server.out" 2>&1 &
+  # Run from DIR: a relative path fail2ban takes for a file (0.11 on a Python without
+  # the systemd module reads the SYSTEMD-JOURNAL log target as one) lands there.
+  (cd "$T" && exec "${server[@]}" -f -x -c "$T/conf" -s "$T/f2b.sock" -p "$T/f2b.pid" start) >"$T/server.out" 2>&1 &
   echo $! > "$T/server.bgpid"
   for _ in $(seq 1 100); do
-    fail2ban-client -s "$T/f2b.sock" ping >/dev/null 2>&1 && { echo "$T/f2b.sock"; return 0; }
+    "${client[@]}" -s "$T/f2b.sock" ping >/dev/null 2>&1 && { echo "$T/f2b.sock"; return 0; }
     sleep 0.1
   done
   echo "fail2ban-server did not start; see $T/server.out and $T/fail2ban.log" >&2
@@ -99,7 +132,7 @@ CONF
 }
 
 stop() {
-  fail2ban-client -s "$T/f2b.sock" stop >/dev/null 2>&1 || true
+  "${client[@]}" -s "$T/f2b.sock" stop >/dev/null 2>&1 || true
   if [ -f "$T/server.bgpid" ]; then
     pid=$(cat "$T/server.bgpid")
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -98,6 +98,26 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "tests on: $BANGUI_TEST_BACKENDS"
 cargo test --workspace --locked
 
+# The fail2ban version matrix (Docs/fail2ban.md, Versions): the fail2ban end-to-end tests
+# again against 0.11.2 (Debian 11, Ubuntu 22.04) and 1.1.0 (Debian 13), each on its own
+# stock tree, on SQLite (the rest above ran against Debian 12's 1.0.2). The other versions
+# run through fail2ban-at (FAIL2BAN_AT; beside the project on the team's machines).
+export FAIL2BAN_AT=${FAIL2BAN_AT:-$PWD/../shared/fail2ban/versions/fail2ban-at}
+if [ -x "$FAIL2BAN_AT" ]; then
+  for version in ${BANGUI_TEST_F2B_VERSIONS-0.11.2 1.1.0}; do
+    log "fail2ban $version: end-to-end tests on sqlite"
+    BANGUI_TEST_BACKENDS=sqlite BANGUI_TEST_F2B_VERSION=$version \
+      cargo test --locked -p e2e --test it -- fail2ban_e2e:: versions:: config_tree:: \
+        config_write:: config_defs:: config_def_writes:: server_config:: fail2ban_log:: \
+        allowlist:: blocklists::
+  done
+elif [ "${CI:-}" = true ]; then
+  echo "fail2ban-at not found at $FAIL2BAN_AT: the version matrix cannot run" >&2
+  exit 1
+else
+  log "fail2ban-at not found at $FAIL2BAN_AT: skipping the 0.11.2 and 1.1.0 runs"
+fi
+
 # The browser end-to-end tests: Debian's chromium against the api, the scheduler (the
 # binaries cargo test just built) and a private fail2ban, once per database.
 export BANGUI_BIN_DIR=${CARGO_TARGET_DIR:-$PWD/target}/debug

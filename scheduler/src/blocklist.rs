@@ -124,7 +124,9 @@ impl From<sea_orm::DbErr> for Failure {
 }
 
 fn client_failure(e: crate::fail2ban::client::ClientError) -> Failure {
-    if e.is_unavailable() {
+    if matches!(e, crate::fail2ban::client::ClientError::Unsupported(_)) {
+        Failure::Refused(Refusal::new(ErrorCode::Fail2banUnsupported, e.to_string()))
+    } else if e.is_unavailable() {
         Failure::Retry(e.to_string())
     } else if e.is_unknown_jail() {
         Failure::Refused(Refusal::new(ErrorCode::UnknownJail, e.to_string()))

@@ -95,6 +95,7 @@ vocabulary! {
         // How a command failed (the command's `error_code`).
         SchedulerUnavailable => "scheduler_unavailable",
         Fail2banUnavailable => "fail2ban_unavailable",
+        Fail2banUnsupported => "fail2ban_unsupported",
         Fail2banError => "fail2ban_error",
         Fail2banClientFailed => "fail2ban_client_failed",
         JailNotStarted => "jail_not_started",
@@ -155,7 +156,7 @@ impl ErrorCode {
             | ConfigInvalid | ConfigRolledBack | ConfigPathRefused | RegexTimeout => 500,
             TooLarge | Timeout | HttpStatus | NetworkError => 502,
             DatabaseUnavailable | ServiceUnavailable | SetupRequired | NotReady
-            | SchedulerUnavailable | Fail2banUnavailable => 503,
+            | SchedulerUnavailable | Fail2banUnavailable | Fail2banUnsupported => 503,
         }
     }
 }

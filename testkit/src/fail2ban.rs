@@ -6,10 +6,22 @@ use std::path::PathBuf;
 /// A private fail2ban-server started by `scripts/fail2ban-private.sh` in a temporary
 /// folder (PROTOCOL.md §5): jails `sshd`, `web-auth`, `bulk` and `blocklist-import`,
 /// dummy or no action, its own socket and database. Stopped on drop.
+///
+/// `BANGUI_TEST_F2B_VERSION` (0.11.2, 1.0.2, 1.1.0) picks the fail2ban: Debian's package
+/// (1.0.2) by default, another through `fail2ban-at` on that version's own stock tree.
 pub struct PrivateFail2ban {
     pub dir: PathBuf,
-    /// On a full copy of Debian's `/etc/fail2ban` (`F2B_STOCK_TREE=1`).
+    /// On a full copy of the stock tree (`F2B_STOCK_TREE=1`).
     stock: bool,
+    /// Another version than Debian's package.
+    version: Option<String>,
+}
+
+/// The fail2ban version the tests run against, when not Debian's package.
+pub fn test_version() -> Option<String> {
+    std::env::var("BANGUI_TEST_F2B_VERSION")
+        .ok()
+        .filter(|v| !v.is_empty() && v != "1.0.2")
 }
 
 impl PrivateFail2ban {
@@ -33,9 +45,18 @@ impl PrivateFail2ban {
             std::process::id(),
             rand::random::<u32>()
         ));
-        let me = Self { dir, stock };
+        let me = Self {
+            dir,
+            stock,
+            version: test_version(),
+        };
         me.run("start");
         me
+    }
+
+    /// The fail2ban version this server runs (`None`: Debian's package).
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     fn run(&self, verb: &str) {
@@ -43,6 +64,7 @@ impl PrivateFail2ban {
             .arg(verb)
             .arg(&self.dir)
             .env("F2B_STOCK_TREE", if self.stock { "1" } else { "0" })
+            .env("F2B_VERSION", self.version.as_deref().unwrap_or("1.0.2"))
             .output()
             .expect("run fail2ban-private.sh");
         assert!(
@@ -91,9 +113,14 @@ impl PrivateFail2ban {
         }
     }
 
+    /// This server's version's `fail2ban-client`, as one program.
+    pub fn client_program(&self) -> PathBuf {
+        self.dir.join("bin/fail2ban-client")
+    }
+
     /// Runs `fail2ban-client` against this server and returns its stdout.
     pub fn client(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("fail2ban-client")
+        let out = std::process::Command::new(self.client_program())
             .arg("-s")
             .arg(self.socket())
             .args(args)
@@ -116,6 +143,7 @@ impl Drop for PrivateFail2ban {
         let _ = std::process::Command::new(Self::script())
             .arg("stop")
             .arg(&self.dir)
+            .env("F2B_VERSION", self.version.as_deref().unwrap_or("1.0.2"))
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -136,6 +164,13 @@ pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
         ("BANGUI_FAIL2BAN_TIMEOUT", "5s".into()),
     ]
     .into_iter()
+    // Another version's client is a wrapper (run cold); Debian's stays warm.
+    .chain(f2b.version().map(|_| {
+        (
+            "BANGUI_FAIL2BAN_CLIENT",
+            f2b.client_program().display().to_string(),
+        )
+    }))
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
 }

@@ -37,7 +37,7 @@ async fn filters_and_actions_are_read_as_fail2ban_reads_them() {
                 (names(&list).len() >= 80).then_some(list)
             })
             .await;
-        let stock = std::fs::read_dir("/etc/fail2ban/filter.d")
+        let stock = std::fs::read_dir(conf.join("filter.d"))
             .expect("filter.d")
             .filter_map(|e| {
                 e.ok()?
@@ -111,11 +111,21 @@ async fn filters_and_actions_are_read_as_fail2ban_reads_them() {
         assert_eq!(f["local"]["exists"], false);
 
         let a = s.get("/config/actions/iptables-multiport").await;
+        // The file this version's tree includes first: `iptables.conf` from 1.0,
+        // `iptables-common.conf` in 0.11.
+        let stock_text = std::fs::read_to_string(conf.join("action.d/iptables-multiport.conf"))
+            .expect("iptables-multiport.conf");
+        let before = stock_text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("before"))
+            .and_then(|rest| rest.trim().strip_prefix('='))
+            .map(str::trim)
+            .expect("a before include");
         assert!(
             a["includes"]["before"]
                 .as_array()
-                .is_some_and(|b| b.iter().any(|i| i == "iptables.conf")),
-            "{a}"
+                .is_some_and(|b| b.iter().any(|i| i == before)),
+            "{before}: {a}"
         );
         assert!(
             a["definition"]["actionban"]["raw"]

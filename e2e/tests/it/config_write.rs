@@ -572,7 +572,7 @@ async fn fail2ban_stopping_after_a_change_rolls_it_back_and_raises_an_alert() {
         assert!(!conf.join("jail.d/nginx-http-auth.local").exists());
         // fail2ban is back, as it was before the change.
         s.eventually("fail2ban is back", Duration::from_secs(30), || async {
-            let up = std::process::Command::new("fail2ban-client")
+            let up = std::process::Command::new(s.f2b.client_program())
                 .arg("-s")
                 .arg(s.f2b.socket())
                 .arg("ping")

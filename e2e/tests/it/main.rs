@@ -14,3 +14,4 @@ mod history;
 mod regex_test;
 mod rehearsal;
 mod server_config;
+mod versions;

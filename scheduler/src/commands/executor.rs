@@ -237,6 +237,13 @@ async fn expire_stale(ctx: &JobContext) -> Result<(), DbErr> {
 
 /// `connection_age`: how long the client's connection had been open when the error came.
 fn client_failure(e: ClientError, connection_age: Option<Duration>) -> Outcome {
+    if matches!(e, ClientError::Unsupported(_)) {
+        // Waiting will not help: the server has to be upgraded.
+        return Outcome::Failed {
+            code: ErrorCode::Fail2banUnsupported,
+            message: e.to_string(),
+        };
+    }
     if e.is_unavailable() {
         return Outcome::Retry(e.to_string());
     }

@@ -43,6 +43,24 @@ pub enum ClientError {
     Unexpected(String),
     #[error("the fail2ban client has stopped")]
     Closed,
+    #[error(
+        "fail2ban {0} is not supported: BanGUI needs fail2ban 0.11 or newer (tested with 0.11.2, 1.0.2 and 1.1.0)"
+    )]
+    Unsupported(String),
+}
+
+/// The oldest fail2ban BanGUI talks to: 0.11 brought `get <jail> banip --with-time`, the
+/// `bips` table (database version 4) and the ban-time increment BanGUI reads.
+pub const OLDEST_SUPPORTED: (u32, u32) = (0, 11);
+
+/// Whether BanGUI supports this fail2ban version (`0.11.2`, `1.1.0.dev1`, …). A version
+/// string that does not start with two numbers is not refused (a build of its own).
+pub fn supported_version(version: &str) -> bool {
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= OLDEST_SUPPORTED,
+        _ => true,
+    }
 }
 
 impl ClientError {
@@ -54,6 +72,8 @@ impl ClientError {
                 | ClientError::Timeout(_)
                 | ClientError::Io(_)
                 | ClientError::Closed
+                // Not usable until it is upgraded: jobs wait, the status says why.
+                | ClientError::Unsupported(_)
         )
     }
 
@@ -280,6 +300,8 @@ struct Actor {
     connected_at: ConnectedAt,
     backoff: Duration,
     next_connect: Instant,
+    /// What the server on the current connection said its version is, once asked.
+    version: Option<String>,
 }
 
 impl Actor {
@@ -290,6 +312,7 @@ impl Actor {
             connected_at,
             backoff: BACKOFF_START,
             next_connect: Instant::now(),
+            version: None,
         }
     }
 
@@ -297,7 +320,33 @@ impl Actor {
         if let Ok(mut at) = self.connected_at.lock() {
             *at = stream.as_ref().map(|_| Instant::now());
         }
+        // A new connection may be a new server (an upgrade): asked again.
+        self.version = None;
         self.stream = stream;
+    }
+
+    /// Asks a newly connected server its version once; a version BanGUI does not support
+    /// refuses every command on that connection.
+    async fn check_version(&mut self, timeout: Duration) -> Result<(), ClientError> {
+        self.connect().await?;
+        if self.version.is_none() {
+            let body = self
+                .exchange(&codec::encode_request(&["version".to_owned()])?, timeout)
+                .await?;
+            let version = match codec::decode_reply(&body)? {
+                Reply::Ok(Value::Str(v)) => v,
+                // An answer of another shape is left to the commands to trip over.
+                _ => String::new(),
+            };
+            if !supported_version(&version) {
+                tracing::warn!(socket = %self.socket.display(), version, "fail2ban's version is not supported");
+            }
+            self.version = Some(version);
+        }
+        match &self.version {
+            Some(v) if !supported_version(v) => Err(ClientError::Unsupported(v.clone())),
+            _ => Ok(()),
+        }
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
@@ -316,12 +365,18 @@ impl Actor {
         let request = codec::encode_request(args)?;
         let started = Instant::now();
         let reused = self.stream.is_some();
+        if !reused {
+            self.check_version(timeout).await?;
+        } else if let Some(v) = self.version.as_ref().filter(|v| !supported_version(v)) {
+            return Err(ClientError::Unsupported(v.clone()));
+        }
         let first = self.exchange(&request, timeout).await;
         let body = match first {
             // A connection kept from before a fail2ban restart fails on first use; one
             // fresh attempt is safe because every command we send is idempotent.
             Err(ClientError::Io(_)) if reused => {
                 let left = timeout.saturating_sub(started.elapsed());
+                self.check_version(left).await?;
                 self.exchange(&request, left).await?
             }
             other => other?,
@@ -426,5 +481,87 @@ async fn read_reply(stream: &mut UnixStream) -> Result<Vec<u8>, ClientError> {
         if buf.len() > MAX_REPLY_BYTES + END_COMMAND.len() {
             return Err(ClientError::Decode(DecodeError::TooLarge));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_before_0_11_are_refused() {
+        for v in [
+            "0.11.2",
+            "1.0.2",
+            "1.1.0",
+            "1.1.1.dev1",
+            "2.0",
+            "custom-build",
+            "",
+        ] {
+            assert!(supported_version(v), "{v}");
+        }
+        for v in ["0.10.6", "0.9.7", "0.8.14"] {
+            assert!(!supported_version(v), "{v}");
+        }
+    }
+
+    /// A server answering `version` with 0.10.6 (fail2ban's own pickle bytes for
+    /// `(0, '0.10.6')`): every command is refused with the reason, none reaches it.
+    #[tokio::test]
+    async fn an_unsupported_server_is_told_apart_and_not_commanded() {
+        let dir = std::env::temp_dir().join(format!("bangui-old-f2b-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let socket = dir.join("f2b.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let heard = seen.clone();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = conn.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    return;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(end) = buf
+                    .windows(END_COMMAND.len())
+                    .position(|w| w == END_COMMAND)
+                {
+                    let request: Vec<u8> = buf.drain(..end + END_COMMAND.len()).collect();
+                    heard
+                        .lock()
+                        .expect("lock")
+                        .push(String::from_utf8_lossy(&request).into_owned());
+                    let mut reply =
+                        b"\x80\x05\x95\x0e\x00\x00\x00\x00\x00\x00\x00K\x00\x8c\x060.10.6\x94\x86\x94."
+                            .to_vec();
+                    reply.extend_from_slice(END_COMMAND);
+                    conn.write_all(&reply).await.expect("reply");
+                }
+            }
+        });
+        let client = Fail2banClient::spawn(&socket, Duration::from_secs(2));
+        let err = client.ping().await.expect_err("refused");
+        assert_eq!(err, ClientError::Unsupported("0.10.6".into()));
+        assert!(err.is_unavailable());
+        assert!(err.to_string().contains("0.11 or newer"), "{err}");
+        let jail = JailName::parse("sshd").expect("jail");
+        let ip = IpOrNet::parse("192.0.2.1").expect("ip");
+        assert!(matches!(
+            client.ban(&jail, &[ip]).await,
+            Err(ClientError::Unsupported(_))
+        ));
+        let requests = seen.lock().expect("lock").clone();
+        assert_eq!(
+            requests.len(),
+            1,
+            "only the version was asked: {requests:?}"
+        );
+        assert!(requests[0].contains("version"), "{requests:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

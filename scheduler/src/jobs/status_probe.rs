@@ -124,7 +124,10 @@ async fn probe(ctx: JobContext) -> Result<(), JobError> {
     if written == 0 {
         return Err(JobError::Fenced);
     }
-    if observed.as_ref().is_err_and(ClientError::is_unavailable) {
+    if observed
+        .as_ref()
+        .is_err_and(|e| e.is_unavailable() && !matches!(e, ClientError::Unsupported(_)))
+    {
         // fail2ban gone just after a configuration change: that change is rolled back.
         if let Err(e) = crate::config_write::after_outage(&ctx).await {
             tracing::warn!(error = %e.message, "could not roll back the change fail2ban stopped after");
