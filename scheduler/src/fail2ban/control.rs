@@ -157,40 +157,22 @@ impl ClientProgram {
     }
 
     async fn run_cold(&self, config_dir: &Path, verb: &[&str]) -> Result<String, ControlError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(self.args(config_dir, verb))
+            .kill_on_drop(true)
+            .stdin(Stdio::null());
         let program = self.program.display().to_string();
-        let spawn_error = |e: std::io::Error| ControlError::Spawn {
-            program: program.clone(),
-            error: e.to_string(),
-        };
-        // The output goes to a file, not a pipe: the server that `start` and `restart`
-        // launch keeps the descriptors it inherited on fail2ban 0.11 (1.0 closes them),
-        // so reading a pipe to its end would wait for the server to stop.
-        let path = std::env::temp_dir().join(format!(
-            "bangui-f2b-client-{}-{:016x}.out",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let file = std::fs::File::create(&path).map_err(spawn_error)?;
-        let result = async {
-            let mut cmd = Command::new(&self.program);
-            cmd.args(self.args(config_dir, verb))
-                .kill_on_drop(true)
-                .stdin(Stdio::null())
-                .stdout(file.try_clone().map_err(spawn_error)?)
-                .stderr(file);
-            let status = tokio::time::timeout(self.timeout, cmd.status())
-                .await
-                .map_err(|_| ControlError::Timeout(self.timeout))?
-                .map_err(spawn_error)?;
-            let output = tokio::fs::read(&path).await.unwrap_or_default();
-            finish(
-                status.code().unwrap_or(-1),
-                &String::from_utf8_lossy(&output),
-            )
-        }
-        .await;
-        let _ = std::fs::remove_file(&path);
-        result
+        let child = cmd.output();
+        let out = tokio::time::timeout(self.timeout, child)
+            .await
+            .map_err(|_| ControlError::Timeout(self.timeout))?
+            .map_err(|e| ControlError::Spawn {
+                program,
+                error: e.to_string(),
+            })?;
+        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+        output.push_str(&String::from_utf8_lossy(&out.stderr));
+        finish(out.status.code().unwrap_or(-1), &output)
     }
 }
 
