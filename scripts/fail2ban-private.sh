@@ -26,6 +26,7 @@ if [ "$version" = 1.0.2 ]; then
   server=(fail2ban-server); client=(fail2ban-client); stock=/etc/fail2ban
 else
   at=${FAIL2BAN_AT:-$here/../../shared/fail2ban/versions/fail2ban-at}
+  [ -x "$at" ] || at=/work/shared/fail2ban/versions/fail2ban-at
   [ -x "$at" ] || { echo "fail2ban $version needs fail2ban-at (FAIL2BAN_AT): $at not found" >&2; exit 1; }
   server=("$at" "$version" fail2ban-server); client=("$at" "$version" fail2ban-client)
   stock=${FAIL2BAN_AT_CACHE:-$HOME/.cache/fail2ban-at}/fail2ban-$version/config
