@@ -49,6 +49,28 @@ start() {
     printf 'exec %s "$@"\n' "$(printf '%q ' "${client[@]}")"
   } > "$T/bin/fail2ban-client"
   chmod +x "$T/bin/fail2ban-client"
+  # The Python this version runs on, with its fail2ban package importable (the tests'
+  # oracles import fail2ban's own readers with it).
+  if [ "$version" = 1.0.2 ]; then
+    py=$(sed -n '1s/^#! *//p' "$(command -v fail2ban-client)")
+    printf '#!/bin/sh\nexec %s "$@"\n' "$py" > "$T/bin/python"
+  else
+    py=/usr/bin/python3
+    if [ "$version" = 0.11.2 ]; then
+      py=$(command -v python3.9 || true)
+      if command -v pyenv >/dev/null; then
+        pv=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(9|8|7)\.' | tail -1 || true)
+        [ -n "$pv" ] && py=$(PYENV_VERSION=$pv pyenv which python3)
+      fi
+    fi
+    src=${FAIL2BAN_AT_CACHE:-$HOME/.cache/fail2ban-at}/fail2ban-$version
+    printf '#!/bin/sh\nPYTHONPATH=%q exec %q "$@"\n' "$src" "$py" > "$T/bin/python"
+    # Its fail2ban-regex, run by that Python (BANGUI_FAIL2BAN_REGEX: the regex tester
+    # runs the code of the program it is given, with the program's #! interpreter).
+    { echo "#!$T/bin/python"; tail -n +2 "$src/bin/fail2ban-regex"; } > "$T/bin/fail2ban-regex"
+    chmod +x "$T/bin/fail2ban-regex"
+  fi
+  chmod +x "$T/bin/python"
   # fail2ban-at unpacks the version's sources on first use.
   "${client[@]}" --version >"$T/version.out" 2>&1 || { cat "$T/version.out" >&2; exit 1; }
   # F2B_STOCK_TREE=1: a full copy of Debian's /etc/fail2ban (every stock jail, filter and

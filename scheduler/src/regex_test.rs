@@ -83,7 +83,14 @@ pub async fn run(ctx: &JobContext, test: &RegexTest) -> Result<serde_json::Value
             let allow = config.log_allow_dirs.clone();
             let path = path.clone();
             let max = *max_lines as usize;
-            tokio::task::spawn_blocking(move || read_log(&path, &logpaths, &allow, max))
+            // fail2ban-regex 0.11 reads a last line no line break ends; 1.0 and later
+            // take it for a line still being written, as the server does.
+            let unfinished = ctx
+                .f2b
+                .client
+                .server_version()
+                .is_some_and(|v| v.starts_with("0."));
+            tokio::task::spawn_blocking(move || read_log(&path, &logpaths, &allow, max, unfinished))
                 .await
                 .map_err(|e| refusal(ErrorCode::Internal, e.to_string()))??
         }
@@ -357,6 +364,7 @@ fn read_log(
     logpaths: &[String],
     allow_dirs: &[PathBuf],
     max_lines: usize,
+    unfinished: bool,
 ) -> Result<Vec<String>, Refusal> {
     let refused = || {
         refusal(
@@ -422,21 +430,26 @@ fn read_log(
             file.take(rt::MAX_BYTES as u64).read_to_end(&mut bytes)?;
             Ok(bytes)
         })
-        .map(|bytes| tail_lines(&bytes, start > 0, max_lines))
+        .map(|bytes| tail_lines(&bytes, start > 0, max_lines, unfinished))
         .map_err(|e| refusal(ErrorCode::LogPathRefused, format!("{given}: {e}")))
 }
 
 /// The last `max` complete lines of `bytes`: the first dropped when the read began inside
 /// it, the last when no line break ends it yet (a line still being written, which
-/// fail2ban does not read either).
-fn tail_lines(bytes: &[u8], cut: bool, max: usize) -> Vec<String> {
+/// fail2ban 1.0 and later do not read either) unless `unfinished` keeps it (0.11 does).
+fn tail_lines(bytes: &[u8], cut: bool, max: usize, unfinished: bool) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let mut lines: Vec<&str> = text.split('\n').collect();
     if cut && !lines.is_empty() {
         lines.remove(0);
     }
     // The piece after the last line break: empty, or a line not finished yet.
-    lines.pop();
+    if lines
+        .pop()
+        .is_some_and(|last| unfinished && !last.is_empty())
+    {
+        lines.push(text.rsplit('\n').next().unwrap_or_default());
+    }
     let skip = lines.len().saturating_sub(max);
     lines[skip..]
         .iter()
@@ -450,10 +463,20 @@ mod tests {
 
     #[test]
     fn the_tail_keeps_whole_lines_only() {
-        assert_eq!(tail_lines(b"a\nb\nc\n", false, 2), ["b", "c"]);
-        assert_eq!(tail_lines(b"rtial\nb\nc\n", true, 10), ["b", "c"]);
-        assert_eq!(tail_lines(b"a\nb\nunfinished", false, 10), ["a", "b"]);
-        assert_eq!(tail_lines(b"a\r\n", false, 10), ["a"]);
-        assert!(tail_lines(b"", false, 10).is_empty());
+        assert_eq!(tail_lines(b"a\nb\nc\n", false, 2, false), ["b", "c"]);
+        assert_eq!(tail_lines(b"rtial\nb\nc\n", true, 10, false), ["b", "c"]);
+        assert_eq!(
+            tail_lines(b"a\nb\nunfinished", false, 10, false),
+            ["a", "b"]
+        );
+        assert_eq!(tail_lines(b"a\r\n", false, 10, false), ["a"]);
+        assert!(tail_lines(b"", false, 10, false).is_empty());
+        // fail2ban 0.11 reads the last line without a line break.
+        assert_eq!(
+            tail_lines(b"a\nb\nunfinished", false, 10, true),
+            ["a", "b", "unfinished"]
+        );
+        assert_eq!(tail_lines(b"a\nb\n", false, 10, true), ["a", "b"]);
+        assert_eq!(tail_lines(b"a\nb\nlast", false, 2, true), ["b", "last"]);
     }
 }

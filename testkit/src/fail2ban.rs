@@ -118,6 +118,27 @@ impl PrivateFail2ban {
         self.dir.join("bin/fail2ban-client")
     }
 
+    /// This server's version's `fail2ban-regex`.
+    pub fn regex_program(&self) -> PathBuf {
+        match self.version {
+            Some(_) => self.dir.join("bin/fail2ban-regex"),
+            None => PathBuf::from("fail2ban-regex"),
+        }
+    }
+
+    /// The sample logs this version ships for its stock filters
+    /// (`fail2ban/tests/files/logs` in its package).
+    pub fn sample_logs(&self) -> PathBuf {
+        let out = std::process::Command::new(self.dir.join("bin/python"))
+            .args([
+                "-c",
+                "import fail2ban, os; print(os.path.dirname(fail2ban.__file__))",
+            ])
+            .output()
+            .expect("the version's python");
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("tests/files/logs")
+    }
+
     /// Runs `fail2ban-client` against this server and returns its stdout.
     pub fn client(&self, args: &[&str]) -> String {
         let out = std::process::Command::new(self.client_program())
@@ -165,11 +186,17 @@ pub fn fail2ban_env(f2b: &PrivateFail2ban) -> Vec<(String, String)> {
     ]
     .into_iter()
     // Another version's client is a wrapper (run cold); Debian's stays warm.
-    .chain(f2b.version().map(|_| {
-        (
-            "BANGUI_FAIL2BAN_CLIENT",
-            f2b.client_program().display().to_string(),
-        )
+    .chain(f2b.version().into_iter().flat_map(|_| {
+        [
+            (
+                "BANGUI_FAIL2BAN_CLIENT",
+                f2b.client_program().display().to_string(),
+            ),
+            (
+                "BANGUI_FAIL2BAN_REGEX",
+                f2b.regex_program().display().to_string(),
+            ),
+        ]
     }))
     .map(|(k, v)| (k.to_owned(), v))
     .collect()

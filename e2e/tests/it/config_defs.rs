@@ -200,23 +200,8 @@ async fn filter_values_agree_with_fail2bans_filter_reader() {
     let conf = s.f2b.config_dir();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/oracle/filter_reader.py");
-    // fail2ban's own interpreter (its client's `#!` line), which imports its package.
-    let client = std::process::Command::new("sh")
-        .args(["-c", "command -v fail2ban-client"])
-        .output()
-        .expect("sh");
-    let client = String::from_utf8_lossy(&client.stdout).trim().to_owned();
-    let shebang = std::fs::read_to_string(&client).expect("fail2ban-client");
-    let python: Vec<String> = shebang
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .expect("a #! line")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    let out = std::process::Command::new(&python[0])
-        .args(&python[1..])
+    // The Python the private fail2ban's version runs on, its package importable.
+    let out = std::process::Command::new(s.f2b.dir.join("bin/python"))
         .arg(&script)
         .arg(&conf)
         .output()

@@ -1,6 +1,7 @@
 //! The regex tester (issue #19) against a real scheduler and fail2ban's own tools: for
-//! every stock filter with a sample log in Debian's package, the tester counts what
-//! `fail2ban-regex` counts on the same file; pasted regexes mean what they mean in a
+//! every stock filter with a sample log in fail2ban's package (of the version under test,
+//! `BANGUI_TEST_F2B_VERSION`), the tester counts what that version's `fail2ban-regex`
+//! counts on the same file; pasted regexes mean what they mean in a
 //! filter file (`%(__prefix_line)s`, `<HOST>`, `<F-USER>`, ignoreregex); a log tail is
 //! read only from a jail's logpath or an allowed folder, links resolved; a regex fail2ban
 //! cannot compile, a catastrophic one, too many lines and the wrong callers are refused
@@ -12,13 +13,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use testkit::client::{ADMIN, ADMIN_PASSWORD, bearer_client, login_token};
 use testkit::db::backends;
+use testkit::fail2ban::PrivateFail2ban;
 use testkit::stack::Stack;
 
-const SAMPLES: &str = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
-
 /// `fail2ban-regex`'s own counts: (matched, ignored, missed).
-fn oracle(conf: &Path, sample: &Path, filter: &str) -> (u64, u64, u64) {
-    let out = std::process::Command::new("fail2ban-regex")
+fn oracle(program: &Path, conf: &Path, sample: &Path, filter: &str) -> (u64, u64, u64) {
+    let out = std::process::Command::new(program)
         .args(["-e", "UTF-8", "-c"])
         .arg(conf)
         .arg(sample)
@@ -52,8 +52,13 @@ fn counts(result: &Value) -> (u64, u64, u64) {
 async fn the_regex_tester_counts_what_fail2ban_regex_counts_on_every_stock_sample() {
     // What is compared is fail2ban's work, not the database's: one backend is enough.
     // The tester reads each sample file itself, as fail2ban-regex does.
+    // On the version under test: its own fail2ban-regex, filters and sample logs.
     let backend = backends()[0];
-    let s = Stack::start_with(backend, &[("BANGUI_LOG_ALLOW_DIRS", SAMPLES)]).await;
+    let f2b = PrivateFail2ban::start();
+    let samples_dir = f2b.sample_logs();
+    let program = f2b.regex_program();
+    let allow = samples_dir.display().to_string();
+    let s = Stack::start_on(f2b, backend, &[("BANGUI_LOG_ALLOW_DIRS", allow.as_str())]).await;
     let conf = s.f2b.config_dir();
     let filters: Vec<String> = std::fs::read_dir(conf.join("filter.d"))
         .expect("filter.d")
@@ -62,8 +67,8 @@ async fn the_regex_tester_counts_what_fail2ban_regex_counts_on_every_stock_sampl
         .collect();
     let mut compared = 0;
     let mut disagreements = Vec::new();
-    let mut samples: Vec<PathBuf> = std::fs::read_dir(SAMPLES)
-        .expect("Debian's fail2ban ships its sample logs")
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(&samples_dir)
+        .expect("fail2ban ships its sample logs")
         .filter_map(|e| Some(e.ok()?.path()))
         .filter(|p| p.is_file())
         .collect();
@@ -77,7 +82,7 @@ async fn the_regex_tester_counts_what_fail2ban_regex_counts_on_every_stock_sampl
         if !filters.contains(&name) {
             continue;
         }
-        let theirs = oracle(&conf, &sample, &name);
+        let theirs = oracle(&program, &conf, &sample, &name);
         let log = json!({ "path": sample.display().to_string(), "max_lines": 10_000 });
         let (code, cmd) = test(&s, json!({ "filter": name, "log": log })).await;
         assert_eq!(code, 200, "{name}: {cmd}");

@@ -95,24 +95,42 @@ pub struct Fail2banClient {
     socket: PathBuf,
     timeout: Duration,
     connected_at: ConnectedAt,
+    server_version: ServerVersion,
 }
 
 /// When the actor's current connection was opened (`None` while disconnected). Shared so
 /// callers can tell a server that has only just come up from one that has been running.
 type ConnectedAt = Arc<Mutex<Option<Instant>>>;
 
+/// The version the server on the current connection reported, shared with the handles.
+type ServerVersion = Arc<Mutex<Option<String>>>;
+
 impl Fail2banClient {
     /// Starts the actor for `socket`. It lives as long as a handle does.
     pub fn spawn(socket: &Path, timeout: Duration) -> Self {
         let (tx, rx) = mpsc::channel(64);
         let connected_at = ConnectedAt::default();
-        tokio::spawn(Actor::new(socket.to_path_buf(), connected_at.clone()).run(rx));
+        let server_version = ServerVersion::default();
+        tokio::spawn(
+            Actor::new(
+                socket.to_path_buf(),
+                connected_at.clone(),
+                server_version.clone(),
+            )
+            .run(rx),
+        );
         Self {
             tx,
             socket: socket.to_path_buf(),
             timeout,
             connected_at,
+            server_version,
         }
+    }
+
+    /// The version the connected server reported (`None` before the first connection).
+    pub fn server_version(&self) -> Option<String> {
+        self.server_version.lock().ok().and_then(|v| v.clone())
     }
 
     /// How long the current connection has been open; `None` while disconnected.
@@ -302,10 +320,12 @@ struct Actor {
     next_connect: Instant,
     /// What the server on the current connection said its version is, once asked.
     version: Option<String>,
+    /// The last version a server reported, for the handles.
+    server_version: ServerVersion,
 }
 
 impl Actor {
-    fn new(socket: PathBuf, connected_at: ConnectedAt) -> Self {
+    fn new(socket: PathBuf, connected_at: ConnectedAt, server_version: ServerVersion) -> Self {
         Self {
             socket,
             stream: None,
@@ -313,6 +333,7 @@ impl Actor {
             backoff: BACKOFF_START,
             next_connect: Instant::now(),
             version: None,
+            server_version,
         }
     }
 
@@ -340,6 +361,9 @@ impl Actor {
             };
             if !supported_version(&version) {
                 tracing::warn!(socket = %self.socket.display(), version, "fail2ban's version is not supported");
+            }
+            if let Ok(mut shared) = self.server_version.lock() {
+                *shared = Some(version.clone());
             }
             self.version = Some(version);
         }

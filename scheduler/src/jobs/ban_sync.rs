@@ -249,7 +249,11 @@ async fn plan(ctx: &JobContext) -> Result<Plan, ClientError> {
         importing,
     };
     for jail in jails {
-        let c = client.jail_counters(&jail).await?;
+        let c = match client.jail_counters(&jail).await {
+            // Stopped since `status` listed it: its snapshot rows are diffed as gone.
+            Err(e) if e.is_unknown_jail() => continue,
+            other => other?,
+        };
         let counters = (c.currently_banned, c.total_banned);
         let name = jail.as_str().to_owned();
         if plan.importing.contains(&name) || (!full && memo.holds(&name, counters)) {
@@ -309,7 +313,12 @@ async fn read_bans(
     }
     let mut out = Vec::with_capacity(plan.read.len());
     for jail in &plan.read {
-        out.push((jail.clone(), client.banned_in(jail).await?));
+        match client.banned_in(jail).await {
+            Ok(ips) => out.push((jail.clone(), ips)),
+            // Stopped meanwhile: it holds no bans now.
+            Err(e) if e.is_unknown_jail() => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }
