@@ -93,6 +93,7 @@ pub fn build_routes(
         config.command_expiry,
         auth.clone(),
         config.fail2ban.blocklist_jail.clone(),
+        config.history.retention,
     );
     let generated = api.spec();
     let contract = Arc::new(Contract::new(&generated));

@@ -30,6 +30,7 @@ mod m20261203_000017_config_defs;
 mod m20261203_000018_server_settings;
 mod m20261203_000019_blocklists;
 mod m20261204_000020_blocklist_deleting;
+mod m20261204_000021_observability;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_server_settings::Migration),
             Box::new(m20261203_000019_blocklists::Migration),
             Box::new(m20261204_000020_blocklist_deleting::Migration),
+            Box::new(m20261204_000021_observability::Migration),
         ]
     }
 }

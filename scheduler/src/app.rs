@@ -47,6 +47,7 @@ impl App {
         });
         let geo = Arc::new(Geo::from_config(&config.history).context("cannot load the geo data")?);
         tracing::info!(geo = %geo.describe(), "geo data loaded");
+        let exporter = f2b.exporter.clone();
         let deps = JobDeps {
             f2b,
             geo,
@@ -56,7 +57,12 @@ impl App {
         };
         let leadership =
             Leadership::new(db.clone(), store, config.lease, jobs, status.clone(), deps);
-        let side_port = SidePort::bind(config.scheduler_addr, metrics, status.clone())
+        let side_port = SidePort::bind(
+            config.scheduler_addr,
+            metrics,
+            status.clone(),
+            exporter,
+        )
             .await
             .with_context(|| format!("cannot listen on {}", config.scheduler_addr))?;
         tracing::info!(
@@ -87,10 +93,34 @@ impl App {
     /// closes the side port.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let side = tokio::spawn(self.side_port.serve(shutdown.clone()));
+        let presence = tokio::spawn(announce_presence(
+            self.db.clone(),
+            self.status.holder.clone(),
+            shutdown.clone(),
+        ));
         self.leadership.run(shutdown).await;
         let _ = side.await;
+        let _ = presence.await;
         self.db.close().await.ok();
         tracing::info!("bangui-scheduler stopped");
         Ok(())
+    }
+}
+
+/// How often a scheduler process, leader or standby, says it is alive.
+const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Records this process in `scheduler_instances` every [`PRESENCE_EVERY`] (the System
+/// page lists standbys from it). Apart from the lease: a slow write here never delays a
+/// renewal, and it needs no fence (it states a fact about this process only).
+async fn announce_presence(db: DatabaseConnection, holder: String, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = shared::store::scheduler_instances::seen(&db, &holder, env!("CARGO_PKG_VERSION")).await {
+            tracing::debug!(error = %e, "could not record this scheduler's presence");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(PRESENCE_EVERY) => {}
+        }
     }
 }

@@ -17,7 +17,7 @@ pub const GEO_RETRY_MS: i64 = 3_600_000;
 /// parameter limits). Measured with the history benchmark (`Docs/performance.md`).
 const BATCH: usize = 500;
 
-/// Rows per archive insert on PostgreSQL (18 array parameters, whatever the rows).
+/// Rows per archive insert on PostgreSQL (19 array parameters, whatever the rows).
 const PG_ROWS_PER_INSERT: usize = 1000;
 
 pub use shared::domain::{EventKind, EventSource as Source, Origin};
@@ -46,6 +46,8 @@ pub struct BanEvent {
     pub source: Source,
     /// Who asked for it, for events a command made (the user or token's name).
     pub actor: Option<String>,
+    /// The command that made it (its audit row holds the request id).
+    pub command_id: Option<i64>,
 }
 
 /// fail2ban writes IPs its own way; store them canonically (`2001:DB8::5` and
@@ -174,9 +176,10 @@ pub async fn insert_events<C: ConnectionTrait>(
 }
 
 /// The archive's columns, in the order both insert forms write them.
-const EVENT_COLUMN_COUNT: usize = 18;
+const EVENT_COLUMN_COUNT: usize = 19;
 const EVENT_COLUMNS: &str = "kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
-     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms, actor";
+     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms, actor, \
+     command_id";
 
 /// SQLite: a multi-row `INSERT OR IGNORE … VALUES`. `OR IGNORE` (rather than an upsert
 /// clause) means no statement can fail half-way, so SQLite keeps no statement journal
@@ -215,6 +218,7 @@ fn values_insert(
             end.map(|(kind, _)| kind).into(),
             end.map(|(_, at)| at).into(),
             e.actor.clone().into(),
+            e.command_id.into(),
         ]);
     }
     db::statement(backend, &sql, values)
@@ -317,6 +321,7 @@ fn array_insert(
             end_kind,
             ended_at,
             actor,
+            command,
         ] = &mut columns;
         kind.text(Some(e.kind.as_str()));
         jail.text(Some(&e.ban.jail));
@@ -336,6 +341,7 @@ fn array_insert(
         end_kind.text(end.map(|(kind, _)| kind));
         ended_at.number(end.map(|(_, at)| at));
         actor.text(e.actor.as_deref());
+        command.number(e.command_id);
     }
     Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
@@ -343,7 +349,7 @@ fn array_insert(
             "INSERT INTO ban_events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::text[], \
              $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], \
              $9::int8[], $10::text[], $11::text[], $12::bytea[], $13::text[], $14::int8[], \
-             $15::int8[], $16::text[], $17::int8[], $18::text[]){}",
+             $15::int8[], $16::text[], $17::int8[], $18::text[], $19::int8[]){}",
             match duplicates {
                 Duplicates::Skip => " ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING",
                 Duplicates::Unexpected => "",
@@ -792,6 +798,7 @@ pub async fn record_bans<C: ConnectionTrait>(
             ban: b.clone(),
             source: Source::Command,
             actor: actor.map(str::to_owned),
+            command_id: crate::commands::running(),
         })
         .collect();
     insert_events(txn, &events, geo, Duplicates::Skip).await?;
@@ -832,6 +839,7 @@ pub async fn end_bans<C: ConnectionTrait>(
             ban,
             source: Source::Command,
             actor: actor.map(str::to_owned),
+            command_id: crate::commands::running(),
         })
         .collect();
     insert_events(txn, &events, geo, Duplicates::Skip).await?;

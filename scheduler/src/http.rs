@@ -11,12 +11,14 @@ use poem::{EndpointExt, Route, Server, get, handler};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::fail2ban::exporter::Exporter;
 use crate::leadership::LeaderStatus;
 
 pub struct SidePort {
     acceptor: TcpAcceptor,
     metrics: PrometheusHandle,
     status: Arc<LeaderStatus>,
+    exporter: Arc<Exporter>,
 }
 
 impl SidePort {
@@ -24,12 +26,14 @@ impl SidePort {
         addr: SocketAddr,
         metrics: PrometheusHandle,
         status: Arc<LeaderStatus>,
+        exporter: Arc<Exporter>,
     ) -> std::io::Result<Self> {
         let acceptor = TcpListener::bind(addr).into_acceptor().await?;
         Ok(Self {
             acceptor,
             metrics,
             status,
+            exporter,
         })
     }
 
@@ -46,7 +50,8 @@ impl SidePort {
             .at("/healthz", get(healthz))
             .at("/metrics", get(render_metrics))
             .data(self.metrics)
-            .data(self.status);
+            .data(self.status)
+            .data(self.exporter);
         let server = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
             app,
             shutdown.cancelled_owned(),
@@ -69,7 +74,16 @@ fn healthz(status: Data<&Arc<LeaderStatus>>) -> Json<Value> {
 }
 
 #[handler]
-fn render_metrics(handle: Data<&PrometheusHandle>) -> String {
+fn render_metrics(
+    handle: Data<&PrometheusHandle>,
+    status: Data<&Arc<LeaderStatus>>,
+    exporter: Data<&Arc<Exporter>>,
+) -> String {
     handle.run_upkeep();
-    handle.render()
+    let mut text = handle.render();
+    // fail2ban's figures only from the leader: a standby's would be stale or absent.
+    if status.is_leader() {
+        text.push_str(&exporter.render());
+    }
+    text
 }

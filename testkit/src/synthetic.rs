@@ -207,6 +207,7 @@ impl Generator {
                 ban: ban.clone(),
                 source: Source::Sync,
                 actor: None,
+                command_id: None,
             });
             if let Some((kind, end_at)) = end_event.filter(|(_, t)| *t < to_ms) {
                 out.push(BanEvent {
@@ -215,6 +216,7 @@ impl Generator {
                     ban,
                     source: Source::Sync,
                     actor: None,
+                    command_id: None,
                 });
             }
         }

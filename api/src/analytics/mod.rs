@@ -770,6 +770,13 @@ pub struct TimelineBan {
     /// Who lifted it through BanGUI; null while it holds, when it expired, or when it was
     /// unbanned outside BanGUI.
     pub ended_by: Option<String>,
+    /// The command that made the ban (manual and blocklist bans).
+    pub command_id: Option<i64>,
+    /// The request that queued that command (find it in the audit log and the logs).
+    pub request_id: Option<String>,
+    /// The command that lifted it, and its request.
+    pub ended_command_id: Option<i64>,
+    pub ended_request_id: Option<String>,
     pub failures: Option<i32>,
     pub bancount: i32,
     /// The log lines that led to the ban.
@@ -873,18 +880,30 @@ pub async fn timeline<C: ConnectionTrait>(
         db,
         &format!(
             "SELECT e.jail, e.at_ms, e.bantime_s, e.ended_at_ms, e.origin, e.failures, e.bancount, \
-             e.matches, e.actor, (SELECT u.actor FROM ban_events u WHERE e.end_kind = 'unban' \
+             e.matches, e.actor, e.command_id, (SELECT u.actor FROM ban_events u WHERE e.end_kind = 'unban' \
              AND u.banned_at_ms = e.banned_at_ms AND u.jail = e.jail AND u.ip = e.ip \
              AND u.kind = 'unban' LIMIT 1) AS ended_by, \
+             (SELECT u.command_id FROM ban_events u WHERE e.end_kind = 'unban' \
+             AND u.banned_at_ms = e.banned_at_ms AND u.jail = e.jail AND u.ip = e.ip \
+             AND u.kind = 'unban' LIMIT 1) AS ended_command_id, \
              {STATE_SQL} AS state FROM ban_events e WHERE e.kind = 'ban' AND {weeks} \
              AND e.ip_bin = $1 ORDER BY {IP_WEEK_SQL} DESC, e.at_ms DESC, e.id DESC LIMIT {limit}"
         ),
         [key.into()],
     )
     .await?;
+    let mut commands: Vec<i64> = Vec::new();
+    for r in &rows {
+        commands.extend(r.try_get::<Option<i64>>("", "command_id")?);
+        commands.extend(r.try_get::<Option<i64>>("", "ended_command_id")?);
+    }
+    let requests = request_ids(db, &commands).await?;
+    let request_of = |c: Option<i64>| c.and_then(|c| requests.get(&c).cloned());
     let mut bans = Vec::with_capacity(rows.len());
     for r in rows {
         let start: i64 = r.try_get("", "at_ms")?;
+        let command_id: Option<i64> = r.try_get("", "command_id")?;
+        let ended_command_id: Option<i64> = r.try_get("", "ended_command_id")?;
         let ended: Option<i64> = r.try_get("", "ended_at_ms")?;
         let bantime: Option<i64> = r.try_get("", "bantime_s")?;
         let state: BanState = r.try_get("", "state")?;
@@ -906,6 +925,10 @@ pub async fn timeline<C: ConnectionTrait>(
             origin: r.try_get("", "origin")?,
             by: r.try_get("", "actor")?,
             ended_by: r.try_get("", "ended_by")?,
+            command_id,
+            request_id: request_of(command_id),
+            ended_command_id,
+            ended_request_id: request_of(ended_command_id),
             failures: r.try_get("", "failures")?,
             bancount: r.try_get("", "bancount")?,
             matches: flatten_matches(r.try_get("", "matches")?),
@@ -922,6 +945,38 @@ pub async fn timeline<C: ConnectionTrait>(
         last_at: last.map(from_epoch_ms),
         bans,
     }))
+}
+
+/// The request ids of commands, from the audit rows that queued them (kept as long as the
+/// history, while command rows are kept for days).
+async fn request_ids<C: ConnectionTrait>(
+    db: &C,
+    commands: &[i64],
+) -> Result<HashMap<i64, String>, DbErr> {
+    let mut out = HashMap::new();
+    let mut ids = commands.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        for r in db::query_all(
+            db,
+            &format!(
+                "SELECT command_id, request_id FROM audit_log \
+                 WHERE command_id IN ({list}) AND request_id IS NOT NULL"
+            ),
+            [],
+        )
+        .await?
+        {
+            out.insert(r.try_get("", "command_id")?, r.try_get("", "request_id")?);
+        }
+    }
+    Ok(out)
 }
 
 /// ASN organisation names for a set of ASNs.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::cookie::{Cookie, SameSite};
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use shared::domain::{TimeZone, Username};
@@ -21,7 +21,7 @@ use shared::store::{sessions, settings, tokens};
 use crate::auth::{Actor, Auth, Role, SESSION_COOKIE, Via, credentials, password, rate_limit};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::status::{StatusView, load_status};
-use crate::routes::{ApiTags, default_page, default_page_size};
+use crate::routes::ApiTags;
 use crate::text::{PasswordText, Text, UsernameText};
 use crate::time::from_epoch_ms;
 
@@ -296,28 +296,6 @@ impl poem_openapi::types::Example for PasswordReset {
     }
 }
 
-#[derive(Debug, Object)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub user: Option<String>,
-    pub role: Option<Role>,
-    pub client_ip: Option<String>,
-    pub request_id: Option<String>,
-    pub action: String,
-    pub target: Option<String>,
-    pub result: String,
-    pub details: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Object)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub total: i64,
-    pub page: u32,
-    pub page_size: u32,
-}
-
 #[derive(ApiResponse)]
 pub enum Created<T: poem_openapi::types::ToJSON + Send + Sync> {
     #[oai(status = 201)]
@@ -354,23 +332,6 @@ impl From<users::User> for UserView {
             role: u.role,
             disabled: u.disabled,
             created_at: from_epoch_ms(u.created_at_ms),
-        }
-    }
-}
-
-impl From<audit::Row> for AuditEntry {
-    fn from(r: audit::Row) -> Self {
-        Self {
-            id: r.id,
-            at: from_epoch_ms(r.at_ms),
-            user: r.username,
-            role: r.role.as_deref().and_then(Role::parse),
-            client_ip: r.client_ip,
-            request_id: r.request_id,
-            action: r.action,
-            target: r.target,
-            result: r.result,
-            details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
         }
     }
 }
@@ -777,42 +738,5 @@ impl AccountsApi {
         let caller = self.auth.require(req, Role::Admin).await?;
         users::delete(&self.auth.db, &(&caller).into(), id.0).await?;
         Ok(NoContent::Done)
-    }
-
-    /// The audit log, newest first; filter by user, action prefix and time. Role: admin.
-    #[oai(path = "/audit", method = "get", operation_id = "list_audit")]
-    async fn list_audit(
-        &self,
-        req: &Request,
-        user: Query<Option<String>>,
-        /// Matches the start of the action, e.g. `user.` or `command.ban`.
-        action: Query<Option<String>>,
-        /// Only entries at or after this time.
-        since: Query<Option<DateTime<Utc>>>,
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<u32>,
-        #[oai(
-            default = "default_page_size",
-            validator(minimum(value = "1"), maximum(value = "500"))
-        )]
-        page_size: Query<u32>,
-    ) -> ApiResult<Json<AuditPage>> {
-        self.auth.require(req, Role::Admin).await?;
-        let filter = audit::Filter {
-            username: user.0,
-            action_prefix: action.0,
-            since_ms: since.0.map(|s| s.timestamp_millis()),
-        };
-        let offset = u64::from(page.0 - 1) * u64::from(page_size.0);
-        let (rows, total) = audit::page(&self.auth.db, &filter, page_size.0, offset).await?;
-        Ok(Json(AuditPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            total,
-            page: page.0,
-            page_size: page_size.0,
-        }))
     }
 }

@@ -1,7 +1,8 @@
 //! Browser errors: the UI reports what went wrong in the browser (with the request id of
 //! the failing call, when there was one). Reports are size-limited, rate-limited per
 //! client address (per replica: a flood costs one replica little), scrubbed of secrets,
-//! logged and counted. Nothing is stored.
+//! logged, counted and kept a week (`client_errors`) for the System page, which groups
+//! them by message.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use shared::store::client_errors;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -176,6 +179,24 @@ impl ClientErrorsApi {
             stack = %e.stack.as_deref().map(scrub).unwrap_or_default(),
             "browser error"
         );
+        let message = scrub(&e.message);
+        let url = scrub(&e.url);
+        let failed_request_id = e.request_id.as_deref().map(scrub);
+        let username = req
+            .extensions()
+            .get::<crate::auth::Caller>()
+            .map(|c| c.name.clone());
+        let report = client_errors::Report {
+            kind,
+            message: &message,
+            url: &url,
+            request_id: failed_request_id.as_deref(),
+            username: username.as_deref(),
+        };
+        // A report that cannot be kept is still logged above: never an error for the page.
+        if let Err(err) = client_errors::insert(&self.auth.db, &report).await {
+            tracing::warn!(error = %err, "could not keep a browser error report");
+        }
         Ok(Accepted::Logged)
     }
 }

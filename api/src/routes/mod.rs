@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod allowlist;
+pub mod audit;
 pub mod bans;
 pub mod blocklists;
 pub mod client_errors;
@@ -18,6 +19,7 @@ pub mod regex_test;
 pub mod scheduler;
 pub mod server_config;
 pub mod status;
+pub mod system;
 
 use std::time::Duration;
 
@@ -63,7 +65,8 @@ pub type Apis = (
     fail2ban_log::Fail2banLogApi,
     config_defs::ConfigDefsApi,
     server_config::ServerConfigApi,
-    blocklists::BlocklistsApi,
+    // poem-openapi implements `OpenApi` for tuples of at most 16: the rest nest.
+    (blocklists::BlocklistsApi, audit::AuditApi, system::SystemApi),
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 
@@ -81,6 +84,7 @@ pub fn api_service(
     command_expiry: Duration,
     auth: std::sync::Arc<crate::auth::Auth>,
     blocklist_jail: shared::domain::JailName,
+    retention_default: Duration,
 ) -> ApiService {
     OpenApiService::new(
         (
@@ -99,7 +103,11 @@ pub fn api_service(
             fail2ban_log::Fail2banLogApi::new(db.clone(), auth.clone()),
             config_defs::ConfigDefsApi::new(db.clone(), command_expiry, auth.clone()),
             server_config::ServerConfigApi::new(db.clone(), command_expiry, auth.clone()),
-            blocklists::BlocklistsApi::new(db, command_expiry, auth, blocklist_jail),
+            (
+                blocklists::BlocklistsApi::new(db, command_expiry, auth.clone(), blocklist_jail),
+                audit::AuditApi::new(auth.clone()),
+                system::SystemApi::new(auth, retention_default),
+            ),
         ),
         "BanGUI API",
         env!("CARGO_PKG_VERSION"),

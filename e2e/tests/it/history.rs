@@ -720,6 +720,7 @@ fn event(ip: &str, jail: &str, at: i64, kind: EventKind) -> BanEvent {
         },
         source: Source::Sync,
         actor: None,
+        command_id: None,
     }
 }
 
@@ -1298,6 +1299,7 @@ async fn events_arriving_twice_are_kept_once_and_late_ends_reach_their_ban() {
             },
             source: Source::Archive,
             actor: None,
+            command_id: None,
         };
         let write = |events: Vec<BanEvent>| {
             let ctx = &ctx;
@@ -1417,6 +1419,7 @@ async fn a_large_batch_is_written_once_with_its_text_intact() {
                 ban: ban.clone(),
                 source: Source::Archive,
                 actor: None,
+                command_id: None,
             });
             events.push(BanEvent {
                 kind: if i % 2 == 0 {
@@ -1428,6 +1431,7 @@ async fn a_large_batch_is_written_once_with_its_text_intact() {
                 ban,
                 source: Source::Archive,
                 actor: None,
+                command_id: None,
             });
         }
         let write = |events: Vec<BanEvent>| {

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::ban_writer::{self, Origin};
 use crate::config_write;
 use crate::fail2ban::Fail2ban;
+use crate::commands::run_as;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
 use crate::geo::Geo;
@@ -138,22 +139,25 @@ async fn step(ctx: &JobContext, reach: &mut Reachability) -> Result<bool, JobErr
         CommandKind::BlocklistImport | CommandKind::BlocklistPurge => import_slot,
         _ => None,
     };
+    let id = cmd.id;
     if let Some(permit) = permit {
         // It may take its whole time: it runs beside the queue.
         let ctx = ctx.clone();
         tokio::spawn(
-            async move {
+            run_as(id, async move {
                 let _permit = permit;
                 let mut own = Reachability::default();
                 if let Err(e) = run_claimed(&ctx, cmd, &mut own).await {
                     tracing::warn!(error = %e, "the command's outcome was not recorded");
                 }
-            }
+            })
             .instrument(span),
         );
         return Ok(true);
     }
-    run_claimed(ctx, cmd, reach).instrument(span).await
+    run_as(id, run_claimed(ctx, cmd, reach))
+        .instrument(span)
+        .await
 }
 
 /// Runs a claimed command and records its outcome, inside the command's span.

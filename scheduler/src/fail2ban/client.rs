@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::codec::{
     self, ArgumentError, DecodeError, END_COMMAND, MAX_REPLY_BYTES, Reply, ServerError, Value,
 };
+use super::exporter::{self, SocketError};
 use super::replies::{self, JailCounters};
 
 /// IPs per `banip` / `unbanip` call: keeps each call well inside its timeout even with a
@@ -60,6 +61,34 @@ pub fn supported_version(version: &str) -> bool {
     match (parts.next(), parts.next()) {
         (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= OLDEST_SUPPORTED,
         _ => true,
+    }
+}
+
+/// One line per socket call (what, how long, how it ended), and the exporter's error
+/// counts. A call's arguments are shortened: a `banip` of 500 addresses is one line.
+fn observe_call(args: &[&str], result: &Result<Value, ClientError>, took: Duration) {
+    let call = args.iter().take(3).copied().collect::<Vec<_>>().join(" ");
+    let more = args.len().saturating_sub(3);
+    let duration_ms = took.as_secs_f64() * 1000.0;
+    let error = result.as_ref().err();
+    match error {
+        Some(ClientError::Unreachable(_)) => exporter::count_error(SocketError::Conn),
+        Some(
+            ClientError::Timeout(_)
+            | ClientError::Io(_)
+            | ClientError::Decode(_)
+            | ClientError::Protocol(_)
+            | ClientError::Unexpected(_)
+            | ClientError::Closed,
+        ) => exporter::count_error(SocketError::Req),
+        _ => {}
+    }
+    let outcome = if error.is_some() { "error" } else { "ok" };
+    let error = error.map(ToString::to_string);
+    if crate::commands::running().is_some() {
+        tracing::info!(call, more_args = more, duration_ms, outcome, error, "fail2ban call");
+    } else {
+        tracing::debug!(call, more_args = more, duration_ms, outcome, error, "fail2ban call");
     }
 }
 
@@ -162,8 +191,13 @@ impl Fail2banClient {
             timeout: timeout.unwrap_or(self.timeout),
             reply,
         };
-        self.tx.send(req).await.map_err(|_| ClientError::Closed)?;
-        rx.await.map_err(|_| ClientError::Closed)?
+        let started = Instant::now();
+        let result = match self.tx.send(req).await {
+            Ok(()) => rx.await.unwrap_or(Err(ClientError::Closed)),
+            Err(_) => Err(ClientError::Closed),
+        };
+        observe_call(args, &result, started.elapsed());
+        result
     }
 
     pub async fn ping(&self) -> Result<(), ClientError> {

@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod control;
 pub mod database;
+pub mod exporter;
 pub mod replies;
 pub mod warm;
 
@@ -52,6 +53,8 @@ pub struct Fail2ban {
     importing: std::sync::Mutex<HashSet<String>>,
     /// What the ban sync read last (`jobs::ban_sync`), so unchanged jails are not re-read.
     pub ban_sync_memo: std::sync::Mutex<crate::jobs::ban_sync::Memo>,
+    /// fail2ban's figures under the Prometheus exporter's names (`/metrics`).
+    pub exporter: Arc<exporter::Exporter>,
     db: Mutex<Option<Fail2banDb>>,
 }
 
@@ -114,6 +117,7 @@ impl Fail2ban {
             regex_runner,
             importing: Default::default(),
             ban_sync_memo: Default::default(),
+            exporter: Default::default(),
             db: Mutex::new(None),
         }
     }

@@ -138,6 +138,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
             ban: ban.clone(),
             source: Source::Archive,
             actor: None,
+            command_id: None,
         });
         let over = ban.expires_at_ms.is_some_and(|e| e <= now);
         if over && !current.contains(&(row.jail.clone(), ip)) {
@@ -148,6 +149,7 @@ async fn import(ctx: JobContext) -> Result<(), JobError> {
                 ban,
                 source: Source::Archive,
                 actor: None,
+                command_id: None,
             });
         }
     }

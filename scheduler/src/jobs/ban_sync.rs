@@ -98,6 +98,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
                     ban: ban.clone(),
                     source: Source::Sync,
                     actor: None,
+                    command_id: None,
                 });
                 changed.push(ban.clone());
             }
@@ -112,6 +113,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
                     ban: old.clone(),
                     source: Source::Sync,
                     actor: None,
+                    command_id: None,
                 });
                 events.push(BanEvent {
                     kind: EventKind::Ban,
@@ -119,6 +121,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
                     ban: ban.clone(),
                     source: Source::Sync,
                     actor: None,
+                    command_id: None,
                 });
                 changed.push(ban.clone());
             }
@@ -154,6 +157,7 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
             ban: old.clone(),
             source: Source::Sync,
             actor: None,
+            command_id: None,
         });
         gone.push(key.clone());
     }

@@ -196,6 +196,12 @@ async fn sync(ctx: JobContext) -> Result<(), JobError> {
         }
     }
     drop(cache);
+    ctx.f2b.exporter.jails(observed.iter().map(|o| {
+        (
+            o.name.as_str().to_owned(),
+            crate::fail2ban::exporter::figures(&o.counters, &o.settings),
+        )
+    }));
     ctx.ensure_leading()?;
     let txn = ctx.fenced_txn().await?;
     let now = db::db_now_ms(&txn).await?;

@@ -33,7 +33,12 @@ fn ms(d: Duration) -> i64 {
 /// Runs every purge; returns how many ban events left the archive.
 pub async fn purge(ctx: &JobContext) -> Result<u64, JobError> {
     let now = db::db_now_ms(&ctx.db).await?;
-    let cutoff = Grain::Week.floor(now - ms(ctx.history.retention));
+    // The instance settings win over the environment, read on every run (no restart).
+    let retention = match shared::store::settings::retention_days(&ctx.db).await? {
+        Some(days) => days * DAY_MS,
+        None => ms(ctx.history.retention),
+    };
+    let cutoff = Grain::Week.floor(now - retention);
     let events = purge_events(ctx, cutoff).await?;
     purge_simple(ctx, now, cutoff).await?;
     Ok(events)
@@ -98,7 +103,7 @@ pub async fn purge_events(ctx: &JobContext, cutoff: i64) -> Result<u64, JobError
 /// The other tables: each a bounded delete, repeated until nothing is left to delete.
 async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), JobError> {
     let command_cutoff = now - ms(ctx.history.command_retention);
-    let jobs: [(&str, &str, i64); 6] = [
+    let jobs: [(&str, &str, i64); 8] = [
         (
             "sessions",
             "token_hash IN (SELECT token_hash FROM sessions WHERE expires_at_ms < $1 LIMIT 5000)",
@@ -135,6 +140,16 @@ async fn purge_simple(ctx: &JobContext, now: i64, cutoff: i64) -> Result<(), Job
              AND NOT EXISTS (SELECT 1 FROM f2b_bans b WHERE b.ip = g.ip) LIMIT 5000)",
             // Never the IPs of events the rollups have not reached yet.
             now - DAY_MS,
+        ),
+        (
+            "client_errors",
+            "id IN (SELECT id FROM client_errors WHERE at_ms < $1 LIMIT 5000)",
+            now - shared::store::client_errors::KEEP_MS,
+        ),
+        (
+            "scheduler_instances",
+            "holder IN (SELECT holder FROM scheduler_instances WHERE seen_at_ms < $1 LIMIT 5000)",
+            now - shared::store::scheduler_instances::FORGET_MS,
         ),
     ];
     for (table, condition, arg) in jobs {

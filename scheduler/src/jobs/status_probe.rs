@@ -70,6 +70,9 @@ async fn probe(ctx: JobContext) -> Result<(), JobError> {
     let written = match &observed {
         Ok(o) => {
             metrics::gauge!("fail2ban_up").set(1.0);
+            ctx.f2b
+                .exporter
+                .probed(true, Some(&o.version), Some(o.jail_count));
             fenced_execute(
                 &ctx.db,
                 &ctx.fence,
@@ -101,6 +104,7 @@ async fn probe(ctx: JobContext) -> Result<(), JobError> {
         }
         Err(e) => {
             metrics::gauge!("fail2ban_up").set(0.0);
+            ctx.f2b.exporter.probed(false, None, None);
             let error = e.to_string();
             fenced_execute(
                 &ctx.db,

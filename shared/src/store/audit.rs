@@ -1,6 +1,8 @@
 //! The audit log (`audit_log`): who did what, from where, on what, and how it ended.
-//! Rows are only ever inserted. A change and its audit row are written in one
-//! transaction by the store that makes the change ([`record`] takes the transaction).
+//! A change and its audit row are written in one transaction by the store that makes the
+//! change ([`record`] takes the transaction). Rows are never edited, with one exception:
+//! the row that queued a command is completed once with that command's outcome
+//! ([`complete_command`]), so the log answers "what happened" and not only "who asked".
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
@@ -53,10 +55,29 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Actor,
     entry: Entry<'_>,
 ) -> Result<(), DbErr> {
+    insert(db, actor, entry, None).await
+}
+
+/// Writes the entry of a queued command; the scheduler completes it with the outcome.
+pub async fn record_command<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    entry: Entry<'_>,
+    command_id: i64,
+) -> Result<(), DbErr> {
+    insert(db, actor, entry, Some(command_id)).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    entry: Entry<'_>,
+    command_id: Option<i64>,
+) -> Result<(), DbErr> {
     crate::db::execute(
         db,
-        "INSERT INTO audit_log (at_ms, username, role, client_ip, request_id, action, target, result, details) \
-         VALUES ({now_ms}, $1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (at_ms, username, role, client_ip, request_id, action, target, result, details, \
+         command_id) VALUES ({now_ms}, $1, $2, $3, $4, $5, $6, $7, $8, $9)",
         [
             actor.name.clone().into(),
             actor.role.map(|r| r.as_str()).into(),
@@ -66,10 +87,45 @@ pub async fn record<C: ConnectionTrait>(
             entry.target.map(str::to_owned).into(),
             entry.result.into(),
             entry.details.map(|d| d.to_string()).into(),
+            command_id.into(),
         ],
     )
     .await
     .map(|_| ())
+}
+
+/// Completes the entry of command `command_id` with how it ended (`succeeded` or
+/// `failed`, and the error), once. Run in the transaction that records the outcome.
+pub async fn complete_command<C: ConnectionTrait>(
+    db: &C,
+    command_id: i64,
+    outcome: &str,
+    error: Option<&str>,
+) -> Result<(), DbErr> {
+    crate::db::execute(
+        db,
+        "UPDATE audit_log SET outcome = $2, outcome_at_ms = {now_ms}, outcome_error = $3 \
+         WHERE command_id = $1 AND outcome IS NULL",
+        [command_id.into(), outcome.into(), error.map(str::to_owned).into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Completes the entries of commands that ended in bulk (expired, or interrupted too
+/// often) from the command rows themselves.
+pub async fn complete_ended_commands<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    crate::db::execute(
+        db,
+        "UPDATE audit_log SET \
+         outcome = (SELECT c.status FROM commands c WHERE c.id = audit_log.command_id), \
+         outcome_at_ms = (SELECT c.finished_at_ms FROM commands c WHERE c.id = audit_log.command_id), \
+         outcome_error = (SELECT c.error_code || ': ' || c.error FROM commands c WHERE c.id = audit_log.command_id) \
+         WHERE outcome IS NULL AND command_id IN \
+         (SELECT id FROM commands WHERE status IN ('succeeded', 'failed'))",
+        [],
+    )
+    .await
 }
 
 /// An entry as stored.
@@ -86,6 +142,11 @@ pub struct Row {
     pub result: String,
     /// JSON text.
     pub details: Option<String>,
+    pub command_id: Option<i64>,
+    /// How the queued command ended: `succeeded`, `failed`; null while it has not.
+    pub outcome: Option<String>,
+    pub outcome_at_ms: Option<i64>,
+    pub outcome_error: Option<String>,
 }
 
 /// What to list.
@@ -94,7 +155,13 @@ pub struct Filter {
     pub username: Option<String>,
     /// Matches the start of the action (`user.` matches `user.create`).
     pub action_prefix: Option<String>,
+    /// The entry's own result (`ok`, `denied`, `queued`, …) or, for a command, its
+    /// outcome (`succeeded`, `failed`).
+    pub result: Option<String>,
     pub since_ms: Option<i64>,
+    /// Entries before this time.
+    pub until_ms: Option<i64>,
+    pub request_id: Option<String>,
 }
 
 impl Filter {
@@ -109,9 +176,22 @@ impl Filter {
             values.push(crate::db::like_prefix(a).into());
             sql.push_str(&format!(" AND action LIKE ${} ESCAPE '\\'", values.len()));
         }
+        if let Some(r) = &self.result {
+            values.push(r.clone().into());
+            let n = values.len();
+            sql.push_str(&format!(" AND (result = ${n} OR outcome = ${n})"));
+        }
         if let Some(s) = self.since_ms {
             values.push(s.into());
             sql.push_str(&format!(" AND at_ms >= ${}", values.len()));
+        }
+        if let Some(u) = self.until_ms {
+            values.push(u.into());
+            sql.push_str(&format!(" AND at_ms < ${}", values.len()));
+        }
+        if let Some(r) = &self.request_id {
+            values.push(r.clone().into());
+            sql.push_str(&format!(" AND request_id = ${}", values.len()));
         }
         (sql, values)
     }
@@ -127,8 +207,8 @@ pub async fn page<C: ConnectionTrait>(
     let (where_sql, values) = filter.sql();
     fetch_page(
         db,
-        "SELECT id, at_ms, username, role, client_ip, request_id, action, target, result, details \
-         FROM audit_log",
+        "SELECT id, at_ms, username, role, client_ip, request_id, action, target, result, details, \
+         command_id, outcome, outcome_at_ms, outcome_error FROM audit_log",
         &where_sql,
         "id DESC",
         values,

@@ -65,7 +65,7 @@ pub async fn submit(
     )
     .await?;
     let payload_json = command.audit_payload();
-    audit::record(
+    audit::record_command(
         &txn,
         actor,
         Entry {
@@ -74,6 +74,7 @@ pub async fn submit(
             result: "queued",
             details: Some(serde_json::json!({ "command_id": id, "payload": payload_json })),
         },
+        id,
     )
     .await?;
     txn.commit().await?;
@@ -105,7 +106,7 @@ pub async fn enqueue_system<C: ConnectionTrait>(
         request_id: format!("scheduler-{id}"),
         client_ip: String::new(),
     };
-    audit::record(
+    audit::record_command(
         txn,
         &actor,
         Entry {
@@ -116,6 +117,7 @@ pub async fn enqueue_system<C: ConnectionTrait>(
                 serde_json::json!({ "command_id": id, "payload": command.audit_payload() }),
             ),
         },
+        id,
     )
     .await?;
     Ok(id)
@@ -236,14 +238,18 @@ pub async fn expire(
             sched = ErrorCode::SchedulerUnavailable,
         )
     };
-    match scope {
+    let n = match scope {
         Scope::One(id) => {
-            db::execute(db, &template("id = $2"), [expiry_ms.into(), id.into()]).await
+            db::execute(db, &template("id = $2"), [expiry_ms.into(), id.into()]).await?
         }
         Scope::All(fence) => {
-            fenced_execute(db, fence, &template("{fence}"), vec![expiry_ms.into()]).await
+            fenced_execute(db, fence, &template("{fence}"), vec![expiry_ms.into()]).await?
         }
+    };
+    if n > 0 {
+        audit::complete_ended_commands(db).await?;
     }
+    Ok(n)
 }
 
 /// Whether any command waits (a read: cheaper than the writes of [`expire`] and
@@ -340,6 +346,9 @@ pub async fn recover_interrupted(
         vec![fence.token.into()],
     )
     .await?;
+    if failed > 0 {
+        audit::complete_ended_commands(db).await?;
+    }
     Ok((retried, failed))
 }
 
@@ -405,5 +414,15 @@ pub async fn finish<C: ConnectionTrait>(
             .await?
         }
     };
+    if n > 0 {
+        match how {
+            Finish::Succeeded(_) => audit::complete_command(db, id, "succeeded", None).await?,
+            Finish::Failed { code, message } => {
+                let error = format!("{code}: {message}");
+                audit::complete_command(db, id, "failed", Some(&error)).await?;
+            }
+            Finish::Retry { .. } => {}
+        }
+    }
     Ok(n > 0)
 }

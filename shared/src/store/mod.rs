@@ -12,12 +12,14 @@
 pub mod allowlist;
 pub mod audit;
 pub mod blocklists;
+pub mod client_errors;
 pub mod commands;
 pub mod config_revisions;
 pub mod config_tree;
 pub mod fail2ban_log;
 pub mod job_runs;
 pub mod rate_limits;
+pub mod scheduler_instances;
 pub mod server_settings;
 pub mod sessions;
 pub mod settings;

@@ -14,8 +14,17 @@ vocabulary! {
         Timezone => "timezone",
         /// The sliding session length in minutes.
         SessionMinutes => "session_minutes",
+        /// How many days of history (archive, audit log, import log) are kept; unset: the
+        /// scheduler's `BANGUI_HISTORY_RETENTION`.
+        RetentionDays => "retention_days",
     }
 }
+
+/// The bounds of `retention_days`: a week to ten years.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 7..=3650;
+
+/// The bounds of `session_minutes`: five minutes to thirty days.
+pub const SESSION_MINUTES: std::ops::RangeInclusive<i64> = 5..=43_200;
 
 /// The session length when none was chosen: 12 hours.
 pub const DEFAULT_SESSION_MINUTES: i64 = 720;
@@ -85,4 +94,41 @@ pub async fn session_minutes<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_SESSION_MINUTES))
+}
+
+/// The history retention chosen in the settings, if any (the scheduler's environment
+/// decides otherwise). Read by the retention job on every run: a change needs no restart.
+pub async fn retention_days<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, DbErr> {
+    Ok(get(db, Setting::RetentionDays)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .filter(|d| RETENTION_DAYS.contains(d)))
+}
+
+/// Sets several keys at once, audited as `settings.update` with the old and new values,
+/// in one transaction.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::store::audit::Actor,
+    changes: &[(Setting, String)],
+) -> Result<(), DbErr> {
+    let txn = crate::store::write_transaction(db).await?;
+    let by = actor.name.clone().unwrap_or_default();
+    let mut details = serde_json::Map::new();
+    for (key, value) in changes {
+        let old = get(&txn, *key).await?;
+        put(&txn, *key, value, &by).await?;
+        details.insert(
+            key.as_str().to_owned(),
+            serde_json::json!({ "from": old, "to": value }),
+        );
+    }
+    crate::store::audit::record(
+        &txn,
+        actor,
+        crate::store::audit::Entry::ok("settings.update", None)
+            .with_details(serde_json::Value::Object(details)),
+    )
+    .await?;
+    txn.commit().await
 }
