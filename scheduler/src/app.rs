@@ -57,12 +57,7 @@ impl App {
         };
         let leadership =
             Leadership::new(db.clone(), store, config.lease, jobs, status.clone(), deps);
-        let side_port = SidePort::bind(
-            config.scheduler_addr,
-            metrics,
-            status.clone(),
-            exporter,
-        )
+        let side_port = SidePort::bind(config.scheduler_addr, metrics, status.clone(), exporter)
             .await
             .with_context(|| format!("cannot listen on {}", config.scheduler_addr))?;
         tracing::info!(
@@ -115,7 +110,9 @@ const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// renewal, and it needs no fence (it states a fact about this process only).
 async fn announce_presence(db: DatabaseConnection, holder: String, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = shared::store::scheduler_instances::seen(&db, &holder, env!("CARGO_PKG_VERSION")).await {
+        if let Err(e) =
+            shared::store::scheduler_instances::seen(&db, &holder, env!("CARGO_PKG_VERSION")).await
+        {
             tracing::debug!(error = %e, "could not record this scheduler's presence");
         }
         tokio::select! {

@@ -46,11 +46,9 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let started = Instant::now();
-        let request_id = RequestId::from_header(
-            req.headers()
-                .get(RequestId::HEADER)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let request_id =
+            RequestId::from_headers(header(RequestId::HEADER), header(RequestId::TRACEPARENT));
         req.extensions_mut().insert(request_id.clone());
         let method = req.method().to_string();
         let span = tracing::info_span!(

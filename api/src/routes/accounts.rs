@@ -20,8 +20,8 @@ use shared::store::{sessions, settings, tokens};
 
 use crate::auth::{Actor, Auth, Role, SESSION_COOKIE, Via, credentials, password, rate_limit};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::routes::status::{StatusView, load_status};
 use crate::routes::ApiTags;
+use crate::routes::status::{StatusView, load_status};
 use crate::text::{PasswordText, Text, UsernameText};
 use crate::time::from_epoch_ms;
 

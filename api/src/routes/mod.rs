@@ -66,7 +66,11 @@ pub type Apis = (
     config_defs::ConfigDefsApi,
     server_config::ServerConfigApi,
     // poem-openapi implements `OpenApi` for tuples of at most 16: the rest nest.
-    (blocklists::BlocklistsApi, audit::AuditApi, system::SystemApi),
+    (
+        blocklists::BlocklistsApi,
+        audit::AuditApi,
+        system::SystemApi,
+    ),
 );
 pub type ApiService = OpenApiService<Apis, ()>;
 

@@ -70,6 +70,21 @@ async fn a_command_nobody_runs_expires_with_scheduler_unavailable() {
             .await
             .expect("json");
         assert_eq!(first["error_code"], "scheduler_unavailable", "{first}");
+        // The audit row of the request is completed with the outcome and its reason.
+        let audit: Value = app
+            .get(&format!("/api/v1/audit?request_id={request_id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(audit["items"][0]["command_id"], cmd["id"], "{audit}");
+        assert_eq!(audit["items"][0]["outcome"], "failed", "{audit}");
+        assert!(
+            audit["items"][0]["outcome_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("scheduler_unavailable: ")),
+            "{audit}"
+        );
         let list: Value = app
             .get("/api/v1/commands?status=failed")
             .await

@@ -11,6 +11,7 @@ mod config_write;
 mod fail2ban_e2e;
 mod fail2ban_log;
 mod history;
+mod observability;
 mod regex_test;
 mod rehearsal;
 mod server_config;

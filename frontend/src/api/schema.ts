@@ -217,23 +217,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The audit log, newest first; filter by user, action prefix and time. Role: admin. */
-        get: operations["list_audit"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/status": {
         parameters: {
             query?: never;
@@ -1270,6 +1253,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log, newest first; filter by user, action prefix, result, time range and
+         *     request id. Role: admin. */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log as CSV, with the same filters as the list (at most 100 000 entries,
+         *     newest first). Role: admin. */
+        get: operations["export_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance settings. Role: admin. */
+        get: operations["get_settings"];
+        /** Change any of the time zone, the session length and the history retention; they
+         *     take effect without a restart. Audited as `settings.update`. Role: admin. */
+        put: operations["update_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scheduler's leader and standbys, job runs, the fail2ban connection, the schema,
+         *     both binaries' versions and the browser's error reports. Role: admin. */
+        get: operations["get_system"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1372,11 +1428,26 @@ export interface components {
             user?: string | null;
             role?: components["schemas"]["Role"] | null;
             client_ip?: string | null;
+            /** @description The request that did it: the browser's, a client's `X-Request-Id`, or the trace id
+             *     of its `traceparent`. */
             request_id?: string | null;
             action: string;
             target?: string | null;
+            /** @description `ok`, `denied`, `failed`, `queued` (a command), … */
             result: string;
             details?: unknown;
+            /**
+             * Format: int64
+             * @description The command this entry queued, if any.
+             */
+            command_id?: number | null;
+            /** @description How that command ended: `succeeded` or `failed`; null while it has not (or for
+             *     entries that queued nothing). */
+            outcome?: string | null;
+            /** Format: date-time */
+            outcome_at?: string | null;
+            /** @description Why the command failed: `error_code: message`. */
+            outcome_error?: string | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -1544,6 +1615,25 @@ export interface components {
             url: string;
             /** @description The request id of the API call that failed, if any. */
             request_id?: string | null;
+        };
+        /** ClientErrorGroup */
+        ClientErrorGroup: {
+            /** @description `error`, `unhandledrejection`, `render` or `api`. */
+            kind: string;
+            message: string;
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Distinct signed-in users who saw it.
+             */
+            users: number;
+            /** Format: date-time */
+            first_at: string;
+            /** Format: date-time */
+            last_at: string;
+            last_url: string;
+            last_request_id?: string | null;
         };
         /**
          * @description The kinds of [`Command`], as stored in `commands.kind`.
@@ -2113,6 +2203,29 @@ export interface components {
             ok: boolean;
             error?: string | null;
         };
+        /** JobSummaryView */
+        JobSummaryView: {
+            job: components["schemas"]["JobName"];
+            /**
+             * Format: int64
+             * @description Runs in the last hour.
+             */
+            runs: number;
+            /** Format: int64 */
+            failures: number;
+            /** Format: double */
+            avg_ms: number;
+            /** Format: int64 */
+            max_ms: number;
+            /** Format: date-time */
+            last_started_at: string;
+            /** Format: int64 */
+            last_duration_ms: number;
+            last_ok: boolean;
+            last_error?: string | null;
+            /** Format: date-time */
+            last_error_at?: string | null;
+        };
         /** LeaderView */
         LeaderView: {
             /** @description Identity of the leading scheduler process (pod or host, pid, random suffix). */
@@ -2503,6 +2616,27 @@ export interface components {
             /** @description `HH:MM`, 24-hour. */
             at?: string | null;
         };
+        /** SchedulerProcess */
+        SchedulerProcess: {
+            /** @description Identity of the process (pod or host, pid, random suffix). */
+            holder: string;
+            /** @description `leader` or `standby`. */
+            role: string;
+            version: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            seen_at: string;
+            /**
+             * Format: int64
+             * @description The lease: the leader's fencing token, renewal and expiry (null for standbys).
+             */
+            token?: number | null;
+            /** Format: date-time */
+            renewed_at?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+        };
         /** SchedulerView */
         SchedulerView: {
             /** @description The current leader, or null when no scheduler holds a valid lease. */
@@ -2519,6 +2653,17 @@ export interface components {
             checked_at: string;
             /** @description The most recent job runs, newest first. */
             recent_runs: components["schemas"]["JobRunView"][];
+        };
+        /** SchemaView */
+        SchemaView: {
+            /** @description The newest migration applied: the schema's version. */
+            version?: string | null;
+            /** Format: uint64 */
+            applied: number;
+            /** @description Migrations this API knows but the database has not had (the scheduler applies them). */
+            pending: string[];
+            /** @description Migrations in the database this API does not know (a newer build migrated it). */
+            unknown: string[];
         };
         /**
          * @description Extra count lines of a trend.
@@ -2647,6 +2792,45 @@ export interface components {
              * @description Its line in that file (0 for values fail2ban adds itself).
              */
             line: number;
+        };
+        /**
+         * SettingsChange
+         * @example {
+         *       "timezone": "Europe/Berlin",
+         *       "session_minutes": 480,
+         *       "retention_days": 365
+         *     }
+         */
+        SettingsChange: {
+            /** @description IANA time zone, e.g. `Europe/Berlin`. */
+            timezone?: string | null;
+            /**
+             * Format: int64
+             * @description 5 to 43 200; applies to sessions from their next request.
+             */
+            session_minutes?: number | null;
+            /**
+             * Format: int64
+             * @description 7 to 3 650; the retention job uses it from its next run.
+             */
+            retention_days?: number | null;
+        };
+        /** SettingsView */
+        SettingsView: {
+            /** @description IANA time zone every time is shown in. */
+            timezone: string;
+            /**
+             * Format: int64
+             * @description Sliding session length in minutes.
+             */
+            session_minutes: number;
+            /**
+             * Format: int64
+             * @description Days of history (archive, audit log, import log) kept.
+             */
+            retention_days: number;
+            /** @description Whether `retention_days` was set here (`false`: `BANGUI_RETENTION`'s default). */
+            retention_days_set: boolean;
         };
         /**
          * SetupRequest
@@ -2852,6 +3036,31 @@ export interface components {
         SwitchRequest: {
             on: boolean;
         };
+        /** SystemView */
+        SystemView: {
+            /**
+             * Format: date-time
+             * @description The database clock when this was read.
+             */
+            checked_at: string;
+            /** @description This API process's version. */
+            api_version: string;
+            /** @description Scheduler processes seen in the last minute, the leader first. */
+            schedulers: components["schemas"]["SchedulerProcess"][];
+            /** @description Whether a scheduler holds a valid lease. */
+            has_leader: boolean;
+            /**
+             * Format: int64
+             * @description The highest fencing token ever granted.
+             */
+            last_token: number;
+            /** @description Each job's runs in the last hour. */
+            jobs: components["schemas"]["JobSummaryView"][];
+            fail2ban: components["schemas"]["StatusView"];
+            schema: components["schemas"]["SchemaView"];
+            /** @description The browser's error reports of the last week, grouped by message, newest first. */
+            client_errors: components["schemas"]["ClientErrorGroup"][];
+        };
         /**
          * TimelineBan
          * @description One ban in an IP's timeline.
@@ -2881,6 +3090,19 @@ export interface components {
             /** @description Who lifted it through BanGUI; null while it holds, when it expired, or when it was
              *     unbanned outside BanGUI. */
             ended_by?: string | null;
+            /**
+             * Format: int64
+             * @description The command that made the ban (manual and blocklist bans).
+             */
+            command_id?: number | null;
+            /** @description The request that queued that command (find it in the audit log and the logs). */
+            request_id?: string | null;
+            /**
+             * Format: int64
+             * @description The command that lifted it, and its request.
+             */
+            ended_command_id?: number | null;
+            ended_request_id?: string | null;
             /** Format: int32 */
             failures?: number | null;
             /** Format: int32 */
@@ -4980,138 +5202,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
-             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
-             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found (`not_found`, `unknown_jail`). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Body too large (`payload_too_large`). */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
-             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
-             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
-             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
-             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected failure (`internal`). */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    list_audit: {
-        parameters: {
-            query?: {
-                user?: string;
-                /** @description Matches the start of the action, e.g. `user.` or `command.ban`. */
-                action?: string;
-                /** @description Only entries at or after this time. */
-                since?: string;
-                page?: number;
-                page_size?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["AuditPage"];
-                };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,
              *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
@@ -14520,6 +14610,655 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ImportList"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description The user or token owner, exactly. */
+                user?: string;
+                /** @description Matches the start of the action, e.g. `user.` or `command.ban`. */
+                action?: string;
+                /** @description The entry's result (`ok`, `denied`, `queued`, …) or its command's outcome
+                 *     (`succeeded`, `failed`). */
+                result?: string;
+                /** @description Only entries at or after this time. */
+                since?: string;
+                /** @description Only entries before this time. */
+                until?: string;
+                /** @description Only the entries of this request. */
+                request_id?: string;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_audit: {
+        parameters: {
+            query?: {
+                user?: string;
+                action?: string;
+                result?: string;
+                since?: string;
+                until?: string;
+                request_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The selected entries as CSV (RFC 4180, a header row, times in UTC ISO 8601). */
+            200: {
+                headers: {
+                    "CONTENT-DISPOSITION": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SettingsChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description Input that does not fit this document's schema: a wrong type, a missing field,
+             *     malformed JSON, a key given twice in one object (`bad_request`), a value outside
+             *     an enum (`invalid_origin`, `invalid_state`, `invalid_sort`, `invalid_series`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials (`unauthorized`, `invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller's role (`forbidden`, `csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (`not_found`, `unknown_jail`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the stored state (`conflict`; some operations name a more specific code). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body that is not `application/json` in UTF-8 (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Input that fits the schema but that a rule refuses (`invalid_ip`,
+             *     `prefix_too_broad`, `ip_not_allowed`, `too_many_ips`, `invalid_jail_name`,
+             *     `invalid_wait`, `invalid_username`, `invalid_timezone`, `weak_password`,
+             *     `invalid_range`, `invalid_country`, `invalid_asn`, `invalid_ip_search`,
+             *     `page_too_deep`, `validation_failed`); `details.field` names the field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins (`rate_limited`; see `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected failure (`internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down (`database_unavailable`, `setup_required`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_system: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SystemView"];
                 };
             };
             /** @description Input that does not fit this document's schema: a wrong type, a missing field,

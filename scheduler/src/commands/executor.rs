@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ban_writer::{self, Origin};
+use crate::commands::run_as;
 use crate::config_write;
 use crate::fail2ban::Fail2ban;
-use crate::commands::run_as;
 use crate::fail2ban::client::ClientError;
 use crate::fail2ban::control::ControlError;
 use crate::geo::Geo;

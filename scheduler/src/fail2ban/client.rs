@@ -86,9 +86,23 @@ fn observe_call(args: &[&str], result: &Result<Value, ClientError>, took: Durati
     let outcome = if error.is_some() { "error" } else { "ok" };
     let error = error.map(ToString::to_string);
     if crate::commands::running().is_some() {
-        tracing::info!(call, more_args = more, duration_ms, outcome, error, "fail2ban call");
+        tracing::info!(
+            call,
+            more_args = more,
+            duration_ms,
+            outcome,
+            error,
+            "fail2ban call"
+        );
     } else {
-        tracing::debug!(call, more_args = more, duration_ms, outcome, error, "fail2ban call");
+        tracing::debug!(
+            call,
+            more_args = more,
+            duration_ms,
+            outcome,
+            error,
+            "fail2ban call"
+        );
     }
 }
 

@@ -101,7 +101,12 @@ impl Exporter {
             return String::new();
         };
         let mut out = String::with_capacity(512 + s.jails.len() * 700);
-        family(&mut out, "f2b_up", "gauge", "Check if the fail2ban server is up");
+        family(
+            &mut out,
+            "f2b_up",
+            "gauge",
+            "Check if the fail2ban server is up",
+        );
         let _ = writeln!(out, "f2b_up {}", u8::from(up));
         family(
             &mut out,
@@ -120,7 +125,12 @@ impl Exporter {
             SOCKET_REQ_ERRORS.load(Ordering::Relaxed)
         );
         if let Some(n) = s.jail_count {
-            family(&mut out, "f2b_jail_count", "gauge", "Number of defined jails");
+            family(
+                &mut out,
+                "f2b_jail_count",
+                "gauge",
+                "Number of defined jails",
+            );
             let _ = writeln!(out, "f2b_jail_count {n}");
         }
         type Pick = fn(&JailFigures) -> Option<i64>;

@@ -106,7 +106,11 @@ pub async fn complete_command<C: ConnectionTrait>(
         db,
         "UPDATE audit_log SET outcome = $2, outcome_at_ms = {now_ms}, outcome_error = $3 \
          WHERE command_id = $1 AND outcome IS NULL",
-        [command_id.into(), outcome.into(), error.map(str::to_owned).into()],
+        [
+            command_id.into(),
+            outcome.into(),
+            error.map(str::to_owned).into(),
+        ],
     )
     .await
     .map(|_| ())

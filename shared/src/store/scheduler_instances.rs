@@ -40,4 +40,3 @@ pub async fn list<C: ConnectionTrait>(db: &C, since_ms: i64) -> Result<Vec<Insta
     )
     .await
 }
-
