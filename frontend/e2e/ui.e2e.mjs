@@ -64,6 +64,11 @@ async function login(page, who) {
   await page.waitForURL((u) => !u.pathname.startsWith("/login"));
 }
 
+/** A CSV download with the page's session cookie, as the export link makes it. */
+function apiCsv(page, href) {
+  return page.evaluate(async (h) => (await fetch(h)).text(), href);
+}
+
 /** A call with the page's session cookie, as the UI makes it (CSRF header, same origin). */
 function apiCall(page, method, path, body) {
   return page.evaluate(
@@ -760,6 +765,116 @@ describe(`BanGUI in chromium (${backend})`, () => {
     server.close();
   });
 
+  it("runs the team from the browser: a user created and promoted, a token shown once and revoked, an action found by its request id, the time zone changed", async () => {
+    const ctx = await context({ storageState: adminState });
+    const page = await ctx.newPage();
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await page.goto(`${stack.base}/`);
+    await nav.getByRole("link", { name: "Administration" }).click();
+    await page.waitForURL("**/admin/users");
+    // The only admin is protected, and the page says why before anyone tries.
+    await page.getByText("last admin").waitFor();
+    await page.getByText(/The last active admin cannot be demoted/).first().waitFor();
+    const create = page.getByRole("form", { name: "Create a user" });
+    await create.getByLabel("Username").fill("ops-lead");
+    await create.getByLabel("Password").fill("teal compass orbit 2049");
+    await create.getByRole("button", { name: "Create user" }).click();
+    await page.getByText("Created ops-lead (viewer)").waitFor();
+    await page.getByRole("combobox", { name: "Role of ops-lead" }).click();
+    await page.getByRole("option", { name: "operator" }).click();
+    await page.getByText("ops-lead is now operator").waitFor();
+    const users = await apiCall(page, "GET", "/users");
+    assert.equal(users.body.items.find((u) => u.username === "ops-lead").role, "operator");
+
+    // A token: shown once, works, then revoked and refused.
+    await page.getByRole("tab", { name: "API tokens" }).click();
+    await page.waitForURL("**/admin/tokens");
+    const tokenForm = page.getByRole("form", { name: "Create an API token" });
+    await tokenForm.getByLabel("Name").fill("grafana");
+    await tokenForm.getByRole("button", { name: "Create token" }).click();
+    const secret = (await page.locator("[data-new-token]").textContent()).trim();
+    assert.match(secret, /^bgt_/);
+    const withToken = () => fetch(`${stack.base}/api/v1/status`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal((await withToken()).status, 200);
+    await page.getByRole("button", { name: "Done" }).click();
+    assert.equal(await page.locator("[data-new-token]").count(), 0, "shown once");
+    await page.getByRole("button", { name: "Revoke grafana" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+    await page.getByText("Revoked grafana").waitFor();
+    await page.getByRole("table", { name: "Everyone's API tokens" }).getByText("revoked").waitFor();
+    assert.equal((await withToken()).status, 401);
+
+    // An action found in the audit log by its request id, with its command's outcome.
+    const requestId = `ui-e2e-${Date.now()}`;
+    const banned = await page.evaluate(
+      async ([id, ip]) => {
+        const r = await fetch("/api/v1/bans?wait=5s", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Requested-With": "bangui", "X-Request-Id": id },
+          body: JSON.stringify({ jail: "bulk", ips: [ip] }),
+        });
+        return r.json();
+      },
+      [requestId, "198.51.100.231"],
+    );
+    assert.equal(banned.status, "succeeded");
+    await page.getByRole("tab", { name: "Audit log" }).click();
+    const filter = page.getByRole("form", { name: "Filter the audit log" });
+    await filter.getByLabel("Request id").fill(requestId);
+    await filter.getByRole("button", { name: "Filter" }).click();
+    const audit = page.getByRole("table", { name: "Audit log" });
+    await audit.getByText("command.ban").waitFor();
+    await audit.getByText("succeeded").waitFor();
+    const exportLink = page.getByRole("link", { name: "Export CSV" });
+    assert.match(await exportLink.getAttribute("href"), new RegExp(`request_id=${requestId}`));
+    const csv = await apiCsv(page, await exportLink.getAttribute("href"));
+    assert.match(csv, new RegExp(`,${requestId},command\\.ban,bulk,queued,`));
+
+    // The command queue shows it too, with the same id.
+    await page.getByRole("tab", { name: "Commands" }).click();
+    await page.getByRole("table", { name: "Commands" }).locator(`[data-request-id="${requestId}"]`).waitFor();
+
+    // The System page: a leading scheduler and fail2ban reachable.
+    await page.getByRole("tab", { name: "System" }).click();
+    await page.getByRole("table", { name: "Scheduler processes" }).getByText("leader").waitFor({ timeout: 20_000 });
+    await page.getByText(/reachable · v/).waitFor();
+
+    // The time zone changed: times move at once, with no reload.
+    await page.goto(`${stack.base}/admin/audit?request_id=${requestId}`);
+    const timeCell = page.getByRole("table", { name: "Audit log" }).locator("tbody tr").first().locator("td").first();
+    await timeCell.waitFor();
+    const before = await timeCell.textContent();
+    await page.getByRole("tab", { name: "Settings" }).click();
+    const zone = page.getByRole("combobox", { name: "Time zone" });
+    await zone.click();
+    await zone.fill("");
+    await zone.pressSequentially("Asia/Tok");
+    await page.getByRole("option", { name: "Asia/Tokyo" }).click();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Settings saved").waitFor();
+    await page.getByRole("button", { name: "Time zone: Asia/Tokyo" }).waitFor();
+    await page.getByRole("tab", { name: "Audit log" }).click();
+    await filter.getByLabel("Request id").fill(requestId);
+    await filter.getByRole("button", { name: "Filter" }).click();
+    await timeCell.waitFor();
+    await waitFor("the time moved", async () => (await timeCell.textContent()) !== before, 10_000);
+    const restored = await apiCall(page, "PUT", "/settings", { timezone: ZONE });
+    assert.equal(restored.status, 200);
+
+    // The new operator sees no administration, and the pages say why.
+    const other = await context();
+    const op = await other.newPage();
+    await login(op, { user: "ops-lead", password: "teal compass orbit 2049" });
+    assert.equal(await op.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Administration" }).count(), 0);
+    await op.goto(`${stack.base}/admin/users`);
+    await op.getByText("This page needs the admin role.").waitFor();
+    // Everyone manages their own tokens.
+    await op.goto(`${stack.base}/admin/tokens`);
+    await op.getByRole("form", { name: "Create an API token" }).waitFor();
+    await other.close();
+    await ctx.close();
+  });
+
   it(`lays out every page without sideways scrolling or overlapping cells (${SWEEP ? "390×844 and 1440×900" : "1440×900"}, both themes), saves screenshots, and passes WCAG 2.1 AA checks`, async () => {
     const pages = [
       ["dashboard", "/"],
@@ -779,6 +894,12 @@ describe(`BanGUI in chromium (${backend})`, () => {
       ["fail2ban-log", "/config/log"],
       ["server", "/config/server"],
       ["blocklists", "/blocklists"],
+      ["admin-users", "/admin/users"],
+      ["admin-tokens", "/admin/tokens"],
+      ["admin-audit", "/admin/audit"],
+      ["admin-commands", "/admin/commands"],
+      ["admin-system", "/admin/system"],
+      ["admin-settings", "/admin/settings"],
       ["login", "/login"],
     ];
     const problems = [];

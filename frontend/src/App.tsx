@@ -6,6 +6,7 @@ import { onApiFailure } from "./api/client";
 import { queryClient } from "./api/query";
 import { Login } from "./features/auth/Login";
 import { Setup } from "./features/auth/Setup";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { NoticeProvider } from "./features/shell/notices";
 import { Shell } from "./features/shell/Shell";
 import { SessionProvider, useSession } from "./session";
@@ -26,6 +27,12 @@ const Fail2banLog = lazy(() => import("./features/config/LogPage"));
 const Defs = lazy(() => import("./features/config/DefsPage"));
 const Server = lazy(() => import("./features/config/ServerPage"));
 const Blocklists = lazy(() => import("./features/blocklists/BlocklistsPage"));
+const Users = lazy(() => import("./features/admin/UsersPage"));
+const Tokens = lazy(() => import("./features/admin/TokensPage"));
+const Audit = lazy(() => import("./features/admin/AuditPage"));
+const Commands = lazy(() => import("./features/admin/CommandsPage"));
+const System = lazy(() => import("./features/admin/SystemPage"));
+const Settings = lazy(() => import("./features/admin/SettingsPage"));
 
 /** Sends signed-out users to /login (remembering where they were) and everyone to /setup first. */
 function Guard({ children }: { children: ReactNode }) {
@@ -50,7 +57,7 @@ function Guard({ children }: { children: ReactNode }) {
     <Shell>
       {/* A new zone re-mounts the page: every time and every zone-dependent query follows. */}
       <Suspense key={zone} fallback={<Spinner label="Loading…" />}>
-        {children}
+        <ErrorBoundary resetKey={location.pathname}>{children}</ErrorBoundary>
       </Suspense>
     </Shell>
   );
@@ -82,6 +89,13 @@ export function App() {
             <Route path="/config/server" element={<Guard><Server /></Guard>} />
             <Route path="/config/filters" element={<Guard><Defs kind="filters" /></Guard>} />
             <Route path="/config/actions" element={<Guard><Defs kind="actions" /></Guard>} />
+            <Route path="/admin" element={<Navigate to="/admin/users" replace />} />
+            <Route path="/admin/users" element={<Guard><Users /></Guard>} />
+            <Route path="/admin/tokens" element={<Guard><Tokens /></Guard>} />
+            <Route path="/admin/audit" element={<Guard><Audit /></Guard>} />
+            <Route path="/admin/commands" element={<Guard><Commands /></Guard>} />
+            <Route path="/admin/system" element={<Guard><System /></Guard>} />
+            <Route path="/admin/settings" element={<Guard><Settings /></Guard>} />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Routes>
         </SessionProvider>

@@ -71,7 +71,28 @@ export function onApiFailure(fn: (e: ApiError) => void): () => void {
 
 function fail(e: ApiError): never {
   failureListeners.forEach((l) => l(e));
+  sampleFailure(e);
   throw e;
+}
+
+/** Failures not worth reporting: signing in and out, setup, and the user's own typos
+ * (validation errors are answered on the form). */
+const QUIET = new Set<ErrorCode>(["unauthorized", "invalid_credentials", "setup_required", "forbidden", "not_found"]);
+/** One failure in five is reported, at most ten a minute from this tab. */
+const SAMPLE = 0.2;
+const PER_MINUTE = 10;
+let reportWindow = { start: 0, sent: 0 };
+
+/** Reports a sample of the API failures the UI handled (kind `api`, with the request id),
+ * so the System page shows what users run into without a flood during an outage. */
+function sampleFailure(e: ApiError) {
+  if (QUIET.has(e.code) || (e.status >= 400 && e.status < 500 && e.status !== 429 && e.status !== 409)) return;
+  if (Math.random() >= SAMPLE) return;
+  const now = Date.now();
+  if (now - reportWindow.start > 60_000) reportWindow = { start: now, sent: 0 };
+  if (reportWindow.sent >= PER_MINUTE) return;
+  reportWindow.sent += 1;
+  void reportClientError({ kind: "api", message: `${e.code}: ${e.message}`, url: location.pathname, request_id: e.requestId || undefined });
 }
 
 const headers: Middleware = {

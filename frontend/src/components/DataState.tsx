@@ -1,6 +1,7 @@
 import type { ReactNode } from "react";
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, Spinner, Text } from "@fluentui/react-components";
 import type { ApiError } from "../api/client";
+import { RequestId } from "./RequestId";
 
 /** An API error as the user sees it: the API's sentence and the request id to quote. */
 export function ErrorText({ error }: { error: ApiError }) {
@@ -8,9 +9,9 @@ export function ErrorText({ error }: { error: ApiError }) {
     <>
       {error.message}
       {error.requestId && (
-        <Text size={200} style={{ display: "block", opacity: 0.8 }}>
-          request {error.requestId}
-        </Text>
+        <span style={{ display: "block" }}>
+          <RequestId id={error.requestId} />
+        </span>
       )}
     </>
   );

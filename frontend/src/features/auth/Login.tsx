@@ -4,6 +4,7 @@ import { Button, Field, Input, MessageBar, MessageBarBody } from "@fluentui/reac
 import { api, asApiError, unwrap } from "../../api/client";
 import { useSession } from "../../session";
 import { AuthCard } from "./AuthCard";
+import { RequestId } from "../../components/RequestId";
 
 /** Only same-site relative paths are followed after sign-in. */
 export function safeNext(next: string | null): string {
@@ -58,7 +59,7 @@ export function Login() {
           <MessageBar intent="error" role="alert">
             <MessageBarBody>
               {error.text}
-              {error.requestId && <span style={{ display: "block", fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+              {error.requestId && <RequestId id={error.requestId} />}
             </MessageBarBody>
           </MessageBar>
         )}

@@ -34,6 +34,7 @@ import { useSession } from "../../session";
 import { formatTime } from "../../time";
 import { useCommand } from "../commands/useCommand";
 import { useNotices } from "../shell/notices";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0, display: "flex", flexDirection: "column", gap: "12px" },
@@ -279,7 +280,7 @@ function SourceForm({ source, jails, defaultJail, onDone }: { source?: Source; j
           Cancel
         </Button>
         {other && <Text role="alert">{other}</Text>}
-        {error?.requestId && <span className={s.muted}>request {error.requestId}</span>}
+        {error?.requestId && <RequestId id={error.requestId} />}
       </div>
       {previewError && <Text role="alert">Preview: {previewError}</Text>}
       {preview && <PreviewPanel p={preview} />}
@@ -385,7 +386,7 @@ function ImportDetails({ i, source }: { i: Import; source?: string }) {
         <Text key={n}>{n}</Text>
       ))}
       {i.invalid_samples.length > 0 && <pre className={s.entries}>{i.invalid_samples.map((l) => `line ${l.line}: ${l.text}  (${l.reason})`).join("\n")}</pre>}
-      {i.request_id && <span className={s.muted}>request {i.request_id}</span>}
+      {i.request_id && <RequestId id={i.request_id} />}
     </div>
   );
 }

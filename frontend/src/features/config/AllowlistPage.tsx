@@ -25,6 +25,7 @@ import { useSession } from "../../session";
 import { formatTime } from "../../time";
 import { useNotices } from "../shell/notices";
 import { ConfigTabs } from "./ConfigPage";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0, display: "flex", flexDirection: "column", gap: "12px" },
@@ -115,7 +116,7 @@ function AddForm({ jailNames, onAdded }: { jailNames: string[]; onAdded: () => v
           Add
         </Button>
         {other && <Text role="alert">{other}</Text>}
-        {error?.requestId && <span style={{ fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+        {error?.requestId && <RequestId id={error.requestId} />}
       </div>
     </form>
   );

@@ -28,6 +28,7 @@ import { fieldMessage } from "../../components/fieldError";
 import { useSession } from "../../session";
 import { formatTime } from "../../time";
 import { ConfigTabs } from "./ConfigPage";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0, display: "flex", flexDirection: "column", gap: "12px" },
@@ -229,7 +230,7 @@ export default function RegexTesterPage() {
               </Button>
               {busy && <Text aria-live="polite">{busy}</Text>}
               {other && <Text role="alert">{other}</Text>}
-              {error?.requestId && <span style={{ fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+              {error?.requestId && <RequestId id={error.requestId} />}
             </div>
           </form>
         </Card>
@@ -238,7 +239,7 @@ export default function RegexTesterPage() {
         <Card className={s.card} role="alert">
           <Text weight="semibold">The test failed ({failed.error_code})</Text>
           <pre className={s.code} style={{ margin: 0 }}>{failed.error}</pre>
-          {failed.request_id && <span style={{ fontSize: 12, opacity: 0.8 }}>request {failed.request_id}</span>}
+          {failed.request_id && <RequestId id={failed.request_id} />}
         </Card>
       )}
       {result && (

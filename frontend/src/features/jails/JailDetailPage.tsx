@@ -13,6 +13,7 @@ import { useCommand } from "../commands/useCommand";
 import { useCommandForm } from "../commands/useCommandForm";
 import { StopDialog, useJailActions } from "./actions";
 import { JailState } from "./JailsPage";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0 },
@@ -185,7 +186,7 @@ export default function JailDetail() {
                     <Button type="submit" disabled={!newIgnore.trim()} style={{ marginTop: 26 }}>
                       Add
                     </Button>
-                    {ignoreError?.requestId && <span style={{ fontSize: 12, opacity: 0.8, flexBasis: "100%" }}>request {ignoreError.requestId}</span>}
+                    {ignoreError?.requestId && <RequestId id={ignoreError.requestId} />}
                   </form>
                 )}
               </>

@@ -35,6 +35,7 @@ import { formatDuration } from "../../time";
 import { useCommand } from "../commands/useCommand";
 import { useCommandForm } from "../commands/useCommandForm";
 import { StopDialog, useJailActions } from "./actions";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0 },
@@ -102,7 +103,7 @@ function BanForm({ names }: { names: string[] }) {
       >
         <Input ref={input} value={ips} onChange={(_, d) => setIps(d.value)} placeholder="203.0.113.7 2001:db8::/64" />
       </Field>
-      {error?.requestId && <span style={{ fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+      {error?.requestId && <RequestId id={error.requestId} />}
       <Button type="submit" appearance="primary" disabled={!jail || !ips.trim()}>
         Ban
       </Button>
@@ -132,7 +133,7 @@ function UnbanForm({ names }: { names: string[] }) {
       <Field label="IPs" required validationMessage={ipError ?? error?.message} validationState={error ? "error" : "none"}>
         <Input ref={input} value={ips} onChange={(_, d) => setIps(d.value)} placeholder="203.0.113.7" />
       </Field>
-      {error?.requestId && <span style={{ fontSize: 12, opacity: 0.8 }}>request {error.requestId}</span>}
+      {error?.requestId && <RequestId id={error.requestId} />}
       <Field label="From">
         <Dropdown value={jail || "every jail"} selectedOptions={[jail]} onOptionSelect={(_, d) => setJail(d.optionValue ?? "")}>
           <Option value="">every jail</Option>

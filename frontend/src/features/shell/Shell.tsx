@@ -12,6 +12,7 @@ import {
   DrawerHeaderTitle,
   makeStyles,
   Menu,
+  MenuItem,
   MenuItemRadio,
   MenuList,
   MenuPopover,
@@ -27,6 +28,8 @@ import {
   Globe20Regular,
   History20Regular,
   Navigation20Regular,
+  PeopleTeam20Regular,
+  Person20Regular,
   Settings20Regular,
   ShieldLock20Regular,
   ShieldProhibited20Regular,
@@ -39,7 +42,8 @@ import { useNarrow } from "../../components/layout";
 import { useSession } from "../../session";
 import { useTheme, type ThemeChoice } from "../../theme";
 import { ago } from "../../time";
-import { NoticeList } from "./notices";
+import { NoticeList, useNotices } from "./notices";
+import { PasswordDialog } from "./PasswordDialog";
 import { ZonePicker } from "./ZonePicker";
 
 const useStyles = makeStyles({
@@ -117,11 +121,15 @@ const NAV = [
   { to: "/config", label: "Configuration", icon: <Settings20Regular /> },
 ];
 
+/** Shown to admins only (the API refuses everyone else anyway). */
+const ADMIN_NAV = { to: "/admin", label: "Administration", icon: <PeopleTeam20Regular /> };
+
 function NavLinks({ onPick }: { onPick?: () => void }) {
   const s = useStyles();
+  const { can } = useSession();
   return (
     <>
-      {NAV.map((n) => (
+      {[...NAV, ...(can("admin") ? [ADMIN_NAV] : [])].map((n) => (
         <NavLink
           key={n.to}
           to={n.to}
@@ -177,9 +185,11 @@ function Account() {
   const { choice, setChoice } = useTheme();
   const narrow = useNarrow();
   const navigate = useNavigate();
-  const logout = async () => {
+  const [passwordOpen, setPasswordOpen] = useState(false);
+  const { notify } = useNotices();
+  const leave = async (path: "/auth/logout" | "/auth/logout-all") => {
     try {
-      await unwrap(api.POST("/auth/logout"));
+      await unwrap(api.POST(path));
     } catch {
       // Signed out either way: the session is dropped below.
     } finally {
@@ -189,11 +199,6 @@ function Account() {
   };
   return (
     <>
-      {session && !narrow && (
-        <Text>
-          {session.user} · {session.role}
-        </Text>
-      )}
       <ZonePicker />
       <Menu checkedValues={{ theme: [choice] }} onCheckedValueChange={(_, d) => setChoice(d.checkedItems[0] as ThemeChoice)}>
         <MenuTrigger disableButtonEnhancement>
@@ -209,9 +214,28 @@ function Account() {
           </MenuList>
         </MenuPopover>
       </Menu>
-      <Button appearance="subtle" icon={<SignOut20Regular />} onClick={() => void logout()} aria-label="Log out">
-        {narrow ? undefined : "Log out"}
-      </Button>
+      <Menu>
+        <MenuTrigger disableButtonEnhancement>
+          <Button appearance="subtle" icon={<Person20Regular />} aria-label={`Account ${session?.user ?? ""}`.trim()}>
+            {narrow ? undefined : session ? `${session.user} · ${session.role}` : "Account"}
+          </Button>
+        </MenuTrigger>
+        <MenuPopover>
+          <MenuList>
+            <MenuItem onClick={() => setPasswordOpen(true)}>Change password…</MenuItem>
+            <MenuItem onClick={() => navigate("/admin/tokens")}>API tokens</MenuItem>
+            <MenuItem onClick={() => void leave("/auth/logout-all")}>Sign out everywhere</MenuItem>
+            <MenuItem icon={<SignOut20Regular />} onClick={() => void leave("/auth/logout")}>
+              Log out
+            </MenuItem>
+          </MenuList>
+        </MenuPopover>
+      </Menu>
+      <PasswordDialog
+        open={passwordOpen}
+        onClose={() => setPasswordOpen(false)}
+        onChanged={() => notify({ id: "password", intent: "success", title: "Password changed", text: "Your other sessions ended." })}
+      />
     </>
   );
 }

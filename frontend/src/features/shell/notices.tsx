@@ -2,8 +2,9 @@
 // wide screen they stack in the bottom corner beside the content; on a phone they sit in
 // the page's flow under the top bar, so they never cover a control.
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
-import { Button, makeStyles, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, Text, tokens } from "@fluentui/react-components";
+import { Button, makeStyles, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, tokens } from "@fluentui/react-components";
 import { Dismiss20Regular } from "@fluentui/react-icons";
+import { RequestId } from "../../components/RequestId";
 
 export type Intent = "info" | "success" | "warning" | "error";
 
@@ -80,9 +81,9 @@ export function NoticeList() {
             <MessageBarTitle>{n.title}</MessageBarTitle>
             {n.text}
             {n.requestId && (
-              <Text size={200} className={s.id}>
-                request {n.requestId}
-              </Text>
+              <span className={s.id}>
+                <RequestId id={n.requestId} />
+              </span>
             )}
           </MessageBarBody>
           <MessageBarActions
