@@ -23,6 +23,8 @@ command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
 # fail2ban logging to the journal, and journal files written for the log tests.
 /usr/bin/python3 -c 'import systemd.journal' 2>/dev/null || need_pkgs+=(python3-systemd)
 [ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
+# promtool checks and unit-tests the shipped alert rules (k8s/monitoring/).
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need_pkgs[*]}"
@@ -88,6 +90,9 @@ fi
 
 log "kubernetes manifests"
 python3 k8s/check.py
+
+log "monitoring: alert rules (promtool check and test) and the Grafana dashboard's shape"
+python3 scripts/check-monitoring.py
 
 log "format"
 cargo fmt --all -- --check

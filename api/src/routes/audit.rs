@@ -209,6 +209,7 @@ impl AuditApi {
 
     /// The audit log as CSV, with the same filters as the list (at most 100 000 entries,
     /// newest first). Role: admin.
+    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/audit/export", method = "get", operation_id = "export_audit")]
     async fn export_audit(
         &self,

@@ -186,6 +186,14 @@ impl Job {
         metrics::counter!("scheduler_job_runs_total", "job" => self.name.as_str()).increment(1);
         metrics::histogram!("scheduler_job_duration_seconds", "job" => self.name.as_str())
             .record(elapsed.as_secs_f64());
+        if result.is_ok() {
+            // For alerts on a job that stopped succeeding (the archive import lagging).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            metrics::gauge!("scheduler_job_last_success_timestamp_seconds", "job" => self.name.as_str())
+                .set(now);
+        }
         if let Err(e) = &result {
             metrics::counter!("scheduler_job_failures_total", "job" => self.name.as_str())
                 .increment(1);
