@@ -49,6 +49,17 @@ start() {
     printf 'exec %s "$@"\n' "$(printf '%q ' "${client[@]}")"
   } > "$T/bin/fail2ban-client"
   chmod +x "$T/bin/fail2ban-client"
+  # fail2ban-at unpacks the version's sources on first use: before anything below reads
+  # them (a fresh machine has no cache yet), and one test at a time (tests start servers
+  # in parallel, and two first uses would unpack over each other).
+  if [ "$version" = 1.0.2 ]; then
+    "${client[@]}" --version >"$T/version.out" 2>&1 || { cat "$T/version.out" >&2; exit 1; }
+  else
+    cache=${FAIL2BAN_AT_CACHE:-$HOME/.cache/fail2ban-at}
+    mkdir -p "$cache"
+    flock "$cache/.bangui-unpack.lock" "${client[@]}" --version >"$T/version.out" 2>&1 \
+      || { cat "$T/version.out" >&2; exit 1; }
+  fi
   # The Python this version runs on, with its fail2ban package importable (the tests'
   # oracles import fail2ban's own readers with it).
   if [ "$version" = 1.0.2 ]; then
@@ -71,8 +82,6 @@ start() {
     chmod +x "$T/bin/fail2ban-regex"
   fi
   chmod +x "$T/bin/python"
-  # fail2ban-at unpacks the version's sources on first use.
-  "${client[@]}" --version >"$T/version.out" 2>&1 || { cat "$T/version.out" >&2; exit 1; }
   # F2B_STOCK_TREE=1: a full copy of Debian's /etc/fail2ban (every stock jail, filter and
   # action, files BanGUI may write), our jails and settings in jail.local over it.
   # Otherwise a small tree of our own with copies of Debian's filters and actions.

@@ -119,7 +119,7 @@ if [ -x "$FAIL2BAN_AT" ]; then
     BANGUI_TEST_BACKENDS=sqlite BANGUI_TEST_F2B_VERSION=$version \
       cargo test --locked -p e2e --test it -- fail2ban_e2e:: versions:: config_tree:: \
         config_write:: config_defs:: config_def_writes:: server_config:: fail2ban_log:: \
-        allowlist:: blocklists:: regex_test::
+        allowlist:: blocklists:: regex_test:: observability::
   done
 else
   log "fail2ban-at not found (FAIL2BAN_AT): SKIPPING the 0.11.2 and 1.1.0 runs"

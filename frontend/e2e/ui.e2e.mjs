@@ -834,6 +834,11 @@ describe(`BanGUI in chromium (${backend})`, () => {
     await page.getByRole("tab", { name: "Commands" }).click();
     await page.getByRole("table", { name: "Commands" }).locator(`[data-request-id="${requestId}"]`).waitFor();
 
+    // The IP's timeline answers who banned it and from which request.
+    await page.goto(`${stack.base}/history/198.51.100.231`);
+    await page.getByRole("table", { name: "Bans of this IP" }).locator(`[data-request-id="${requestId}"]`).waitFor({ timeout: 20_000 });
+    await page.goto(`${stack.base}/admin/commands`);
+
     // The System page: a leading scheduler and fail2ban reachable.
     await page.getByRole("tab", { name: "System" }).click();
     await page.getByRole("table", { name: "Scheduler processes" }).getByText("leader").waitFor({ timeout: 20_000 });

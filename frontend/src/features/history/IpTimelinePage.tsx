@@ -11,6 +11,7 @@ import { Country, OriginBadge } from "../bans/BanTable";
 import { useJailNames } from "../bans/Filters";
 import { useCommand } from "../commands/useCommand";
 import { useNotices } from "../shell/notices";
+import { RequestId } from "../../components/RequestId";
 
 const useStyles = makeStyles({
   card: { padding: "16px", minWidth: 0 },
@@ -140,6 +141,24 @@ export default function IpTimeline() {
                           {b.ended_by ? ` by ${b.ended_by}` : ""}
                         </Badge>
                       ),
+                    },
+                    {
+                      key: "request",
+                      header: "Request",
+                      cell: (b) =>
+                        b.request_id || b.ended_request_id ? (
+                          <span style={{ display: "flex", flexDirection: "column" }}>
+                            {b.request_id && <RequestId id={b.request_id} />}
+                            {b.ended_request_id && (
+                              <span>
+                                <Text size={200}>lifted: </Text>
+                                <RequestId id={b.ended_request_id} />
+                              </span>
+                            )}
+                          </span>
+                        ) : (
+                          "—"
+                        ),
                     },
                     { key: "failures", header: "Failures", numeric: true, cell: (b) => b.failures ?? "—" },
                     {
