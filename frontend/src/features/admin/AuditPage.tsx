@@ -123,7 +123,7 @@ export default function AuditPage() {
           <Field label="Request id">
             <Input value={draft.request_id} onChange={(_, d) => setDraft({ ...draft, request_id: d.value })} placeholder="ui-3f2a…" />
           </Field>
-          <div className={s.actions}>
+          <div className={s.formActions}>
             <Button type="submit" appearance="primary">
               Filter
             </Button>

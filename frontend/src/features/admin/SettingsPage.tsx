@@ -90,7 +90,7 @@ function SettingsForm({ current, onSaved }: { current: Schemas["SettingsView"]; 
       >
         <Input type="number" min={7} max={3650} value={days} onChange={(_, d) => setDays(d.value)} />
       </Field>
-      <div className={s.actions}>
+      <div className={s.formActions}>
         <Button type="submit" appearance="primary" disabled={busy || badNumber(minutes) || badNumber(days) || !timezone}>
           Save
         </Button>

@@ -82,7 +82,7 @@ function CreateToken({ onCreated }: { onCreated: () => void }) {
             ))}
           </Dropdown>
         </Field>
-        <div className={s.actions}>
+        <div className={s.formActions}>
           <Button type="submit" appearance="primary" disabled={!name.trim()}>
             Create token
           </Button>

@@ -78,7 +78,7 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
           ))}
         </Dropdown>
       </Field>
-      <div className={s.actions}>
+      <div className={s.formActions}>
         <Button type="submit" appearance="primary" disabled={busy || !username.trim() || !password}>
           Create user
         </Button>

@@ -24,8 +24,10 @@ import { useNotices } from "../shell/notices";
 
 export const useAdminStyles = makeStyles({
   card: { padding: "16px", minWidth: 0, display: "flex", flexDirection: "column", gap: "12px" },
-  form: { display: "grid", gridTemplateColumns: "repeat(auto-fit, minmax(min(100%, 200px), 1fr))", gap: "12px 16px", alignItems: "end" },
+  form: { display: "grid", gridTemplateColumns: "repeat(auto-fit, minmax(min(100%, 200px), 1fr))", gap: "12px 16px", alignItems: "start" },
   actions: { display: "flex", gap: "8px", flexWrap: "wrap", alignItems: "center" },
+  /** A form's buttons, level with the inputs beside them (below the labels). */
+  formActions: { display: "flex", gap: "8px", flexWrap: "wrap", alignItems: "center", paddingTop: "26px", "@media (max-width: 767px)": { paddingTop: 0 } },
   code: { fontFamily: "ui-monospace, monospace", fontSize: "12px", overflowWrap: "anywhere" },
   muted: { opacity: 0.8, fontSize: "12px" },
 });
