@@ -947,36 +947,44 @@ pub async fn timeline<C: ConnectionTrait>(
     }))
 }
 
+/// `k -> v` for the rows of `select` (a query with a `{ids}` placeholder inside
+/// `IN (…)`, returning columns `k` and `v`) over a set of numeric keys, 500 at a time.
+async fn text_by_id<C: ConnectionTrait>(
+    db: &C,
+    select: &str,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, DbErr> {
+    let mut out = HashMap::new();
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        // Numbers only: the list is safe to write into the statement.
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        for r in db::query_all(db, &select.replace("{ids}", &list), []).await? {
+            out.insert(r.try_get("", "k")?, r.try_get("", "v")?);
+        }
+    }
+    Ok(out)
+}
+
 /// The request ids of commands, from the audit rows that queued them (kept as long as the
 /// history, while command rows are kept for days).
 async fn request_ids<C: ConnectionTrait>(
     db: &C,
     commands: &[i64],
 ) -> Result<HashMap<i64, String>, DbErr> {
-    let mut out = HashMap::new();
-    let mut ids = commands.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    for chunk in ids.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        for r in db::query_all(
-            db,
-            &format!(
-                "SELECT command_id, request_id FROM audit_log \
-                 WHERE command_id IN ({list}) AND request_id IS NOT NULL"
-            ),
-            [],
-        )
-        .await?
-        {
-            out.insert(r.try_get("", "command_id")?, r.try_get("", "request_id")?);
-        }
-    }
-    Ok(out)
+    text_by_id(
+        db,
+        "SELECT command_id AS k, request_id AS v FROM audit_log \
+         WHERE command_id IN ({ids}) AND request_id IS NOT NULL",
+        commands,
+    )
+    .await
 }
 
 /// ASN organisation names for a set of ASNs.
@@ -984,24 +992,12 @@ pub async fn asn_orgs<C: ConnectionTrait>(
     db: &C,
     asns: &[i64],
 ) -> Result<HashMap<i64, String>, DbErr> {
-    let mut out = HashMap::new();
-    for chunk in asns.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        for r in db::query_all(
-            db,
-            &format!("SELECT asn, org FROM asn_names WHERE asn IN ({list})"),
-            [],
-        )
-        .await?
-        {
-            out.insert(r.try_get("", "asn")?, r.try_get("", "org")?);
-        }
-    }
-    Ok(out)
+    text_by_id(
+        db,
+        "SELECT asn AS k, org AS v FROM asn_names WHERE asn IN ({ids})",
+        asns,
+    )
+    .await
 }
 
 #[cfg(test)]

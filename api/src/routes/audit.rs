@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use shared::store::audit;
 
 use crate::auth::{Auth, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::{ApiTags, default_page, default_page_size};
 use crate::time::from_epoch_ms;
 
@@ -144,8 +144,11 @@ fn filter(
     if let (Some(s), Some(u)) = (since, until)
         && s >= u
     {
-        return Err(ApiError::bad_request("since must be before until")
-            .with_details(serde_json::json!({ "field": "since" })));
+        // Each value fits the schema; only the pair breaks a rule: 422, like every range.
+        return Err(
+            ApiError::new(ErrorCode::InvalidRange, "since must be before until")
+                .with_details(serde_json::json!({ "field": "since" })),
+        );
     }
     let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(audit::Filter {

@@ -1,8 +1,8 @@
 //! Browser errors: the UI reports what went wrong in the browser (with the request id of
 //! the failing call, when there was one). Reports are size-limited, rate-limited per
 //! client address (per replica: a flood costs one replica little), scrubbed of secrets,
-//! logged, counted and kept a week (`client_errors`) for the System page, which groups
-//! them by message.
+//! logged, counted and kept a week (`client_errors`, at most 200 an hour) for the System
+//! page, which groups them by message.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -194,8 +194,10 @@ impl ClientErrorsApi {
             username: username.as_deref(),
         };
         // A report that cannot be kept is still logged above: never an error for the page.
-        if let Err(err) = client_errors::insert(&self.auth.db, &report).await {
-            tracing::warn!(error = %err, "could not keep a browser error report");
+        match client_errors::insert(&self.auth.db, &report).await {
+            Ok(true) => {}
+            Ok(false) => metrics::counter!("api_client_errors_not_kept_total").increment(1),
+            Err(err) => tracing::warn!(error = %err, "could not keep a browser error report"),
         }
         Ok(Accepted::Logged)
     }

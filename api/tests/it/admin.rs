@@ -194,6 +194,43 @@ async fn the_system_view_lists_schedulers_jobs_schema_and_grouped_browser_errors
         assert_eq!(undefined["kind"], "render");
         assert_eq!(undefined["last_request_id"], "ui-1");
         assert_eq!(groups.len(), 2, "{system}");
+
+        // A flood is logged but not kept: at most 200 reports an hour reach the database.
+        let report = shared::store::client_errors::Report {
+            kind: "error",
+            message: "flood",
+            url: "/",
+            request_id: None,
+            username: None,
+        };
+        let mut kept = 0;
+        for _ in 0..210 {
+            if shared::store::client_errors::insert(&app.db, &report)
+                .await
+                .expect("insert")
+            {
+                kept += 1;
+            }
+        }
+        assert_eq!(
+            kept,
+            shared::store::client_errors::MAX_PER_HOUR - 3,
+            "{backend:?}"
+        );
+        let r = app
+            .anon
+            .post(app.url("/api/v1/client-errors"))
+            .json(&json!({"kind": "error", "message": "over the cap", "url": "/"}))
+            .send()
+            .await
+            .expect("report");
+        assert_eq!(r.status(), 204, "still accepted (and logged)");
+        let system: Value = app.get("/api/v1/system").await.json().await.expect("json");
+        let groups = system["client_errors"].as_array().expect("groups");
+        assert!(
+            groups.iter().all(|g| g["message"] != "over the cap"),
+            "{system}"
+        );
         app.stop().await;
     }
 }
@@ -253,8 +290,8 @@ async fn the_audit_log_filters_by_result_time_and_request_id_and_exports_csv() {
         assert_error(
             app.get("/api/v1/audit?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z")
                 .await,
-            400,
-            "bad_request",
+            422,
+            "invalid_range",
         )
         .await;
 

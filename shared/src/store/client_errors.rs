@@ -9,6 +9,11 @@ use crate::store::fetch_all;
 /// How long reports are kept.
 pub const KEEP_MS: i64 = 7 * 86_400_000;
 
+/// At most this many reports are kept per hour, whatever their source: the endpoint is
+/// public (a page can fail before sign-in), so a flood from many addresses must not fill
+/// the database. Reports over it are still logged and counted by the API.
+pub const MAX_PER_HOUR: i64 = 200;
+
 /// One report, already scrubbed of secrets and cut to size.
 #[derive(Debug, Clone)]
 pub struct Report<'a> {
@@ -20,11 +25,17 @@ pub struct Report<'a> {
     pub username: Option<&'a str>,
 }
 
-pub async fn insert<C: ConnectionTrait>(db: &C, report: &Report<'_>) -> Result<(), DbErr> {
+/// Keeps a report unless [`MAX_PER_HOUR`] were kept in the last hour; returns whether
+/// it was kept.
+pub async fn insert<C: ConnectionTrait>(db: &C, report: &Report<'_>) -> Result<bool, DbErr> {
     crate::db::execute(
         db,
-        "INSERT INTO client_errors (at_ms, kind, message, url, request_id, username) \
-         VALUES ({now_ms}, $1, $2, $3, $4, $5)",
+        &format!(
+            "INSERT INTO client_errors (at_ms, kind, message, url, request_id, username) \
+             SELECT {{now_ms}}, $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM \
+             (SELECT 1 FROM client_errors WHERE at_ms > {{now_ms}} - 3600000 LIMIT {MAX_PER_HOUR}) r) \
+             < {MAX_PER_HOUR}"
+        ),
         [
             report.kind.into(),
             report.message.into(),
@@ -34,7 +45,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, report: &Report<'_>) -> Result<(
         ],
     )
     .await
-    .map(|_| ())
+    .map(|n| n > 0)
 }
 
 /// Reports of one kind with one message.
