@@ -30,6 +30,10 @@ const pages = [
   ...(jail ? [["jail-detail", `/jails/${encodeURIComponent(jail)}`]] : []),
   ["history", "/history"],
   ...(ip ? [["ip-timeline", `/history/${encodeURIComponent(ip)}`]] : []),
+  // Administration (admins only: another user's screenshots say "needs the admin role").
+  ["admin-system", "/admin/system"],
+  ["admin-audit", "/admin/audit"],
+  ["admin-commands", "/admin/commands"],
 ];
 for (const [size, viewport] of [["desktop", { width: 1440, height: 900 }], ["phone", { width: 390, height: 844 }]]) {
   for (const scheme of ["light", "dark"]) {
