@@ -31,6 +31,7 @@ mod m20261203_000018_server_settings;
 mod m20261203_000019_blocklists;
 mod m20261204_000020_blocklist_deleting;
 mod m20261204_000021_observability;
+mod m20261204_000022_compact_storage;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_blocklists::Migration),
             Box::new(m20261204_000020_blocklist_deleting::Migration),
             Box::new(m20261204_000021_observability::Migration),
+            Box::new(m20261204_000022_compact_storage::Migration),
         ]
     }
 }

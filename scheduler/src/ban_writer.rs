@@ -209,12 +209,12 @@ fn values_insert(
             e.ban.bancount.into(),
             e.ban.origin.as_str().into(),
             e.ban.failures.into(),
-            e.ban.matches.clone().into(),
+            lines_of(e).map(str::to_owned).into(),
             e.source.as_str().into(),
             archive::ip_key_of_text(&e.ban.ip).into(),
             place.and_then(|g| g.country.clone()).into(),
             place.and_then(|g| g.asn).into(),
-            match_count(e.ban.matches.as_deref()).into(),
+            match_count(lines_of(e)).into(),
             end.map(|(kind, _)| kind).into(),
             end.map(|(_, at)| at).into(),
             e.actor.clone().into(),
@@ -332,12 +332,12 @@ fn array_insert(
         bancount.number(Some(e.ban.bancount));
         origin.text(Some(e.ban.origin.as_str()));
         failures.number(e.ban.failures);
-        matches.text(e.ban.matches.as_deref());
+        matches.text(lines_of(e));
         source.text(Some(e.source.as_str()));
         ip_bin.bytes(&archive::ip_key_of_text(&e.ban.ip));
         country.text(place.and_then(|g| g.country.as_deref()));
         asn.number(place.and_then(|g| g.asn));
-        match_lines.number(match_count(e.ban.matches.as_deref()).map(i64::from));
+        match_lines.number(match_count(lines_of(e)).map(i64::from));
         end_kind.text(end.map(|(kind, _)| kind));
         ended_at.number(end.map(|(_, at)| at));
         actor.text(e.actor.as_deref());
@@ -357,6 +357,14 @@ fn array_insert(
         ),
         columns.map(ArrayLiteral::finish),
     )
+}
+
+/// The matched log lines an event stores: the ban's own row only. Its end (unban,
+/// expire) would repeat them, and nothing reads them there (migration 22, ADR 0011).
+fn lines_of(e: &BanEvent) -> Option<&str> {
+    (e.kind == EventKind::Ban)
+        .then_some(e.ban.matches.as_deref())
+        .flatten()
 }
 
 /// The number of log lines in a `matches` JSON array.
