@@ -94,6 +94,7 @@ pub fn build_routes(
         auth.clone(),
         config.fail2ban.blocklist_jail.clone(),
         config.history.retention,
+        crate::answers::Answers::new(config.answer_cache),
     );
     let generated = api.spec();
     let contract = Arc::new(Contract::new(&generated));

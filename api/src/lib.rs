@@ -5,6 +5,7 @@
 /// end-to-end oracle tests (`e2e/tests/it/history.rs`) can compare their two plans of one
 /// question, and the history benchmark can print their query plans.
 pub mod analytics;
+pub mod answers;
 pub mod app;
 pub(crate) mod auth;
 pub(crate) mod contract;

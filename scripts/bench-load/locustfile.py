@@ -103,8 +103,8 @@ class Tab(FastHttpUser):
             gevent.spawn(self.get, "/dashboard/trend", "dashboard/trend", {**q, "series": "origin"}),
             gevent.spawn(self.get, "/dashboard/by-country", "dashboard/by-country", {**q, "page_size": 1}),
             gevent.spawn(self.get, "/dashboard/by-jail", "dashboard/by-jail", q),
-            gevent.spawn(self.get, "/dashboard/by-asn", "dashboard/by-asn", q),
-            gevent.spawn(self.get, "/dashboard/repeat-offenders", "dashboard/repeat-offenders", q),
+            gevent.spawn(self.get, "/dashboard/by-asn", "dashboard/by-asn", {**q, "limit": 10}),
+            gevent.spawn(self.get, "/dashboard/repeat-offenders", "dashboard/repeat-offenders", {**q, "limit": 10}),
         ]
         gevent.joinall(jobs)
         self.remember_ips(jobs[0].value)

@@ -201,6 +201,9 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::domain::IpOrNet>,
     pub log: LogConfig,
     pub blocklists: BlocklistConfig,
+    /// Whether each API replica reuses archive answers (dashboard, history) while the
+    /// archive is unchanged (`api::answers`).
+    pub answer_cache: bool,
 }
 
 /// Where raw settings come from: the environment first, then the optional file.
@@ -537,6 +540,7 @@ impl Config {
             trusted_proxies,
             log: LogConfig { format, filter },
             blocklists: blocklist_config(src)?,
+            answer_cache: src.bool_or("BANGUI_ANSWER_CACHE", true)?,
         })
     }
 }

@@ -35,7 +35,7 @@ fn count_cap(page: u32, page_size: u32) -> i64 {
 }
 
 /// One ban as the history shows it.
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct BanRecord {
     pub id: i64,
     /// When the ban started (UTC).
@@ -60,7 +60,7 @@ pub struct BanRecord {
     pub ended_at_local: Option<String>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct BanRecordPage {
     pub items: Vec<BanRecord>,
     pub total: i64,
@@ -173,7 +173,7 @@ pub fn rows_sql(f: &Filters, sort: Sort, page: u32, page_size: u32) -> Sql {
 }
 
 /// One repeat offender.
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct Offender {
     pub ip: String,
     /// Bans in the range (under the filters).
@@ -188,7 +188,7 @@ pub struct Offender {
     pub asn_org: Option<String>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct OffenderList {
     pub items: Vec<Offender>,
     /// `raw` (counted from the events in range), `ip_weeks` (candidates walked from the

@@ -17,6 +17,7 @@ use shared::domain::{BanState, Origin};
 use crate::analytics::query::{self, CountryFilter, Filters, Key};
 use crate::analytics::range::{self, Range};
 use crate::analytics::{self, BanRecordPage, MAX_OFFSET, OffenderList, Sort};
+use crate::answers::{Answers, key_of};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::{ApiTags, default_page, default_page_size};
@@ -199,7 +200,7 @@ pub fn check_depth(page: u32, page_size: u32) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct TrendBucket {
     pub start: DateTime<Utc>,
     pub start_local: String,
@@ -211,7 +212,7 @@ pub struct TrendBucket {
     pub partial: bool,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct TrendSeries {
     /// An origin or a jail; `other` gathers the jails beyond the top eight.
     pub name: String,
@@ -219,7 +220,7 @@ pub struct TrendSeries {
     pub counts: Vec<i64>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct Trend {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -232,7 +233,7 @@ pub struct Trend {
     pub plan: String,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct CountryCount {
     /// ISO 3166-1 alpha-2; null for IPs no source could place.
     pub country: Option<String>,
@@ -242,7 +243,7 @@ pub struct CountryCount {
     pub bans: i64,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct ByCountry {
     pub items: Vec<CountryCount>,
     pub total: i64,
@@ -252,20 +253,20 @@ pub struct ByCountry {
     pub plan: String,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct JailCount {
     pub jail: String,
     pub bans: i64,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct ByJail {
     pub items: Vec<JailCount>,
     pub total: i64,
     pub plan: String,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct AsnCount {
     /// Null for IPs in no known autonomous system.
     pub asn: Option<i64>,
@@ -273,7 +274,7 @@ pub struct AsnCount {
     pub bans: i64,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct ByAsn {
     pub items: Vec<AsnCount>,
     pub total: i64,
@@ -285,11 +286,16 @@ const SERIES_JAILS: usize = 8;
 pub struct DashboardApi {
     db: DatabaseConnection,
     auth: std::sync::Arc<Auth>,
+    answers: std::sync::Arc<Answers>,
 }
 
 impl DashboardApi {
-    pub fn new(db: DatabaseConnection, auth: std::sync::Arc<Auth>) -> Self {
-        Self { db, auth }
+    pub fn new(
+        db: DatabaseConnection,
+        auth: std::sync::Arc<Auth>,
+        answers: std::sync::Arc<Answers>,
+    ) -> Self {
+        Self { db, auth, answers }
     }
 
     async fn total(&self, f: &Filters) -> ApiResult<i64> {
@@ -360,19 +366,22 @@ impl DashboardApi {
         page_size: Query<u32>,
     ) -> ApiResult<Json<BanRecordPage>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
-        check_depth(page.0, page_size.0)?;
-        Ok(Json(
-            analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
-                .await
-                .map_err(ApiError::from)?,
-        ))
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
+                check_depth(page.0, page_size.0)?;
+                analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await
+            .map(Json)
     }
 
     /// Bans per time bucket: 24h → 1 h × 24, 7d → 6 h × 28, 30d → 1 d × 30, 365d → 7 d × 53
@@ -398,86 +407,92 @@ impl DashboardApi {
         tz: Query<Option<ZoneText>>,
     ) -> ApiResult<Json<Trend>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, r) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let tz = parse_tz(tz.0.as_deref())?;
-        let series_key = match series.0 {
-            None | Some(Series::None) => None,
-            Some(Series::Origin) => Some(Key::Origin),
-            Some(Series::Jail) => Some(Key::Jail),
-        };
-        let bucket = Key::Bucket {
-            start: r.bucket_start_ms,
-            size: r.bucket_ms,
-        };
-        let mut keys = vec![bucket];
-        keys.extend(series_key);
-        let (counts, plan) = query::counts(&self.db, &f, &keys, None)
-            .await
-            .map_err(ApiError::from)?;
-        let n = usize::try_from(r.buckets).unwrap_or(0);
-        let mut totals = vec![0i64; n];
-        let mut by_series: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
-        for c in &counts {
-            let Some(i) = usize::try_from(c.keys[0].int()).ok().filter(|i| *i < n) else {
-                continue;
-            };
-            totals[i] += c.n;
-            if let Some(name) = c.keys.get(1) {
-                by_series
-                    .entry(name.text().to_owned())
-                    .or_insert_with(|| vec![0; n])[i] += c.n;
-            }
-        }
-        let mut series: Vec<TrendSeries> = by_series
-            .into_iter()
-            .map(|(name, counts)| TrendSeries { name, counts })
-            .collect();
-        if series_key == Some(Key::Jail) && series.len() > SERIES_JAILS {
-            series.sort_by_key(|s| std::cmp::Reverse(s.counts.iter().sum::<i64>()));
-            let rest = series.split_off(SERIES_JAILS);
-            let mut other = vec![0; n];
-            for s in rest {
-                for (o, c) in other.iter_mut().zip(s.counts) {
-                    *o += c;
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, r) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let tz = parse_tz(tz.0.as_deref())?;
+                let series_key = match series.0 {
+                    None | Some(Series::None) => None,
+                    Some(Series::Origin) => Some(Key::Origin),
+                    Some(Series::Jail) => Some(Key::Jail),
+                };
+                let bucket = Key::Bucket {
+                    start: r.bucket_start_ms,
+                    size: r.bucket_ms,
+                };
+                let mut keys = vec![bucket];
+                keys.extend(series_key);
+                let (counts, plan) = query::counts(&self.db, &f, &keys, None)
+                    .await
+                    .map_err(ApiError::from)?;
+                let n = usize::try_from(r.buckets).unwrap_or(0);
+                let mut totals = vec![0i64; n];
+                let mut by_series: std::collections::BTreeMap<String, Vec<i64>> =
+                    Default::default();
+                for c in &counts {
+                    let Some(i) = usize::try_from(c.keys[0].int()).ok().filter(|i| *i < n) else {
+                        continue;
+                    };
+                    totals[i] += c.n;
+                    if let Some(name) = c.keys.get(1) {
+                        by_series
+                            .entry(name.text().to_owned())
+                            .or_insert_with(|| vec![0; n])[i] += c.n;
+                    }
                 }
-            }
-            series.push(TrendSeries {
-                name: "other".into(),
-                counts: other,
-            });
-        }
-        // A bucket reaching past now (the current one) or past a custom range's end holds
-        // only part of its span.
-        let covered_to = r
-            .to_ms
-            .min(db::db_now_ms(&self.db).await.map_err(ApiError::from)?);
-        let buckets = (0..r.buckets)
-            .zip(totals)
-            .map(|(i, total)| {
-                let start = r.bucket_start_ms + i * r.bucket_ms;
-                let end = start + r.bucket_ms;
-                TrendBucket {
-                    start: from_epoch_ms(start),
-                    start_local: range::local(start, tz),
-                    end: from_epoch_ms(end),
-                    total,
-                    partial: end > covered_to,
+                let mut series: Vec<TrendSeries> = by_series
+                    .into_iter()
+                    .map(|(name, counts)| TrendSeries { name, counts })
+                    .collect();
+                if series_key == Some(Key::Jail) && series.len() > SERIES_JAILS {
+                    series.sort_by_key(|s| std::cmp::Reverse(s.counts.iter().sum::<i64>()));
+                    let rest = series.split_off(SERIES_JAILS);
+                    let mut other = vec![0; n];
+                    for s in rest {
+                        for (o, c) in other.iter_mut().zip(s.counts) {
+                            *o += c;
+                        }
+                    }
+                    series.push(TrendSeries {
+                        name: "other".into(),
+                        counts: other,
+                    });
                 }
+                // A bucket reaching past now (the current one) or past a custom range's end holds
+                // only part of its span.
+                let covered_to = r
+                    .to_ms
+                    .min(db::db_now_ms(&self.db).await.map_err(ApiError::from)?);
+                let buckets = (0..r.buckets)
+                    .zip(totals)
+                    .map(|(i, total)| {
+                        let start = r.bucket_start_ms + i * r.bucket_ms;
+                        let end = start + r.bucket_ms;
+                        TrendBucket {
+                            start: from_epoch_ms(start),
+                            start_local: range::local(start, tz),
+                            end: from_epoch_ms(end),
+                            total,
+                            partial: end > covered_to,
+                        }
+                    })
+                    .collect();
+                Ok(Trend {
+                    from: from_epoch_ms(r.from_ms),
+                    to: from_epoch_ms(r.to_ms),
+                    bucket_seconds: r.bucket_ms / 1000,
+                    buckets,
+                    series,
+                    plan: plan.as_str().into(),
+                })
             })
-            .collect();
-        Ok(Json(Trend {
-            from: from_epoch_ms(r.from_ms),
-            to: from_epoch_ms(r.to_ms),
-            bucket_seconds: r.bucket_ms / 1000,
-            buckets,
-            series,
-            plan: plan.as_str().into(),
-        }))
+            .await
+            .map(Json)
     }
 
     /// Bans per country (every country with bans, most first; bans no source could
@@ -513,45 +528,51 @@ impl DashboardApi {
         page_size: Query<u32>,
     ) -> ApiResult<Json<ByCountry>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let tz = parse_tz(tz.0.as_deref())?;
-        // The map shades every country, so the counts ignore the selected country.
-        let map_filters = Filters {
-            country: None,
-            ..f.clone()
-        };
-        let (counts, plan) = query::counts(&self.db, &map_filters, &[Key::Country], None)
-            .await
-            .map_err(ApiError::from)?;
-        let total = counts.iter().map(|c| c.n).sum();
-        let items = counts
-            .into_iter()
-            .map(|c| {
-                let code = c.keys[0].text().to_owned();
-                let known = COUNTRIES.iter().find(|(a, _, _)| *a == code);
-                CountryCount {
-                    name: known.map_or("Unknown", |k| k.2).to_owned(),
-                    numeric: known.map(|k| k.1),
-                    country: known.map(|k| k.0.to_owned()),
-                    bans: c.n,
-                }
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let tz = parse_tz(tz.0.as_deref())?;
+                // The map shades every country, so the counts ignore the selected country.
+                let map_filters = Filters {
+                    country: None,
+                    ..f.clone()
+                };
+                let (counts, plan) = query::counts(&self.db, &map_filters, &[Key::Country], None)
+                    .await
+                    .map_err(ApiError::from)?;
+                let total = counts.iter().map(|c| c.n).sum();
+                let items = counts
+                    .into_iter()
+                    .map(|c| {
+                        let code = c.keys[0].text().to_owned();
+                        let known = COUNTRIES.iter().find(|(a, _, _)| *a == code);
+                        CountryCount {
+                            name: known.map_or("Unknown", |k| k.2).to_owned(),
+                            numeric: known.map(|k| k.1),
+                            country: known.map(|k| k.0.to_owned()),
+                            bans: c.n,
+                        }
+                    })
+                    .collect();
+                check_depth(page.0, page_size.0)?;
+                let bans =
+                    analytics::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
+                        .await
+                        .map_err(ApiError::from)?;
+                Ok(ByCountry {
+                    items,
+                    total,
+                    bans,
+                    plan: plan.as_str().into(),
+                })
             })
-            .collect();
-        check_depth(page.0, page_size.0)?;
-        let bans = analytics::list(&self.db, &f, Sort::NewestFirst, page.0, page_size.0, tz)
             .await
-            .map_err(ApiError::from)?;
-        Ok(Json(ByCountry {
-            items,
-            total,
-            bans,
-            plan: plan.as_str().into(),
-        }))
+            .map(Json)
     }
 
     /// Bans per jail, most first. Role: viewer.
@@ -573,26 +594,31 @@ impl DashboardApi {
         asn: Query<Option<i64>>,
     ) -> ApiResult<Json<ByJail>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let (counts, plan) = query::counts(&self.db, &f, &[Key::Jail], None)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Json(ByJail {
-            total: counts.iter().map(|c| c.n).sum(),
-            items: counts
-                .into_iter()
-                .map(|c| JailCount {
-                    jail: c.keys[0].text().to_owned(),
-                    bans: c.n,
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let (counts, plan) = query::counts(&self.db, &f, &[Key::Jail], None)
+                    .await
+                    .map_err(ApiError::from)?;
+                Ok(ByJail {
+                    total: counts.iter().map(|c| c.n).sum(),
+                    items: counts
+                        .into_iter()
+                        .map(|c| JailCount {
+                            jail: c.keys[0].text().to_owned(),
+                            bans: c.n,
+                        })
+                        .collect(),
+                    plan: plan.as_str().into(),
                 })
-                .collect(),
-            plan: plan.as_str().into(),
-        }))
+            })
+            .await
+            .map(Json)
     }
 
     /// The autonomous systems with the most bans (`limit`, default 20). Role: viewer.
@@ -619,34 +645,39 @@ impl DashboardApi {
         limit: Query<u32>,
     ) -> ApiResult<Json<ByAsn>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let (counts, plan) = query::counts(&self.db, &f, &[Key::Asn], Some(limit.0))
-            .await
-            .map_err(ApiError::from)?;
-        let asns: Vec<i64> = counts.iter().map(|c| c.keys[0].int()).collect();
-        let orgs = analytics::asn_orgs(&self.db, &asns)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Json(ByAsn {
-            total: self.total(&f).await?,
-            items: counts
-                .into_iter()
-                .map(|c| {
-                    let asn = c.keys[0].int();
-                    AsnCount {
-                        asn: (asn > 0).then_some(asn),
-                        org: orgs.get(&asn).cloned(),
-                        bans: c.n,
-                    }
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let (counts, plan) = query::counts(&self.db, &f, &[Key::Asn], Some(limit.0))
+                    .await
+                    .map_err(ApiError::from)?;
+                let asns: Vec<i64> = counts.iter().map(|c| c.keys[0].int()).collect();
+                let orgs = analytics::asn_orgs(&self.db, &asns)
+                    .await
+                    .map_err(ApiError::from)?;
+                Ok(ByAsn {
+                    total: self.total(&f).await?,
+                    items: counts
+                        .into_iter()
+                        .map(|c| {
+                            let asn = c.keys[0].int();
+                            AsnCount {
+                                asn: (asn > 0).then_some(asn),
+                                org: orgs.get(&asn).cloned(),
+                                bans: c.n,
+                            }
+                        })
+                        .collect(),
+                    plan: plan.as_str().into(),
                 })
-                .collect(),
-            plan: plan.as_str().into(),
-        }))
+            })
+            .await
+            .map(Json)
     }
 
     /// The IPs banned most often in the range (at least `min_bans` times, default 2; the
@@ -680,25 +711,28 @@ impl DashboardApi {
         min_bans: Query<i64>,
     ) -> ApiResult<Json<OffenderList>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            args(range, from, to, origin, jail, country, asn),
-            false,
-        )
-        .await?;
-        let tz = parse_tz(tz.0.as_deref())?;
-        Ok(Json(
-            analytics::repeat_offenders(
-                &self.db,
-                &f,
-                min_bans.0,
-                limit.0,
-                tz,
-                analytics::OFFENDERS_RAW_LIMIT,
-            )
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    args(range, from, to, origin, jail, country, asn),
+                    false,
+                )
+                .await?;
+                let tz = parse_tz(tz.0.as_deref())?;
+                analytics::repeat_offenders(
+                    &self.db,
+                    &f,
+                    min_bans.0,
+                    limit.0,
+                    tz,
+                    analytics::OFFENDERS_RAW_LIMIT,
+                )
+                .await
+                .map_err(ApiError::from)
+            })
             .await
-            .map_err(ApiError::from)?,
-        ))
+            .map(Json)
     }
 }
 

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::analytics::{self, BanRecordPage, GeoView, IpTimeline};
+use crate::answers::{Answers, key_of};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::routes::dashboard::{
@@ -20,11 +21,16 @@ use crate::text::{CountryText, IpText, JailFilter, RangeText, TimeText, ZoneText
 pub struct HistoryApi {
     db: DatabaseConnection,
     auth: std::sync::Arc<Auth>,
+    answers: std::sync::Arc<Answers>,
 }
 
 impl HistoryApi {
-    pub fn new(db: DatabaseConnection, auth: std::sync::Arc<Auth>) -> Self {
-        Self { db, auth }
+    pub fn new(
+        db: DatabaseConnection,
+        auth: std::sync::Arc<Auth>,
+        answers: std::sync::Arc<Answers>,
+    ) -> Self {
+        Self { db, auth, answers }
     }
 }
 
@@ -78,29 +84,32 @@ impl HistoryApi {
         page_size: Query<u32>,
     ) -> ApiResult<Json<BanRecordPage>> {
         self.auth.require(req, Role::Viewer).await?;
-        let (f, _) = parse_filters(
-            &self.db,
-            FilterArgs {
-                range: range.0.map(|t| t.0),
-                from: from.0.map(|t| t.0),
-                to: to.0.map(|t| t.0),
-                origin: origin.0,
-                jail: jail.0.map(|t| t.0),
-                country: country.0.map(|t| t.0),
-                asn: asn.0,
-                ip: ip.0,
-                state: state.0,
-            },
-            true,
-        )
-        .await?;
-        let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
-        check_depth(page.0, page_size.0)?;
-        Ok(Json(
-            analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
-                .await
-                .map_err(ApiError::from)?,
-        ))
+        self.answers
+            .get(&self.db, &key_of(req), async move {
+                let (f, _) = parse_filters(
+                    &self.db,
+                    FilterArgs {
+                        range: range.0.map(|t| t.0),
+                        from: from.0.map(|t| t.0),
+                        to: to.0.map(|t| t.0),
+                        origin: origin.0,
+                        jail: jail.0.map(|t| t.0),
+                        country: country.0.map(|t| t.0),
+                        asn: asn.0,
+                        ip: ip.0,
+                        state: state.0,
+                    },
+                    true,
+                )
+                .await?;
+                let (sort, tz) = (sort_of(sort.0), parse_tz(tz.0.as_deref())?);
+                check_depth(page.0, page_size.0)?;
+                analytics::list(&self.db, &f, sort, page.0, page_size.0, tz)
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await
+            .map(Json)
     }
 
     /// An IP's timeline: each ban (jail, start, duration, how it ended, failures, matched

@@ -89,6 +89,7 @@ pub fn api_service(
     auth: std::sync::Arc<crate::auth::Auth>,
     blocklist_jail: shared::domain::JailName,
     retention_default: Duration,
+    answers: std::sync::Arc<crate::answers::Answers>,
 ) -> ApiService {
     OpenApiService::new(
         (
@@ -98,8 +99,8 @@ pub fn api_service(
             bans::BansApi::new(db.clone(), command_expiry, auth.clone()),
             commands::CommandsApi::new(db.clone(), command_expiry, auth.clone()),
             scheduler::SchedulerApi::new(db.clone(), auth.clone()),
-            dashboard::DashboardApi::new(db.clone(), auth.clone()),
-            history::HistoryApi::new(db.clone(), auth.clone()),
+            dashboard::DashboardApi::new(db.clone(), auth.clone(), answers.clone()),
+            history::HistoryApi::new(db.clone(), auth.clone(), answers),
             client_errors::ClientErrorsApi::new(auth.clone()),
             config::ConfigApi::new(db.clone(), command_expiry, auth.clone()),
             allowlist::AllowlistApi::new(db.clone(), auth.clone()),
