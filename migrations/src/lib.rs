@@ -32,6 +32,7 @@ mod m20261203_000019_blocklists;
 mod m20261204_000020_blocklist_deleting;
 mod m20261204_000021_observability;
 mod m20261204_000022_compact_storage;
+mod m20261205_000023_packed_matches;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_blocklist_deleting::Migration),
             Box::new(m20261204_000021_observability::Migration),
             Box::new(m20261204_000022_compact_storage::Migration),
+            Box::new(m20261205_000023_packed_matches::Migration),
         ]
     }
 }

@@ -178,7 +178,7 @@ pub async fn insert_events<C: ConnectionTrait>(
 /// The archive's columns, in the order both insert forms write them.
 const EVENT_COLUMN_COUNT: usize = 19;
 const EVENT_COLUMNS: &str = "kind, jail, ip, at_ms, banned_at_ms, bantime_s, bancount, origin, \
-     failures, matches, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms, actor, \
+     failures, matches_z, source, ip_bin, country, asn, match_count, end_kind, ended_at_ms, actor, \
      command_id";
 
 /// SQLite: a multi-row `INSERT OR IGNORE … VALUES`. `OR IGNORE` (rather than an upsert
@@ -209,7 +209,7 @@ fn values_insert(
             e.ban.bancount.into(),
             e.ban.origin.as_str().into(),
             e.ban.failures.into(),
-            lines_of(e).map(str::to_owned).into(),
+            lines_of(e).map(archive::pack_matches).into(),
             e.source.as_str().into(),
             archive::ip_key_of_text(&e.ban.ip).into(),
             place.and_then(|g| g.country.clone()).into(),
@@ -268,9 +268,13 @@ impl ArrayLiteral {
     }
 
     /// A `bytea` element in its hex form (`\x…`).
-    fn bytes(&mut self, value: &[u8]) {
+    fn bytes(&mut self, value: Option<&[u8]>) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         self.separate();
+        let Some(value) = value else {
+            self.0.push_str("NULL");
+            return;
+        };
         self.0.push_str("\"\\\\x");
         for b in value {
             self.0.push(char::from(DIGITS[usize::from(b >> 4)]));
@@ -332,9 +336,9 @@ fn array_insert(
         bancount.number(Some(e.ban.bancount));
         origin.text(Some(e.ban.origin.as_str()));
         failures.number(e.ban.failures);
-        matches.text(lines_of(e));
+        matches.bytes(lines_of(e).map(archive::pack_matches).as_deref());
         source.text(Some(e.source.as_str()));
-        ip_bin.bytes(&archive::ip_key_of_text(&e.ban.ip));
+        ip_bin.bytes(Some(&archive::ip_key_of_text(&e.ban.ip)));
         country.text(place.and_then(|g| g.country.as_deref()));
         asn.number(place.and_then(|g| g.asn));
         match_lines.number(match_count(lines_of(e)).map(i64::from));
@@ -348,7 +352,7 @@ fn array_insert(
         format!(
             "INSERT INTO ban_events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::text[], \
              $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], \
-             $9::int8[], $10::text[], $11::text[], $12::bytea[], $13::text[], $14::int8[], \
+             $9::int8[], $10::bytea[], $11::text[], $12::bytea[], $13::text[], $14::int8[], \
              $15::int8[], $16::text[], $17::int8[], $18::text[], $19::int8[]){}",
             match duplicates {
                 Duplicates::Skip => " ON CONFLICT (banned_at_ms, jail, ip, kind) DO NOTHING",
@@ -361,6 +365,7 @@ fn array_insert(
 
 /// The matched log lines an event stores: the ban's own row only. Its end (unban,
 /// expire) would repeat them, and nothing reads them there (migration 22, ADR 0011).
+/// They are stored packed (`matches_z`, migration 23).
 fn lines_of(e: &BanEvent) -> Option<&str> {
     (e.kind == EventKind::Ban)
         .then_some(e.ban.matches.as_deref())
@@ -874,11 +879,12 @@ mod tests {
         a.text(Some("NULL"));
         a.number(Some(-5));
         a.number(None);
-        a.bytes(&[0, 0xab]);
-        a.bytes(&[]);
+        a.bytes(Some(&[0, 0xab]));
+        a.bytes(Some(&[]));
+        a.bytes(None);
         assert_eq!(
             a.finish(),
-            Value::from(r#"{"say \"hi\" \\ {x},y",NULL,"NULL",-5,NULL,"\\x00ab","\\x"}"#)
+            Value::from(r#"{"say \"hi\" \\ {x},y",NULL,"NULL",-5,NULL,"\\x00ab","\\x",NULL}"#)
         );
     }
 

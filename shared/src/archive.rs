@@ -21,6 +21,35 @@ pub fn ip_key_of_text(ip: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// The most a ban's packed matched lines unpack to. fail2ban keeps at most `maxmatches`
+/// lines a ban (a few kilobytes); anything larger in the column is not ours.
+const MATCHES_UNPACKED_MAX: u64 = 4 << 20;
+
+/// A ban's matched log lines (fail2ban's JSON array) as the archive stores them in
+/// `matches_z`: raw DEFLATE. The lines of one ban repeat one format (a filter's lines
+/// differ in a timestamp, a pid or a port), so they pack to a third or less.
+pub fn pack_matches(json: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(json.len() / 2 + 16),
+        flate2::Compression::best(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(json.as_bytes());
+    z.finish().unwrap_or_default()
+}
+
+/// The JSON text [`pack_matches`] packed; `None` when the bytes are not such a packing.
+pub fn unpack_matches(packed: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::DeflateDecoder::new(packed)
+        .take(MATCHES_UNPACKED_MAX)
+        .read_to_string(&mut out)
+        .ok()?;
+    Some(out)
+}
+
 /// What an IP search means: one address, or every address of a network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpRange {
@@ -297,6 +326,11 @@ impl Dims {
             Dims::JailCountry => "jc",
             Dims::JailAsn => "ja",
         }
+    }
+
+    /// Whether the set's rows are per jail (else their `jail` is `'*'`).
+    pub fn has_jail(self) -> bool {
+        self.has().jail
     }
 
     fn has(self) -> Needs {
@@ -576,6 +610,33 @@ mod tests {
         );
         assert_eq!(ip_week(w - 1), 0);
         assert_eq!(ip_week(w), 1);
+    }
+
+    #[test]
+    fn matched_lines_pack_small_and_unpack_to_the_same_text() {
+        let lines: Vec<String> = (0..5)
+            .map(|k| {
+                format!(
+                    "2026-12-05 08:55:{k:02} web1 sshd[{}]: Failed password for invalid user u{k} from 192.0.2.7 port {} ssh2",
+                    4000 + k,
+                    50_000 + 7 * k
+                )
+            })
+            .collect();
+        let json = serde_json::to_string(&lines).expect("json");
+        let packed = pack_matches(&json);
+        assert!(
+            packed.len() * 2 < json.len(),
+            "{} of {}",
+            packed.len(),
+            json.len()
+        );
+        assert_eq!(unpack_matches(&packed).as_deref(), Some(json.as_str()));
+        for text in ["", "[]", "[\"é ü \\\" \u{0000}\"]"] {
+            assert_eq!(unpack_matches(&pack_matches(text)).as_deref(), Some(text));
+        }
+        // Not a packing (plain text left by an older writer, random bytes): no text, no panic.
+        assert_eq!(unpack_matches(b"\xff\xff\xff\xff"), None);
     }
 
     #[test]

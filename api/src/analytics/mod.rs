@@ -798,7 +798,10 @@ pub struct IpTimeline {
     pub bans: Vec<TimelineBan>,
 }
 
-fn flatten_matches(raw: Option<String>) -> Vec<String> {
+/// The matched lines of a ban row's packed `matches_z` (fail2ban's JSON array), one
+/// string a line.
+fn flatten_matches(packed: Option<Vec<u8>>) -> Vec<String> {
+    let raw = packed.and_then(|z| shared::archive::unpack_matches(&z));
     let Some(v) = raw.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) else {
         return Vec::new();
     };
@@ -880,7 +883,7 @@ pub async fn timeline<C: ConnectionTrait>(
         db,
         &format!(
             "SELECT e.jail, e.at_ms, e.bantime_s, e.ended_at_ms, e.origin, e.failures, e.bancount, \
-             e.matches, e.actor, e.command_id, (SELECT u.actor FROM ban_events u WHERE e.end_kind = 'unban' \
+             e.matches_z, e.actor, e.command_id, (SELECT u.actor FROM ban_events u WHERE e.end_kind = 'unban' \
              AND u.banned_at_ms = e.banned_at_ms AND u.jail = e.jail AND u.ip = e.ip \
              AND u.kind = 'unban' LIMIT 1) AS ended_by, \
              (SELECT u.command_id FROM ban_events u WHERE e.end_kind = 'unban' \
@@ -931,7 +934,7 @@ pub async fn timeline<C: ConnectionTrait>(
             ended_request_id: request_of(ended_command_id),
             failures: r.try_get("", "failures")?,
             bancount: r.try_get("", "bancount")?,
-            matches: flatten_matches(r.try_get("", "matches")?),
+            matches: flatten_matches(r.try_get("", "matches_z")?),
         });
     }
     Ok(Some(IpTimeline {

@@ -6,7 +6,7 @@
 use sea_orm::{
     AccessMode, ConnectionTrait, DbErr, IsolationLevel, TransactionSession, TransactionTrait, Value,
 };
-use shared::archive::{Dims, Grain, IpRange, Needs, ip_weeks_condition};
+use shared::archive::{ANY, Dims, Grain, IpRange, Needs, ip_weeks_condition};
 use shared::db;
 use shared::domain::{BanState, Origin};
 
@@ -129,14 +129,25 @@ impl Filters {
         }
     }
 
-    /// Conditions over `ban_rollups` rows `r`.
-    fn rollup_conditions(&self, sql: &mut Sql) -> String {
+    /// Conditions over `ban_rollups` rows `r` of set `dims`.
+    ///
+    /// The table's key is `(dims, grain, jail, bucket_ms, …)` with no other index, so
+    /// every piece names its jail before its time range: `'*'` in the sets without
+    /// jails, the filter's jail, or else every jail the archive has (the jail set's
+    /// coarsest rows, a few hundred), each a short range of the key.
+    fn rollup_conditions(&self, sql: &mut Sql, dims: Dims) -> String {
         let mut c = Vec::new();
         if let Some(o) = &self.origin {
             c.push(format!("r.origin = {}", sql.arg(o.as_str().to_owned())));
         }
-        if let Some(j) = &self.jail {
-            c.push(format!("r.jail = {}", sql.arg(j.clone())));
+        match &self.jail {
+            Some(j) => c.push(format!("r.jail = {}", sql.arg(j.clone()))),
+            None if dims.has_jail() => c.push(format!(
+                "r.jail IN (SELECT DISTINCT j.jail FROM ban_rollups j WHERE j.dims = '{}' AND j.grain = '{}')",
+                Dims::Jail.code(),
+                Grain::Weeks16.code()
+            )),
+            None => c.push(format!("r.jail = '{ANY}'")),
         }
         match &self.country {
             Some(CountryFilter::Code(code)) => {
@@ -447,7 +458,7 @@ pub fn counts_sql(f: &Filters, keys: &[Key], limit: Option<u32>, hwm: i64) -> (S
                 match p.grain {
                     None => parts.push(raw_select(&mut sql, p.from, p.to, "", "", false)),
                     Some(g) => {
-                        let conds = f.rollup_conditions(&mut sql);
+                        let conds = f.rollup_conditions(&mut sql, dims);
                         let (lo, hi) = (sql.arg(p.from), sql.arg(p.to));
                         let cols: String = keys
                             .iter()
